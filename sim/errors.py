@@ -7,7 +7,9 @@
     ├── TransferInterrupted(SimError)        a Link transfer lost its radio
     └── StorageFull(SimError, OSError)       a write exceeds free space (errno ENOSPC)
 
-Each carries the context that caused it, so the CLI can print one clear line.
+Each carries the context that caused it, so the CLI can print one clear line. Constructor
+arguments are kept as ``args`` because SimPy re-creates an exception from them when it throws a
+failed event into a waiting process.
 """
 
 from __future__ import annotations
@@ -28,26 +30,30 @@ class ConfigError(SimError, ValueError):
     """
 
     def __init__(self, source: str | Path, key_path: str, value: object, problem: str) -> None:
+        super().__init__(source, key_path, value, problem)
         self.source = str(source)
         self.key_path = key_path
         self.value = value
         self.problem = problem
-        where = f"{self.source}: {key_path}" if key_path else self.source
-        super().__init__(f"{where}: {problem} (got {value!r})")
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.key_path}" if self.key_path else self.source
+        return f"{where}: {self.problem} (got {self.value!r})"
 
 
 class TransferInterrupted(SimError):
     """A transfer stopped before its last byte; ``bytes_done`` of ``nbytes`` had moved."""
 
     def __init__(self, nbytes: int, bytes_done: int, radio: str | None, reason: str) -> None:
+        super().__init__(nbytes, bytes_done, radio, reason)
         self.nbytes = nbytes
         self.bytes_done = bytes_done
         self.radio = radio
         self.reason = reason
-        super().__init__(
-            f"transfer interrupted after {bytes_done} of {nbytes} bytes "
-            f"(radio {radio or 'none'}: {reason})"
-        )
+
+    def __str__(self) -> str:
+        return (f"transfer interrupted after {self.bytes_done} of {self.nbytes} bytes "
+                f"(radio {self.radio or 'none'}: {self.reason})")
 
 
 class StorageFull(SimError, OSError):
@@ -58,8 +64,11 @@ class StorageFull(SimError, OSError):
     """
 
     def __init__(self, requested: int, free: int) -> None:
+        OSError.__init__(self, errno.ENOSPC, "No space left on device")
+        self.args = (requested, free)
         self.requested = requested
         self.free = free
-        OSError.__init__(
-            self, errno.ENOSPC, f"No space left on device: need {requested} bytes, {free} free"
-        )
+
+    def __str__(self) -> str:
+        return f"[Errno {errno.ENOSPC}] No space left on device: need {self.requested} bytes, " \
+            f"{self.free} free"

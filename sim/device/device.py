@@ -52,6 +52,7 @@ class Device:
             if radio_profile is not None:
                 self.radios[name] = Radio(name, radio_profile, self.trace,
                                           lambda: self.powered, self._radio_changed)
+        self._online_waiters: list[simpy.Event] = []
         self.link = Link(self.env, self.trace, self.radios, self._load_changed)
         self.storage = Storage(profile.storage, self.trace)
         self.battery: Battery | None = None
@@ -61,7 +62,9 @@ class Device:
         self.thermal = Thermal(self.env, profile.thermal, self.trace, self.heat_w)
         self.sensors = SimulatedSensors(self)
         self.controls = SimulatedControls(self)
-        self.trace.emit(EventKind.START, device=profile.name, **self.snapshot())
+        self.trace.emit(EventKind.START, device=profile.name,
+                        overheat_c=profile.thermal.overheat_c,
+                        capacity_bytes=profile.storage.capacity, **self.snapshot())
 
     # -- physics coupling -------------------------------------------------------------------
 
@@ -95,6 +98,19 @@ class Device:
     def _radio_changed(self, radio: Radio, carrier_lost: bool) -> None:
         self.link.radio_changed(radio, carrier_lost)
         self._load_changed()
+        if self._online_waiters and self.internet:
+            waiters, self._online_waiters = self._online_waiters, []
+            for event in waiters:
+                event.succeed()
+
+    def when_online(self) -> simpy.Event:
+        """An event that fires as soon as some network is up (at once if one is)."""
+        event = self.env.event()
+        if self.internet:
+            event.succeed()
+        else:
+            self._online_waiters.append(event)
+        return event
 
     def _power_off(self) -> None:
         if self.powered:
