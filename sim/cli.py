@@ -135,7 +135,7 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
     finally:
         if progress is not None:
             progress.stop()
-    events = result.device.trace.events
+    events = result.device.trace.timeline()
     summary = summarize(events)
     if args.trace:
         result.device.trace.save(args.trace)

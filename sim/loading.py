@@ -62,8 +62,10 @@ def validate(model: type[M], data: object, source: str | Path) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        raise ConfigError(source, key_path(loc), first.get("input"), _problem(first, model)) from None
+        loc = tuple(p for p in first["loc"]
+                    if not (isinstance(p, str) and p.startswith("function-")))
+        raise ConfigError(source, key_path(loc), first.get("input"),
+                          _problem(first, model)) from None
 
 
 def load_yaml(path: Path) -> Any:

@@ -14,9 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from sim.trace import DeviceEvent, EventKind  # noqa: E402
+from sim.trace import DeviceEvent, EventKind
 
 _MARKED = {
     EventKind.BATTERY_THRESHOLD: ("v", "tab:red", "battery threshold"),

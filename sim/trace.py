@@ -8,7 +8,9 @@ the same seed can be compared byte for byte.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -76,17 +78,51 @@ def _round(value: Any) -> Any:
 Listener = Callable[[DeviceEvent], None]
 
 
+class SampleSeries:
+    """Periodic readings, stored as columns: the continuous values per sample, and an index into
+    the list of discrete states (which change only with an event, so are stored once each).
+
+    Columns instead of an event object per sample keep sampling about as cheap as the SimPy
+    timeout that drives it; :meth:`Trace.timeline` turns them into ``sample`` events on demand.
+    """
+
+    def __init__(self) -> None:
+        self.t = array("d")
+        self.battery_pct = array("d")
+        self.celsius = array("d")
+        self.ambient_c = array("d")
+        self.state = array("l")
+        self.states: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def events(self) -> Iterator[DeviceEvent]:
+        states = self.states
+        for t, battery, celsius, ambient, state in zip(self.t, self.battery_pct, self.celsius,
+                                                       self.ambient_c, self.state, strict=True):
+            data = {"battery_pct": None if battery != battery else battery,
+                    "celsius": celsius, "ambient_c": ambient}
+            data.update(states[state])
+            yield DeviceEvent(t, EventKind.SAMPLE, data)
+
+
 class Trace:
     """Records events at the environment's current time and fans them out to listeners."""
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self.events: list[DeviceEvent] = []
+        """Every event but the periodic samples, in the order they happened."""
+        self.samples = SampleSeries()
         self._listeners: list[Listener] = []
+        self.version = 0
+        """Bumped by every event: state that only changes with an event can be cached on it."""
 
     def emit(self, kind: EventKind, **data: Any) -> DeviceEvent:
         event = DeviceEvent(self.env.now, kind, data)
         self.events.append(event)
+        self.version += 1
         for listener in tuple(self._listeners):
             listener(event)
         return event
@@ -104,8 +140,12 @@ class Trace:
     def of_kind(self, *kinds: EventKind) -> list[DeviceEvent]:
         return [e for e in self.events if e.kind in kinds]
 
+    def timeline(self) -> list[DeviceEvent]:
+        """Events and samples merged in time order (at equal times, events first)."""
+        return list(heapq.merge(self.events, self.samples.events(), key=lambda e: e.t))
+
     def lines(self) -> Iterator[str]:
-        for event in self.events:
+        for event in self.timeline():
             yield event.to_json()
 
     def write(self, out: IO[str]) -> None:

@@ -73,7 +73,7 @@ def parse_size(value: object) -> int:
 
 def format_duration(seconds: float) -> str:
     """``2h30m05s`` style text for summaries; sub-second remainders are dropped."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
@@ -82,7 +82,7 @@ def format_duration(seconds: float) -> str:
         parts.append(f"{days}d")
     if hours:
         parts.append(f"{hours}h")
-    if minutes:
+    if minutes or (parts and secs):
         parts.append(f"{minutes:02d}m" if parts else f"{minutes}m")
     if secs or not parts:
         parts.append(f"{secs:02d}s" if parts else f"{secs}s")

@@ -131,6 +131,6 @@ def test_reported_percent_is_the_floor_of_the_level() -> None:
 @pytest.mark.parametrize("level", [-1, 100.5, 150])
 def test_impossible_levels_are_refused(level: float) -> None:
     device = Device(make_profile())
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0\.\.100"):
         device.controls.set_battery_level(level)
     assert device.battery.level == 50

@@ -59,7 +59,7 @@ def test_fill_and_free_controls_move_only_filler() -> None:
 def test_a_reservation_closes_once() -> None:
     device = Device(make_profile())
     reservation = device.storage.reserve(100)
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0\.\.100"):
         reservation.commit(101)
     reservation.release()
     assert device.storage.free == 6 * GB

@@ -42,6 +42,7 @@ class Battery:
         self._taper = profile.taper_start_pct
         self.plugged = profile.charger_plugged
         self._reported: set[float] = set(REPORTED_LEVELS)
+        self._inputs: tuple[bool, float] | None = None
         self._level = Quantity(env, profile.level_pct, self._plan, self._crossed)
         for level in (*REPORTED_LEVELS, self._taper, profile.boot_level_pct):
             self._level.add_threshold(level)
@@ -98,11 +99,13 @@ class Battery:
             self._crossed(threshold, rising)
 
     def replan(self) -> None:
-        """The drain or the charger changed: start a new segment from the current level."""
-        self._level.replan()
+        """The drain or the charger may have changed: start a new segment if either did."""
+        if self._inputs != (self.plugged, self._drain_ma()):
+            self._level.replan()
 
     def _plan(self, t: float, x: float) -> Segment:
         d = self._drain_ma()
+        self._inputs = (self.plugged, d)
         k = self._k
         if not self.plugged:
             rate = -k * d if x > 0 else 0.0

@@ -7,6 +7,7 @@ which takes its radios down and interrupts their transfers; a charger brings it 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -154,13 +155,19 @@ class Device:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole observable state, as recorded at the start and in samples."""
+        return {**self._continuous(), **self._discrete()}
+
+    def _continuous(self) -> dict[str, Any]:
+        battery = self.battery
+        return {"battery_pct": battery.level if battery is not None else None,
+                "celsius": self.thermal.celsius, "ambient_c": self.thermal.ambient_c}
+
+    def _discrete(self) -> dict[str, Any]:
+        """State that changes only together with a trace event (so samples can cache it)."""
         battery = self.battery
         return {
-            "battery_pct": battery.level if battery is not None else None,
             "charging": battery.charging if battery is not None else None,
             "powered": self.powered,
-            "celsius": self.thermal.celsius,
-            "ambient_c": self.thermal.ambient_c,
             "overheated": self.thermal.overheated,
             "radios": {name: radio.up for name, radio in self.radios.items()},
             "active": self.active_network.value,
@@ -169,16 +176,30 @@ class Device:
         }
 
     def sample_every(self, interval: float) -> simpy.Process:
-        """Record a snapshot every ``interval`` simulated seconds (for plots)."""
+        """Record the state every ``interval`` simulated seconds (for plots and summaries)."""
         if interval <= 0:
             raise ValueError(f"sample interval must be > 0, got {interval!r}")
+        env, trace, series = self.env, self.trace, self.trace.samples
+        timeout = env.timeout
+        thermal, battery = self.thermal, self.battery
+        add_t, add_battery = series.t.append, series.battery_pct.append
+        add_celsius, add_ambient = series.celsius.append, series.ambient_c.append
+        add_state = series.state.append
 
         def sampler() -> Any:
+            version = -1
             while True:
-                self.trace.emit(EventKind.SAMPLE, **self.snapshot())
-                yield self.env.timeout(interval)
+                if trace.version != version:
+                    version = trace.version
+                    series.states.append(self._discrete())
+                add_t(env.now)
+                add_battery(battery.level if battery is not None else math.nan)
+                add_celsius(thermal.celsius)
+                add_ambient(thermal.ambient_c)
+                add_state(len(series.states) - 1)
+                yield timeout(interval)
 
-        return self.env.process(sampler())
+        return env.process(sampler())
 
     def finish(self) -> None:
         """Record the final state (the summary's last word)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import simpy
 
@@ -65,7 +66,7 @@ class Transfer(simpy.Event):
         done = self._done
         if self.in_data_phase:
             done += self.rate * (self.env.now - self._settled_at)
-        return min(self.nbytes, int(math.floor(done + 1e-6)))
+        return min(self.nbytes, math.floor(done + 1e-6))
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the transfer; it fails with :class:`TransferInterrupted` and ``reason``."""
@@ -125,9 +126,21 @@ class Link:
         if not radio.transferring:
             radio.transferring = True
             self._on_activity()
-        timer = self.env.timeout(self.data_start_delay(flow))
-        timer.callbacks.append(lambda _ev: self._enter_data_phase(flow))  # type: ignore[union-attr]
+        self._at(self.data_start_delay(flow), lambda: self._enter_data_phase(flow))
         return flow
+
+    def _at(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` after ``delay`` simulated seconds (a bare timer, no process)."""
+        timer = self.env.timeout(delay)
+        callbacks = timer.callbacks
+        assert callbacks is not None
+        callbacks.append(lambda _event: action())
+
+    @staticmethod
+    def _carrier(flow: Transfer) -> Radio:
+        radio = flow.radio
+        assert radio is not None, "only transfers with a radio are in flight"
+        return radio
 
     @staticmethod
     def data_start_delay(flow: Transfer) -> float:
@@ -147,7 +160,7 @@ class Link:
             return
         flow.in_data_phase = True
         flow._settled_at = self.env.now
-        self._rebalance(flow.radio, flow.direction)
+        self._rebalance(self._carrier(flow), flow.direction)
 
     def _rebalance(self, radio: Radio, direction: Direction) -> None:
         active = [f for f in self._flows[radio.name]
@@ -163,41 +176,41 @@ class Link:
             delay = remaining / share if share > 0 else math.inf
             if delay == math.inf:
                 continue
-            gen = flow._gen
-            timer = self.env.timeout(max(0.0, delay))
-            timer.callbacks.append(  # type: ignore[union-attr]
-                lambda _ev, f=flow, g=gen: self._complete(f, g))
+            self._at(max(0.0, delay), partial(self._complete, flow, flow._gen))
 
     def _complete(self, flow: Transfer, gen: int) -> None:
         if flow.triggered or gen != flow._gen:
             return
+        radio = self._carrier(flow)
         flow._settle()
         flow._done = float(flow.nbytes)
         self._remove(flow)
         self.bytes_moved[flow.direction] += flow.nbytes
         self._trace.emit(EventKind.TRANSFER_DONE, label=flow.label, nbytes=flow.nbytes,
-                         direction=flow.direction.value, radio=flow.radio.name,
+                         direction=flow.direction.value, radio=radio.name,
                          seconds=self.env.now - flow.started)
-        flow.succeed(TransferResult(flow.nbytes, flow.radio.name, flow.direction, flow.started,
+        flow.succeed(TransferResult(flow.nbytes, radio.name, flow.direction, flow.started,
                                     self.env.now))
-        self._rebalance(flow.radio, flow.direction)
+        self._rebalance(radio, flow.direction)
 
     def _interrupt(self, flow: Transfer, reason: str) -> None:
+        radio = self._carrier(flow)
         flow._settle()
-        done = int(math.floor(flow._done + 1e-6))
+        done = math.floor(flow._done + 1e-6)
         flow._done = float(done)
         self._remove(flow)
         self.bytes_moved[flow.direction] += done
         self._trace.emit(EventKind.TRANSFER_INTERRUPTED, label=flow.label, nbytes=flow.nbytes,
                          bytes_done=done, direction=flow.direction.value,
-                         radio=flow.radio.name, reason=reason)
-        flow.fail(TransferInterrupted(flow.nbytes, done, flow.radio.name, reason))
+                         radio=radio.name, reason=reason)
+        flow.fail(TransferInterrupted(flow.nbytes, done, radio.name, reason))
         flow.defused = True
-        self._rebalance(flow.radio, flow.direction)
+        self._rebalance(radio, flow.direction)
 
     def _remove(self, flow: Transfer) -> None:
-        flows = self._flows[flow.radio.name]
+        radio = self._carrier(flow)
+        flows = self._flows[radio.name]
         flows.remove(flow)
-        if not flows and flow.radio.transferring:
-            flow.radio.transferring = False
+        if not flows and radio.transferring:
+            radio.transferring = False
             self._on_activity()

@@ -138,7 +138,9 @@ class Quantity:
             return
         timer = self.env.timeout(max(0.0, best_t - self.env.now))
         gen = self._gen
-        timer.callbacks.append(lambda _ev: self._fire(gen, best_level))  # type: ignore[union-attr]
+        callbacks = timer.callbacks
+        assert callbacks is not None
+        callbacks.append(lambda _event: self._fire(gen, best_level))
 
     def _fire(self, gen: int, level: float) -> None:
         if gen != self._gen:

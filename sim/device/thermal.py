@@ -30,6 +30,7 @@ class Thermal:
         initial = profile.initial_c if profile.initial_c is not None else profile.ambient_c
         self.overheated = initial >= profile.overheat_c
         self._clear_c = profile.overheat_c - profile.hysteresis_c
+        self._target: float | None = None
         self._temp = Quantity(env, initial, self._plan, self._crossed)
         self._temp.add_threshold(profile.overheat_c)
         self._temp.add_threshold(self._clear_c)
@@ -52,13 +53,16 @@ class Thermal:
             raise ValueError(f"ambient temperature must be within -40..70 °C, got {celsius!r}")
         self.ambient_c = float(celsius)
         self._trace.emit(EventKind.AMBIENT, ambient_c=self.ambient_c, celsius=self.celsius)
-        self._temp.replan()
+        self.replan()
 
     def replan(self) -> None:
-        self._temp.replan()
+        """Ambient or heat may have changed: start a new segment if the target moved."""
+        if self._target != self.steady_state_c():
+            self._temp.replan()
 
     def _plan(self, t: float, x: float) -> Segment:
-        return Segment(t, x, target=self.steady_state_c(), tau=self.profile.time_constant_s)
+        self._target = self.steady_state_c()
+        return Segment(t, x, target=self._target, tau=self.profile.time_constant_s)
 
     def _crossed(self, level: float, rising: bool) -> None:
         if rising and level == self.profile.overheat_c and not self.overheated:

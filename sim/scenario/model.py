@@ -143,7 +143,7 @@ class AmbientDrift(Strict):
 
 
 class Perturbations(Strict):
-    radio_flaps: list[RadioFlap] = []
+    radio_flaps: list[RadioFlap] = Field(default_factory=list)
     ambient_drift: AmbientDrift | None = None
 
 
@@ -156,7 +156,7 @@ class Scenario(Strict):
     duration: Annotated[Duration, Field(gt=0)]
     seed: int = 0
     sample_interval: Annotated[Duration, Field(gt=0)] = 60.0
-    timeline: list[Step] = []
+    timeline: list[Step] = Field(default_factory=list)
     perturbations: Perturbations = Perturbations()
 
 

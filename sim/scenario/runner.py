@@ -43,7 +43,7 @@ class RunResult:
 
 def _scheduled_events(env: simpy.Environment) -> int:
     """How many events the environment has scheduled (SimPy numbers them as it goes)."""
-    counter = env._eid  # type: ignore[attr-defined]
+    counter = env._eid
     return int(repr(counter).split("(")[1].rstrip(")"))
 
 

@@ -1,0 +1,102 @@
+"""The ``syncrig`` command as a user runs it: a real subprocess, real files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def syncrig(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_simulate_prints_a_summary_and_writes_trace_and_plot(tmp_path: Path) -> None:
+    trace, plot = tmp_path / "out" / "t.jsonl", tmp_path / "out" / "t.png"
+    done = syncrig("simulate", "low-battery-upload", "--trace", trace, "--plot", plot)
+    assert done.returncode == 0, done.stderr
+    for label in ("time below 15 %", "time below 10 %", "time overheated", "bytes moved",
+                  "battery", "temperature"):
+        assert label in done.stdout
+    assert "low-battery-upload on phone, seed 2" in done.stdout
+    lines = trace.read_text().splitlines()
+    first, last = json.loads(lines[0]), json.loads(lines[-1])
+    assert (first["kind"], last["kind"], last["t"]) == ("device.start", "device.end", 14400.0)
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_json_summary_carries_the_trace_digest(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    done = syncrig("simulate", "wifi-flap", "--seed", "9", "--until", "30m", "--trace", trace,
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert (payload["seed"], payload["until_s"]) == (9, 1800.0)
+    assert payload["trace_sha256"] == hashlib.sha256(trace.read_bytes()).hexdigest()
+    assert payload["final"]["radios"].keys() == {"wifi", "cellular"}
+
+
+def test_device_option_swaps_the_profile() -> None:
+    done = syncrig("simulate", "storage-pressure", "--device", "tablet", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["device"] == "tablet"
+
+
+def test_plot_command_replots_a_saved_trace(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    assert syncrig("simulate", "heatwave", "--trace", trace).returncode == 0
+    done = syncrig("plot", trace, "--out", tmp_path / "again.png")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "again.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_realtime_runs_at_the_requested_pace() -> None:
+    started = time.perf_counter()
+    done = syncrig("simulate", "storage-pressure", "--realtime", "100", "--until", "60s")
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - started >= 0.6  # 60 simulated seconds at 100x
+
+
+def assert_clean_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in done.stderr
+
+
+def test_unknown_scenario_is_one_clear_line() -> None:
+    assert_clean_error(syncrig("simulate", "nope"), "unknown scenario", "day-in-the-life")
+
+
+def test_invalid_scenario_file_names_file_key_and_value(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nduration: 1h\ntimeline:\n  - at: 1h\n    battery: 150\n")
+    assert_clean_error(syncrig("simulate", bad), str(bad), "timeline[0].battery", "150")
+
+
+def test_invalid_device_profile_names_file_key_and_value(tmp_path: Path) -> None:
+    bad = tmp_path / "dev.yaml"
+    phone = Path(__file__).parents[1] / "fixtures" / "devices" / "phone.yaml"
+    bad.write_text(phone.read_text().replace("capacity_mah: 4500", "capacity_mah: -4500"))
+    assert_clean_error(syncrig("simulate", "heatwave", "--device", bad), str(bad),
+                       "battery.capacity_mah", "-4500")
+
+
+def test_malformed_options_are_one_clear_line() -> None:
+    assert_clean_error(syncrig("simulate", "heatwave", "--until", "soon"), "malformed duration")
+    assert_clean_error(syncrig("simulate", "heatwave", "--realtime", "0"), "must be > 0")
+
+
+def test_plot_of_a_non_trace_is_one_clear_line(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("this is not json\n")
+    assert_clean_error(syncrig("plot", junk, "--out", tmp_path / "x.png"), "not a syncrig trace")
+    assert_clean_error(syncrig("plot", tmp_path / "missing.jsonl", "--out", tmp_path / "x.png"),
+                       "cannot read trace")
