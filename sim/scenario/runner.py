@@ -143,27 +143,28 @@ class ScenarioRun:
                     from None
 
     def _transfer(self, action: TransferAction, label: str) -> ProcessGen:
+        """Background traffic. A download reserves its whole size up front (as download
+        managers preallocate) and keeps the reservation across interruptions."""
         device = self.device
-        remaining = action.size
-        while remaining > 0:
+        reservation = None
+        if action.direction == "down":
+            try:
+                reservation = device.storage.reserve(action.size)
+            except StorageFull:
+                return
+        moved = 0
+        while moved < action.size:
             yield device.when_online()
-            reservation = None
-            if action.direction == "down":
-                try:
-                    reservation = device.storage.reserve(remaining)
-                except StorageFull:
-                    return
-            transfer = device.link.transfer(remaining, action.direction, label=label)
+            transfer = device.link.transfer(action.size - moved, action.direction, label=label)
             try:
                 yield transfer
-                done = remaining
+                moved = action.size
             except TransferInterrupted as exc:
-                done = exc.bytes_done
-            if reservation is not None:
-                reservation.commit(done)
-            remaining -= done
-            if remaining and not action.resume:
-                return
+                moved += exc.bytes_done
+                if not action.resume:
+                    break
+        if reservation is not None:
+            reservation.commit(moved)
 
     def _rng(self, purpose: str) -> random.Random:
         return random.Random(f"syncrig:{self.seed}:{purpose}")
