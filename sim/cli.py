@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,13 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _positive_duration(text: str) -> float:
+    seconds = _duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a duration > 0, got {text!r}")
+    return seconds
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -60,11 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "default: the scenario's")
     sim.add_argument("--seed", type=int, help="seed for the perturbations; default: the "
                      "scenario's")
-    sim.add_argument("--until", type=_duration, help="simulated time to run, e.g. 24h; "
+    sim.add_argument("--until", type=_positive_duration, help="simulated time to run, e.g. 24h; "
                      "default: the scenario's duration")
     sim.add_argument("--trace", type=Path, help="write the trace as JSON lines to this file")
     sim.add_argument("--plot", type=Path, help="write a PNG of the timeline to this file")
-    sim.add_argument("--sample", type=_duration, help="sampling interval for plots, e.g. 1m")
+    sim.add_argument("--sample", type=_positive_duration,
+                     help="sampling interval for plots, e.g. 1m")
     sim.add_argument("--realtime", type=_positive, metavar="FACTOR",
                      help="run in real time, FACTOR simulated seconds per wall second")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -137,14 +147,16 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
             progress.stop()
     events = result.device.trace.timeline()
     summary = summarize(events)
-    if args.trace:
-        result.device.trace.save(args.trace)
     title = (f"{scenario.name} on {result.device.profile.name}, seed {result.seed}, "
              f"{format_duration(until)} simulated in {result.wall_seconds:.3f} s")
+    if args.trace:
+        with _writing(args.trace):
+            result.device.trace.save(args.trace)
     if args.plot:
         from sim.plot import plot_trace
 
-        plot_trace(events, args.plot, title)
+        with _writing(args.plot):
+            plot_trace(events, args.plot, title)
     if args.json:
         payload = {"scenario": scenario.name, "device": result.device.profile.name,
                    "seed": result.seed, "until_s": until, "wall_s": result.wall_seconds,
@@ -156,6 +168,15 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
             if file:
                 console.print(f"{label}: {file}")
     return 0
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a failure to write an output file into one clear error naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(path, "", str(path), f"cannot write file: {exc.strerror}") from None
 
 
 def _plot(args: argparse.Namespace, console: Console) -> int:
@@ -170,7 +191,8 @@ def _plot(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(args.trace, "", str(args.trace), f"not a syncrig trace: {exc}") \
             from None
     try:
-        plot_trace(events, args.out, args.title)
+        with _writing(args.out):
+            plot_trace(events, args.out, args.title)
     except ValueError as exc:
         raise ConfigError(args.trace, "", str(args.trace), str(exc)) from None
     console.print(f"plot: {args.out}")

@@ -92,6 +92,21 @@ def test_invalid_device_profile_names_file_key_and_value(tmp_path: Path) -> None
 def test_malformed_options_are_one_clear_line() -> None:
     assert_clean_error(syncrig("simulate", "heatwave", "--until", "soon"), "malformed duration")
     assert_clean_error(syncrig("simulate", "heatwave", "--realtime", "0"), "must be > 0")
+    assert_clean_error(syncrig("simulate", "heatwave", "--until", "0"), "must be a duration > 0")
+    assert_clean_error(syncrig("simulate", "heatwave", "--sample", "0s"), "must be a duration > 0")
+
+
+def test_an_unwritable_output_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    target = blocker / "trace.jsonl"  # a path below a regular file cannot be created
+    assert_clean_error(syncrig("simulate", "heatwave", "--trace", target), str(target),
+                       "cannot write file")
+
+
+def test_a_scenario_on_a_device_that_lacks_its_parts_is_one_clear_line() -> None:
+    assert_clean_error(syncrig("simulate", "day-in-the-life", "--device", "nas"),
+                       "timeline[0].charger", "device 'nas' has no battery")
 
 
 def test_plot_of_a_non_trace_is_one_clear_line(tmp_path: Path) -> None:
