@@ -195,6 +195,9 @@ def _plot(args: argparse.Namespace, console: Console) -> int:
             plot_trace(events, args.out, args.title)
     except ValueError as exc:
         raise ConfigError(args.trace, "", str(args.trace), str(exc)) from None
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(args.trace, "", str(args.trace),
+                          f"not a syncrig trace: an event lacks field {exc}") from None
     console.print(f"plot: {args.out}")
     return 0
 

@@ -115,3 +115,7 @@ def test_plot_of_a_non_trace_is_one_clear_line(tmp_path: Path) -> None:
     assert_clean_error(syncrig("plot", junk, "--out", tmp_path / "x.png"), "not a syncrig trace")
     assert_clean_error(syncrig("plot", tmp_path / "missing.jsonl", "--out", tmp_path / "x.png"),
                        "cannot read trace")
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text('{"t": 0, "kind": "device.start"}\n')
+    assert_clean_error(syncrig("plot", partial, "--out", tmp_path / "x.png"),
+                       "not a syncrig trace")
