@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import simpy
 
@@ -78,19 +78,25 @@ def _round(value: Any) -> Any:
 Listener = Callable[[DeviceEvent], None]
 
 
-class SampleSeries:
-    """Periodic readings, stored as columns: the continuous values per sample, and an index into
-    the list of discrete states (which change only with an event, so are stored once each).
+class Curve(Protocol):
+    """A stretch of a continuous quantity: anything that can give its value at a time."""
 
-    Columns instead of an event object per sample keep sampling about as cheap as the SimPy
-    timeout that drives it; :meth:`Trace.timeline` turns them into ``sample`` events on demand.
+    def value(self, t: float) -> float: ...
+
+
+class SampleSeries:
+    """Periodic readings, stored as columns: per sample its time, the battery and temperature
+    curves in force (evaluated only on export), and an index into the list of discrete states
+    (which change only together with an event, so each is stored once).
+
+    Storing references instead of an event object per sample keeps sampling about as cheap as
+    the SimPy timeout that drives it; :meth:`Trace.timeline` turns samples into events on demand.
     """
 
     def __init__(self) -> None:
         self.t = array("d")
-        self.battery_pct = array("d")
-        self.celsius = array("d")
-        self.ambient_c = array("d")
+        self.battery: list[Curve | None] = []
+        self.thermal: list[Curve] = []
         self.state = array("l")
         self.states: list[dict[str, Any]] = []
 
@@ -99,10 +105,10 @@ class SampleSeries:
 
     def events(self) -> Iterator[DeviceEvent]:
         states = self.states
-        for t, battery, celsius, ambient, state in zip(self.t, self.battery_pct, self.celsius,
-                                                       self.ambient_c, self.state, strict=True):
-            data = {"battery_pct": None if battery != battery else battery,
-                    "celsius": celsius, "ambient_c": ambient}
+        for t, battery, thermal, state in zip(self.t, self.battery, self.thermal, self.state,
+                                              strict=True):
+            data = {"battery_pct": battery.value(t) if battery is not None else None,
+                    "celsius": thermal.value(t)}
             data.update(states[state])
             yield DeviceEvent(t, EventKind.SAMPLE, data)
 

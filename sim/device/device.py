@@ -7,7 +7,6 @@ which takes its radios down and interrupts their transfers; a charger brings it 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +45,7 @@ class Device:
         self.voltage_v = power.voltage_v
         self.screen_on = power.screen_on
         self.cpu = power.cpu
+        self._drain: float | None = None
         self.powered = profile.battery is None or profile.battery.level_pct > 0
         self.radios: dict[str, Radio] = {}
         for name in RADIO_NAMES:
@@ -70,16 +70,24 @@ class Device:
     # -- physics coupling -------------------------------------------------------------------
 
     def drain_ma(self) -> float:
-        """Current the device draws now (mA at the nominal voltage)."""
-        if not self.powered:
-            return 0.0
-        power = self.profile.power
-        total = power.baseline_ma + self.cpu * power.cpu_busy_ma
-        if self.screen_on:
-            total += power.screen_on_ma
-        for radio in self.radios.values():
-            total += radio.drain_ma()
-        return total
+        """Current the device draws now (mA at the nominal voltage).
+
+        Cached: battery, thermal and samples all ask for it after every change, and every
+        change of what it depends on (load, power, a radio's state or activity) goes through
+        :meth:`_load_changed` or :meth:`_radio_changed`, which drop the cache first.
+        """
+        drain = self._drain
+        if drain is None:
+            drain = 0.0
+            if self.powered:
+                power = self.profile.power
+                drain = power.baseline_ma + self.cpu * power.cpu_busy_ma
+                if self.screen_on:
+                    drain += power.screen_on_ma
+                for radio in self.radios.values():
+                    drain += radio.drain_ma()
+            self._drain = drain
+        return drain
 
     def heat_w(self) -> float:
         """Power dissipated as heat: the electrical draw plus the charger's conversion losses."""
@@ -92,11 +100,13 @@ class Device:
         return heat
 
     def _load_changed(self) -> None:
+        self._drain = None
         if self.battery is not None:
             self.battery.replan()
         self.thermal.replan()
 
     def _radio_changed(self, radio: Radio, carrier_lost: bool) -> None:
+        self._drain = None
         self.link.radio_changed(radio, carrier_lost)
         self._load_changed()
         if self._online_waiters and self.internet:
@@ -124,6 +134,7 @@ class Device:
     def _set_powered(self, on: bool, reason: str) -> None:
         was_up = {name: radio.up for name, radio in self.radios.items()}
         self.powered = on
+        self._drain = None
         self.trace.emit(EventKind.POWER, on=on, reason=reason)
         for name, radio in self.radios.items():
             radio.power_changed(was_up[name])
@@ -136,6 +147,7 @@ class Device:
             self.screen_on = screen_on
         if cpu is not None:
             self.cpu = float(cpu)
+        self._drain = None
         self.trace.emit(EventKind.LOAD, screen_on=self.screen_on, cpu=self.cpu,
                         drain_ma=self.drain_ma())
         self._load_changed()
@@ -155,17 +167,15 @@ class Device:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole observable state, as recorded at the start and in samples."""
-        return {**self._continuous(), **self._discrete()}
-
-    def _continuous(self) -> dict[str, Any]:
         battery = self.battery
         return {"battery_pct": battery.level if battery is not None else None,
-                "celsius": self.thermal.celsius, "ambient_c": self.thermal.ambient_c}
+                "celsius": self.thermal.celsius, **self._discrete()}
 
     def _discrete(self) -> dict[str, Any]:
-        """State that changes only together with a trace event (so samples can cache it)."""
+        """State that changes only together with a trace event (so samples can share it)."""
         battery = self.battery
         return {
+            "ambient_c": self.thermal.ambient_c,
             "charging": battery.charging if battery is not None else None,
             "powered": self.powered,
             "overheated": self.thermal.overheated,
@@ -182,9 +192,8 @@ class Device:
         env, trace, series = self.env, self.trace, self.trace.samples
         timeout = env.timeout
         thermal, battery = self.thermal, self.battery
-        add_t, add_battery = series.t.append, series.battery_pct.append
-        add_celsius, add_ambient = series.celsius.append, series.ambient_c.append
-        add_state = series.state.append
+        add_t, add_battery = series.t.append, series.battery.append
+        add_thermal, add_state = series.thermal.append, series.state.append
 
         def sampler() -> Any:
             version = -1
@@ -193,9 +202,8 @@ class Device:
                     version = trace.version
                     series.states.append(self._discrete())
                 add_t(env.now)
-                add_battery(battery.level if battery is not None else math.nan)
-                add_celsius(thermal.celsius)
-                add_ambient(thermal.ambient_c)
+                add_battery(battery.segment if battery is not None else None)
+                add_thermal(thermal.segment)
                 add_state(len(series.states) - 1)
                 yield timeout(interval)
 
