@@ -167,3 +167,52 @@ def test_negative_size_is_refused() -> None:
     device = Device(make_profile())
     with pytest.raises(ValueError, match="nbytes"):
         device.link.transfer(-1, "down")
+
+
+def test_reached_fires_when_the_link_has_carried_that_many_bytes() -> None:
+    device = Device(make_profile())
+    transfer = device.link.transfer(10_000_000, "down")
+    marks: list[tuple[float, int]] = []
+
+    def watch() -> Any:
+        for target in (1_000_000, 5_000_000):
+            done = yield transfer.reached(target)
+            marks.append((device.env.now, done))
+
+    device.env.process(watch())
+    device.env.run(until=1.0)
+    device.controls.configure_radio("wifi", down_kbps=4000)  # half the rate from t = 1 s
+    device.env.run(until=100)
+    at_change = (1.0 - LATENCY) * WIFI_DOWN  # 950 kB moved at full rate before t = 1 s
+    for (t, _), target in zip(marks, (1_000_000, 5_000_000), strict=True):
+        assert t == pytest.approx(1.0 + (target - at_change) / (WIFI_DOWN / 2), abs=1e-6)
+    assert [done >= target for (_, done), target in zip(marks, (1_000_000, 5_000_000),
+                                                         strict=True)] == [True, True]
+
+
+def test_reached_fails_when_the_radio_drops_first() -> None:
+    device = Device(make_profile())
+    transfer = device.link.transfer(10_000_000, "down")
+    outcome: dict[str, Any] = {}
+
+    def watch() -> Any:
+        try:
+            yield transfer.reached(9_000_000)
+        except TransferInterrupted as exc:
+            outcome["bytes"] = exc.bytes_done
+
+    device.env.process(watch())
+    device.env.run(until=1.0)
+    device.controls.set_radio("wifi", False)
+    device.env.run(until=2.0)
+    assert outcome["bytes"] == math.floor((1.0 - LATENCY) * WIFI_DOWN)
+
+
+def test_finish_ends_an_open_ended_transfer_with_what_moved() -> None:
+    device = Device(make_profile(**{"radios.wifi.latency_ms": 0}))
+    transfer = device.link.transfer(2**62, "down")
+    device.env.run(until=1.0)
+    transfer.finish()
+    device.env.run(until=1.5)
+    assert transfer.ok and transfer.value.nbytes == int(WIFI_DOWN)
+    assert not device.radios["wifi"].transferring

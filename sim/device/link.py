@@ -57,6 +57,8 @@ class Transfer(simpy.Event):
         self._settled_at = self.data_start
         self.rate = 0.0
         self._gen = 0
+        self._waiters: list[tuple[int, simpy.Event]] = []
+        self._wgen = 0
 
     @property
     def bytes_done(self) -> int:
@@ -72,6 +74,54 @@ class Transfer(simpy.Event):
         """Stop the transfer; it fails with :class:`TransferInterrupted` and ``reason``."""
         if not self.triggered:
             self.link._interrupt(self, reason)
+
+    def finish(self) -> None:
+        """End the transfer now as complete with the bytes moved so far — for a body whose
+        length was not known in advance and whose sender has closed it."""
+        if not self.triggered:
+            self.link._finish_early(self)
+
+    def reached(self, nbytes: int) -> simpy.Event:
+        """An event that fires (with the byte count) at the simulated instant ``nbytes`` have
+        moved, or fails with :class:`TransferInterrupted` if the transfer stops first.
+
+        This is how real bytes are paced: a reference API receives a chunk over real HTTP, then
+        waits until the simulated link has carried that many bytes.
+        """
+        event = simpy.Event(self.env)
+        if self.triggered and not self.ok:
+            event.fail(self.value)
+            event.defused = True
+            return event
+        self._waiters.append((nbytes, event))
+        self._check_waiters()
+        return event
+
+    def _check_waiters(self) -> None:
+        if not self._waiters:
+            return
+        done = self.bytes_done
+        if self.triggered:
+            done = self.nbytes if self.ok else done
+        keep = []
+        for target, event in self._waiters:
+            if done >= target or (self.triggered and self.ok):
+                event.succeed(done)
+            elif self.triggered:
+                event.fail(self.value)
+                event.defused = True
+            else:
+                keep.append((target, event))
+        self._waiters = keep
+        if not keep or self.triggered or not self.in_data_phase or self.rate <= 0:
+            return
+        exact = self._done + self.rate * (self.env.now - self._settled_at)
+        target = min(t for t, _ in keep)
+        delay = max(0.0, (target - exact) / self.rate)
+        self._wgen += 1
+        gen = self._wgen
+        self.link._at(delay if delay > 1e-9 else 1e-9,
+                      lambda: self._check_waiters() if gen == self._wgen else None)
 
     def _settle(self) -> None:
         if self.in_data_phase:
@@ -171,6 +221,7 @@ class Link:
         for flow in active:
             flow._settle()
             flow.rate = share
+            flow._check_waiters()
             flow._gen += 1
             remaining = flow.nbytes - flow._done
             delay = remaining / share if share > 0 else math.inf
@@ -191,7 +242,14 @@ class Link:
                          seconds=self.env.now - flow.started)
         flow.succeed(TransferResult(flow.nbytes, radio.name, flow.direction, flow.started,
                                     self.env.now))
+        flow._check_waiters()
         self._rebalance(radio, flow.direction)
+
+    def _finish_early(self, flow: Transfer) -> None:
+        flow._settle()
+        flow.nbytes = math.floor(flow._done + 1e-6)
+        flow._gen += 1
+        self._complete(flow, flow._gen)
 
     def _interrupt(self, flow: Transfer, reason: str) -> None:
         radio = self._carrier(flow)
@@ -205,6 +263,7 @@ class Link:
                          radio=radio.name, reason=reason)
         flow.fail(TransferInterrupted(flow.nbytes, done, radio.name, reason))
         flow.defused = True
+        flow._check_waiters()
         self._rebalance(radio, flow.direction)
 
     def _remove(self, flow: Transfer) -> None:

@@ -1,0 +1,135 @@
+"""What every OpenHarmony reference shares: Promise, BusinessError, the caller, the sandbox.
+
+ArkTS APIs come in pairs — ``f(args): Promise<T>`` and ``f(args, callback: AsyncCallback<T>)``.
+Here a :class:`Promise` is a SimPy event, so it settles in simulated time: a process waits with
+``value = yield promise``, code outside SimPy with ``device.run(promise)``, and the callback form
+is :func:`deliver` attaching the callback to the same event. Like JavaScript's microtasks, a
+promise resolved inside a call is observed only once the environment steps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import simpy
+
+T = TypeVar("T")
+
+INTERNET = "ohos.permission.INTERNET"
+CLOUDFILE_SYNC = "ohos.permission.CLOUDFILE_SYNC"
+
+AsyncCallback = Callable[["BusinessError | None", Any], None]
+
+
+class BusinessError(Exception):
+    """An error as ArkTS reports it: ``code`` and ``message`` (and optional ``data``)."""
+
+    def __init__(self, code: int, message: str, data: object = None) -> None:
+        super().__init__(code, message, data)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def __str__(self) -> str:
+        return f"BusinessError {self.code}: {self.message}"
+
+
+class Promise(simpy.Event):
+    """A SimPy event with JavaScript promise vocabulary.
+
+    A rejection nobody waits for does not stop the simulation (the event is defused), just as an
+    unobserved rejected promise does not stop an app.
+    """
+
+    def resolve(self, value: object = None) -> Promise:
+        self.succeed(value)
+        return self
+
+    def reject(self, error: BaseException) -> Promise:
+        self.fail(error)
+        self.defused = True
+        return self
+
+    @property
+    def settled(self) -> bool:
+        return self.triggered
+
+    def result(self) -> Any:
+        """The value, or raise the rejection; RuntimeError while still pending."""
+        if not self.triggered:
+            raise RuntimeError("promise is still pending")
+        if not self.ok:
+            raise self.value
+        return self.value
+
+
+def deliver(promise: Promise, callback: AsyncCallback | None) -> Promise | None:
+    """The Promise/AsyncCallback pair: return the promise, or route it to ``callback(err, data)``
+    (``err`` is ``None`` on success) and return ``None``."""
+    if callback is None:
+        return promise
+
+    def settle(event: simpy.Event) -> None:
+        if event.ok:
+            callback(None, event.value)
+        else:
+            callback(event.value, None)
+
+    callbacks = promise.callbacks
+    if callbacks is None:  # already processed
+        settle(promise)
+    else:
+        callbacks.append(settle)
+    return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls an API: the checks for 201 (permission) and 202 (system app) depend on it."""
+
+    bundle_name: str = "com.example.app"
+    system_app: bool = False
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @classmethod
+    def with_permissions(cls, *permissions: str, bundle_name: str = "com.example.app",
+                         system_app: bool = False) -> Caller:
+        return cls(bundle_name, system_app, frozenset(permissions))
+
+
+class AppSandbox:
+    """An app's private directories on the simulated device, as real folders under ``root``.
+
+    ``internal://cache/<rel>`` URIs resolve into :attr:`cache_dir`; anything that would leave it
+    (``..``, a symlink pointing out, another scheme) does not resolve, and nothing outside is
+    read or written.
+    """
+
+    def __init__(self, root: Path, bundle_name: str = "com.example.app") -> None:
+        self.root = Path(root).resolve()
+        self.bundle_name = bundle_name
+        self.cache_dir = self.root / "cache"
+        self.files_dir = self.root / "files"
+        for folder in (self.cache_dir, self.files_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def inside(self, folder: Path, relative: str) -> Path | None:
+        """``folder/relative`` with symlinks resolved, or None if it leaves ``folder``."""
+        if not relative or relative.startswith("/") or "\x00" in relative:
+            return None
+        candidate = Path(os.path.realpath(folder / relative))
+        return candidate if candidate.is_relative_to(folder) and candidate != folder else None
+
+    def resolve_internal(self, uri: str) -> Path | None:
+        """The file an ``internal://cache/...`` URI names, or None when it is not one."""
+        prefix = "internal://cache/"
+        if not isinstance(uri, str) or not uri.startswith(prefix):
+            return None
+        return self.inside(self.cache_dir, uri[len(prefix):])
