@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     TRANSFER_DONE = "transfer.done"
     TRANSFER_INTERRUPTED = "transfer.interrupted"
     SCENARIO = "scenario.action"
+    API = "api.event"
     END = "device.end"
 
 

@@ -25,6 +25,7 @@ The server runs its own event loop in a thread, so synchronous code (libcurl, Si
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import mimetypes
 import threading
@@ -214,11 +215,18 @@ class FixtureHTTPServer:
         response.enable_chunked_encoding()
         await response.prepare(request)
         await self._send(request, response, path, 0, path.stat().st_size)
-        await response.write_eof()
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
         return response
 
     async def _send(self, request: web.Request, response: web.StreamResponse, path: Path,
                     start: int, length: int) -> None:
+        # the client may go away (an aborted or paused transfer): nothing to answer then
+        with contextlib.suppress(ConnectionResetError):
+            await self._stream(request, response, path, start, length)
+
+    async def _stream(self, request: web.Request, response: web.StreamResponse, path: Path,
+                      start: int, length: int) -> None:
         drop_after = int(request.query.get("drop_after", -1))
         rate = float(request.query.get("rate", 0))
         sent = 0

@@ -34,6 +34,17 @@ class RequestFidelity:
     """Documented (and the current platform): a network loss pauses a download with
     PAUSED_WAITING_FOR_NETWORK and it resumes by itself. 3.2: the transfer fails like a
     connect error — retried, then PAUSED_WAITING_TO_RETRY [§3.6, §3.8]."""
+    plain_param_errors: bool = False
+    """3.2: a bad argument to the legacy entry points is a plain ``Error`` with no code
+    (``NAPI_ASSERT``); documented: BusinessError 401 [§2.2]."""
+    permission_denied_silent: bool = False
+    """3.2: ``download()`` without INTERNET returns undefined; the current platform rejects
+    with 201, as the page's "Required permissions" implies [§2.2]."""
+    paused_reason_sticky: bool = False
+    """3.2: once PAUSED_BY_USER, ``pausedReason`` never changes again, even after resume
+    [§3.3]; documented: the reason describes the current pause."""
+    query_path_is_directory: bool = False
+    """3.2: ``DownloadInfo.filePath`` is the directory, not the file's URI [§3.10]."""
     insufficient_space_code: bool = True
     """Documented: a file that cannot fit fails with ERROR_INSUFFICIENT_SPACE. 3.2 never sets
     it: the write error gives ERROR_HTTP_DATA_ERROR [§3.6]."""
@@ -43,7 +54,8 @@ DOCUMENTED = RequestFidelity()
 OHOS_3_2 = RequestFidelity(
     name="ohos-3.2", progress_unit=1, off_calls_callback=True, header_receive_string=True,
     multipart_name_file=True, remove_keeps_file=True, pause_resolves_true=True,
-    network_loss_waits=False, insufficient_space_code=False)
+    network_loss_waits=False, insufficient_space_code=False, plain_param_errors=True,
+    permission_denied_silent=True, paused_reason_sticky=True, query_path_is_directory=True)
 PAGE_KB = RequestFidelity(name="page-kb", progress_unit=1024)
 
 PROFILES: dict[str, RequestFidelity] = {p.name: p for p in (DOCUMENTED, OHOS_3_2, PAGE_KB)}

@@ -1,0 +1,165 @@
+"""libcurl transfers in a worker thread, handing the body to the simulation chunk by chunk.
+
+The platform's download service and upload library both drive libcurl, so this reference does
+too: curl's result codes then map onto the documented reasons one to one. libcurl blocks, and
+SimPy must never run outside its own thread, so each transfer runs ``perform()`` on a thread
+and exchanges chunks with the simulation through a bounded queue (backpressure both ways).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pycurl
+
+BUFFER = 256 * 1024
+CONNECT_ERRORS = frozenset({
+    pycurl.E_COULDNT_RESOLVE_PROXY, pycurl.E_COULDNT_RESOLVE_HOST,
+    pycurl.E_COULDNT_CONNECT, pycurl.E_OPERATION_TIMEDOUT,
+})
+"""curl results the platform treats as "try again later" rather than a failure (§3.5)."""
+
+
+@dataclass
+class CurlResult:
+    """How a transfer ended: curl's code (0 = OK), the HTTP status and the response headers."""
+
+    code: int
+    http_status: int
+    content_type: str = ""
+    content_length: int = -1
+    header_lines: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class CurlOptions:
+    """Timeouts and limits; the platform's figures are the defaults (§1.3)."""
+
+    connect_timeout_s: float = 60.0
+    low_speed_time_s: int = 60
+    max_redirects: int = 30
+
+
+def _base(url: str, headers: list[str], options: CurlOptions) -> pycurl.Curl:
+    c = pycurl.Curl()
+    c.setopt(pycurl.URL, url)
+    c.setopt(pycurl.FOLLOWLOCATION, 1)
+    c.setopt(pycurl.MAXREDIRS, options.max_redirects)
+    c.setopt(pycurl.CONNECTTIMEOUT_MS, int(options.connect_timeout_s * 1000))
+    c.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+    c.setopt(pycurl.LOW_SPEED_TIME, options.low_speed_time_s)
+    c.setopt(pycurl.USERAGENT, "libcurl-agent/1.0")
+    c.setopt(pycurl.NOSIGNAL, 1)
+    c.setopt(pycurl.BUFFERSIZE, BUFFER)
+    c.setopt(pycurl.COOKIEFILE, "")
+    if headers:
+        c.setopt(pycurl.HTTPHEADER, headers)
+    return c
+
+
+def _finish(c: pycurl.Curl, lines: list[str]) -> CurlResult:
+    code, message = 0, ""
+    try:
+        c.perform()
+    except pycurl.error as exc:
+        code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
+    status = int(c.getinfo(pycurl.RESPONSE_CODE) or 0)
+    content_type = c.getinfo(pycurl.CONTENT_TYPE) or ""
+    length = int(c.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD_T))
+    c.close()
+    last_block = _last_header_block(lines)
+    return CurlResult(code, status, content_type, length, last_block, message)
+
+
+def _last_header_block(lines: list[str]) -> list[str]:
+    """The header lines of the final response (after redirects), from its status line on."""
+    start = 0
+    for i, line in enumerate(lines):
+        if line.startswith("HTTP/"):
+            start = i
+    return lines[start:]
+
+
+def probe(url: str, headers: list[str], options: CurlOptions) -> CurlResult:
+    """The size probe: a GET without reading the body (``CUSTOMREQUEST GET`` + ``NOBODY``),
+    as the platform's service sends it (§3.4)."""
+    lines: list[str] = []
+    c = _base(url, headers, options)
+    c.setopt(pycurl.CUSTOMREQUEST, "GET")
+    c.setopt(pycurl.NOBODY, 1)
+    c.setopt(pycurl.HEADERFUNCTION, lambda raw: lines.append(raw.decode("latin-1")))
+    return _finish(c, lines)
+
+
+_END = object()
+
+
+class Fetch:
+    """A GET (with ``Range`` from ``resume_from``) whose body is read with :meth:`chunks`."""
+
+    def __init__(self, url: str, headers: list[str], options: CurlOptions,
+                 resume_from: int = 0) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._abort = threading.Event()
+        self.result: CurlResult | None = None
+        self._lines: list[str] = []
+        c = _base(url, headers, options)
+        if resume_from > 0:
+            c.setopt(pycurl.RESUME_FROM_LARGE, resume_from)
+        c.setopt(pycurl.WRITEFUNCTION, self._write)
+        c.setopt(pycurl.HEADERFUNCTION, lambda raw: self._lines.append(raw.decode("latin-1")))
+        c.setopt(pycurl.NOPROGRESS, 0)
+        c.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._abort.is_set() else 0)
+        self._curl = c
+        self._thread = threading.Thread(target=self._run, name="curl-fetch", daemon=True)
+        self._thread.start()
+
+    def _write(self, data: bytes) -> int | None:
+        while not self._abort.is_set():
+            try:
+                self._queue.put(bytes(data), timeout=0.05)
+                return None
+            except queue.Full:
+                continue
+        return 0  # makes curl stop with CURLE_WRITE_ERROR
+
+    def _run(self) -> None:
+        try:
+            self.result = _finish(self._curl, self._lines)
+        finally:
+            while True:
+                try:
+                    self._queue.put(_END, timeout=0.05)
+                    break
+                except queue.Full:
+                    if self._abort.is_set():
+                        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def chunks(self) -> Iterator[bytes]:
+        """Body chunks as curl receives them; ends when the transfer ends (see :attr:`result`)."""
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                self._thread.join()
+                return
+            yield item  # type: ignore[misc]
+
+    def abort(self) -> CurlResult:
+        """Stop the transfer and wait for curl to give up; returns its result."""
+        self._abort.set()
+        self._drain()
+        self._thread.join()
+        self._drain()
+        assert self.result is not None
+        return self.result
