@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import settings
 
 from sim.device import Device, DeviceProfile
+from sim.servers import FixtureHTTPServer
 
 settings.register_profile("dev", max_examples=50)
 settings.register_profile("nightly", max_examples=2000)
@@ -48,3 +51,15 @@ def make_profile(**overrides: Any) -> DeviceProfile:
 @pytest.fixture
 def device() -> Device:
     return Device(make_profile())
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixtureHTTPServer]:
+    """One fixture HTTP server for the whole run, serving files with known bytes."""
+    root = tmp_path_factory.mktemp("www")
+    rng = random.Random(7)
+    (root / "small.bin").write_bytes(rng.randbytes(300_000))
+    (root / "big.bin").write_bytes(rng.randbytes(8_000_000))
+    (root / "page.html").write_text("<!doctype html><p>hello</p>\n")
+    with FixtureHTTPServer(root) as server:
+        yield server

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 URL = re.compile(r"^http(s)?://.+")
 EVENTS = ("progress", "complete", "pause", "remove", "fail")
+HALTS = ("paused by user", "removed")
+"""Reasons a task's own call gives when it stops the task's transfer."""
 STEP = 1024 * 1024
 """Bytes paced through the simulated link at a time (a progress event each)."""
 
@@ -297,6 +299,7 @@ class DownloadService:
         self._next_id = 0
         self._queue: deque[DownloadTask] = deque()
         self._running: set[DownloadTask] = set()
+        self._requeue: set[DownloadTask] = set()
         self.device.sensors.subscribe(self._on_device_event)
 
     def create(self, config: DownloadConfig, path: Path, uri: str) -> DownloadTask:
@@ -316,11 +319,14 @@ class DownloadService:
     # -- scheduling ----------------------------------------------------------------------------
 
     def enqueue(self, task: DownloadTask) -> None:
-        if task not in self._queue and task not in self._running:
+        if task in self._running:
+            self._requeue.add(task)  # still winding down: queue it when its worker ends
+        elif task not in self._queue:
             self._queue.append(task)
         self._dispatch()
 
     def unqueue(self, task: DownloadTask) -> None:
+        self._requeue.discard(task)
         with contextlib.suppress(ValueError):
             self._queue.remove(task)
 
@@ -343,6 +349,10 @@ class DownloadService:
             yield from self._run(task)
         finally:
             self._running.discard(task)
+            if task in self._requeue:
+                self._requeue.discard(task)
+                if not task.removed and task.status == C.SESSION_PENDING:
+                    self._queue.append(task)
             self._dispatch()
 
     # -- network rules -------------------------------------------------------------------------
@@ -388,6 +398,8 @@ class DownloadService:
                 task._set(C.SESSION_FAILED, C.ERROR_UNSUPPORTED_NETWORK_TYPE, C.PAUSED_UNKNOWN)
                 return
             outcome = yield from self._attempt(task)
+            if outcome == "halted":
+                return
             if outcome == "lost" and self.module.fidelity.network_loss_waits:
                 task._set(C.SESSION_PAUSED, None, C.PAUSED_WAITING_FOR_NETWORK)
                 self._on_device_event(DeviceEvent(self.env.now, EventKind.RADIO))
@@ -420,8 +432,8 @@ class DownloadService:
             task.transfer = round_trip
             try:
                 yield round_trip
-            except TransferInterrupted:
-                return "halted" if task.halted else "lost"
+            except TransferInterrupted as exc:
+                return "halted" if exc.reason in HALTS else "lost"
             result = probe(task.config.url, headers, self.curl_options)
             if result.code in CONNECT_ERRORS:
                 return "retry"
@@ -492,7 +504,7 @@ class DownloadService:
                     kept = len(pending)
                 except TransferInterrupted as exc:
                     kept = max(0, min(len(pending), exc.bytes_done - received))
-                    outcome = "halted" if task.halted else "lost"
+                    outcome = "halted" if exc.reason in HALTS else "lost"
                 out.write(pending[:kept])
                 received += kept
                 pending.clear()
