@@ -90,12 +90,17 @@ class Transfer(simpy.Event):
         """
         event = simpy.Event(self.env)
         if self.triggered and not self.ok:
-            event.fail(self.value)
+            event.fail(self._failure())
             event.defused = True
             return event
         self._waiters.append((nbytes, event))
         self._check_waiters()
         return event
+
+    def _failure(self) -> Exception:
+        error = self.value
+        assert isinstance(error, Exception)
+        return error
 
     def _check_waiters(self) -> None:
         if not self._waiters:
@@ -108,7 +113,7 @@ class Transfer(simpy.Event):
             if done >= target or (self.triggered and self.ok):
                 event.succeed(done)
             elif self.triggered:
-                event.fail(self.value)
+                event.fail(self._failure())
                 event.defused = True
             else:
                 keep.append((target, event))

@@ -49,7 +49,7 @@ class Promise(simpy.Event):
         self.succeed(value)
         return self
 
-    def reject(self, error: BaseException) -> Promise:
+    def reject(self, error: Exception) -> Promise:
         self.fail(error)
         self.defused = True
         return self
@@ -62,9 +62,11 @@ class Promise(simpy.Event):
         """The value, or raise the rejection; RuntimeError while still pending."""
         if not self.triggered:
             raise RuntimeError("promise is still pending")
+        value = self.value
         if not self.ok:
-            raise self.value
-        return self.value
+            assert isinstance(value, Exception)
+            raise value
+        return value
 
 
 def deliver(promise: Promise, callback: AsyncCallback | None) -> Promise | None:

@@ -30,6 +30,7 @@ import hashlib
 import mimetypes
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -50,6 +51,8 @@ class ReceivedUpload:
     files: list[dict[str, object]] = field(default_factory=list)
     """One entry per file part: ``name``, ``filename``, ``content_type``, ``size``, ``sha256``,
     ``stored`` (where the bytes were saved)."""
+    incomplete: str = ""
+    """Why the body ended early, when it did."""
 
 
 @dataclass
@@ -152,8 +155,8 @@ class FixtureHTTPServer:
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)
         await site.start()
         server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)
+        self.port = server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
         if self._runner is not None:
@@ -162,7 +165,9 @@ class FixtureHTTPServer:
     # -- handlers ----------------------------------------------------------------------------
 
     @web.middleware
-    async def _record(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def _record(self, request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                      ) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs, dict(request.headers)))
         delay = request.query.get("delay_headers")
         if delay:
@@ -270,6 +275,15 @@ class FixtureHTTPServer:
         return web.Response(status=code, text=body)
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._receive(request)
+        except (ConnectionError, ValueError, asyncio.IncompleteReadError) as exc:
+            # the client stopped mid-body (a lost radio, a removed task): record it, answer 400
+            self.received.append(ReceivedUpload(request.method, request.path_qs,
+                                                dict(request.headers), incomplete=str(exc)))
+            return web.Response(status=400, text="incomplete upload\n")
+
+    async def _receive(self, request: web.Request) -> web.StreamResponse:
         record = ReceivedUpload(request.method, request.path_qs, dict(request.headers))
         index = len(self.received)
         if request.method == "POST" and request.content_type.startswith("multipart/"):

@@ -66,7 +66,8 @@ def _finish(c: pycurl.Curl, lines: list[str]) -> CurlResult:
     try:
         c.perform()
     except pycurl.error as exc:
-        code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else ""
+        code = int(exc.args[0])
+        message = str(exc.args[1]) if len(exc.args) > 1 else ""
     status = int(c.getinfo(pycurl.RESPONSE_CODE) or 0)
     content_type = c.getinfo(pycurl.CONTENT_TYPE) or ""
     length = int(c.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD_T))
@@ -163,3 +164,85 @@ class Fetch:
         self._drain()
         assert self.result is not None
         return self.result
+
+
+class Send:
+    """A POST or PUT whose body the simulation feeds with :meth:`feed` as its link carries it.
+
+    Redirects are not followed (the platform's upload library does not set it, §4.3).
+    """
+
+    def __init__(self, url: str, method: str, headers: list[str], length: int,
+                 options: CurlOptions) -> None:
+        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=64)
+        self._abort = threading.Event()
+        self._buffer = b""
+        self._eof = False
+        self.body = bytearray()
+        self.result: CurlResult | None = None
+        self._lines: list[str] = []
+        c = _base(url, headers, options)
+        c.setopt(pycurl.FOLLOWLOCATION, 0)
+        if method == "PUT":
+            c.setopt(pycurl.UPLOAD, 1)
+            c.setopt(pycurl.INFILESIZE_LARGE, length)
+        else:
+            c.setopt(pycurl.POST, 1)
+            c.setopt(pycurl.POSTFIELDSIZE_LARGE, length)
+        c.setopt(pycurl.READFUNCTION, self._read)
+        c.setopt(pycurl.WRITEFUNCTION, self._write)
+        c.setopt(pycurl.HEADERFUNCTION, lambda raw: self._lines.append(raw.decode("latin-1")))
+        c.setopt(pycurl.NOPROGRESS, 0)
+        c.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._abort.is_set() else 0)
+        self._curl = c
+        self._thread = threading.Thread(target=self._run, name="curl-send", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.result = _finish(self._curl, self._lines)
+
+    def _write(self, data: bytes) -> None:
+        if len(self.body) < 64 * 1024 * 1024:
+            self.body += data
+
+    def _read(self, size: int) -> bytes | int:
+        while not self._buffer and not self._eof:
+            if self._abort.is_set():
+                return pycurl.READFUNC_ABORT
+            try:
+                chunk = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if chunk == b"":
+                self._eof = True
+            self._buffer = chunk
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def feed(self, data: bytes) -> bool:
+        """Hand body bytes to curl; False if curl has already finished (the server answered
+        or the connection failed) and takes no more."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(data, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        """The body is complete."""
+        self.feed(b"")
+
+    def wait(self) -> CurlResult:
+        self._thread.join()
+        assert self.result is not None
+        return self.result
+
+    def abort(self) -> CurlResult:
+        self._abort.set()
+        return self.wait()

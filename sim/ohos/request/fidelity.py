@@ -26,6 +26,9 @@ class RequestFidelity:
     multipart_name_file: bool = False
     """3.2: the file part is always named ``"file"``; documented: ``File.name`` (default
     ``"file"``) [§4.3]."""
+    multipart_filename_from_uri: bool = False
+    """3.2: the file part's ``filename`` is the last segment of ``uri``, not ``File.filename``
+    as the page documents [§4.3]."""
     remove_keeps_file: bool = False
     """3.2: ``remove()`` keeps the downloaded file; the d.ts says it deletes it [§3.7]."""
     pause_resolves_true: bool = False
@@ -53,9 +56,10 @@ class RequestFidelity:
 DOCUMENTED = RequestFidelity()
 OHOS_3_2 = RequestFidelity(
     name="ohos-3.2", progress_unit=1, off_calls_callback=True, header_receive_string=True,
-    multipart_name_file=True, remove_keeps_file=True, pause_resolves_true=True,
-    network_loss_waits=False, insufficient_space_code=False, plain_param_errors=True,
-    permission_denied_silent=True, paused_reason_sticky=True, query_path_is_directory=True)
+    multipart_name_file=True, multipart_filename_from_uri=True, remove_keeps_file=True,
+    pause_resolves_true=True, network_loss_waits=False, insufficient_space_code=False,
+    plain_param_errors=True, permission_denied_silent=True, paused_reason_sticky=True,
+    query_path_is_directory=True)
 PAGE_KB = RequestFidelity(name="page-kb", progress_unit=1024)
 
 PROFILES: dict[str, RequestFidelity] = {p.name: p for p in (DOCUMENTED, OHOS_3_2, PAGE_KB)}

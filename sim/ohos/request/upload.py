@@ -1,0 +1,366 @@
+"""``request.upload``: UploadTask, one HTTP request per file (research §4).
+
+POST sends ``multipart/form-data`` — the form fields, then the file part — and PUT the raw file.
+Success is HTTP 200 exactly. The body is built here and streamed to libcurl as the device's
+simulated link carries it, so a radio lost mid-body stops the upload where the link stopped.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from sim.errors import TransferInterrupted
+from sim.ohos.common import INTERNET, AsyncCallback, Promise, deliver
+from sim.ohos.request import constants as C
+from sim.ohos.request.curl import CurlOptions, CurlResult, Send
+from sim.ohos.request.errors import business_error, param_error
+from sim.trace import EventKind
+
+if TYPE_CHECKING:
+    from sim.ohos.request.api import RequestModule
+
+URL = re.compile(r"^http(s)?://.+")
+EVENTS = ("progress", "headerReceive", "complete", "fail")
+STEP = 1024 * 1024
+START_DELAY_S = 0.05
+"""The library waits 50 ms before it starts (``USLEEP_INTERVEL_BEFOR_RUN``, §1.3)."""
+
+Gen = Generator[simpy.Event, Any, Any]
+
+
+@dataclass(frozen=True)
+class File:
+    """An entry of ``UploadConfig.files``."""
+
+    uri: str
+    filename: str = ""
+    name: str = "file"
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class RequestData:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class UploadConfig:
+    url: str
+    header: dict[str, str]
+    method: str
+    files: tuple[File, ...]
+    data: tuple[RequestData, ...]
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """The outcome for one file: ``path`` (last segment of its uri), ``responseCode`` and
+    ``message`` (research §1.3)."""
+
+    path: str
+    responseCode: int
+    message: str
+
+
+def parse_config(module: RequestModule, config: object) -> UploadConfig:
+    fidelity = module.fidelity
+    fail = "Initialize. ParseUploadConfig fail"
+    if not isinstance(config, dict):
+        raise param_error(fidelity, fail)
+    for key in ("url", "header", "method", "files", "data"):
+        if key not in config:
+            raise param_error(fidelity, f"{fail}: {key} is missing")
+    url, header, method = config["url"], config["header"], config["method"]
+    if not isinstance(url, str) or not URL.match(url):
+        raise param_error(fidelity, f"{fail}: url")
+    if not isinstance(header, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in header.items()):
+        raise param_error(fidelity, f"{fail}: header")
+    if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
+        raise param_error(fidelity, f"{fail}: method")
+    files_in, data_in = config["files"], config["data"]
+    if not isinstance(files_in, list) or not files_in:
+        raise param_error(fidelity, f"{fail}: files")
+    if not isinstance(data_in, list):
+        raise param_error(fidelity, f"{fail}: data")
+    files = []
+    for entry in files_in:
+        if not isinstance(entry, dict) or not isinstance(entry.get("uri"), str):
+            raise param_error(fidelity, f"{fail}: files")
+        for key in ("filename", "name", "type"):
+            if key in entry and not isinstance(entry[key], str):
+                raise param_error(fidelity, f"{fail}: files.{key}")
+        uri = entry["uri"]
+        kind = entry.get("type") or mimetypes.guess_type(uri)[0] or "application/octet-stream"
+        files.append(File(uri, entry.get("filename", ""), entry.get("name") or "file", kind))
+    data = []
+    for entry in data_in:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or not isinstance(entry.get("value"), str):
+            raise param_error(fidelity, f"{fail}: data")
+        data.append(RequestData(entry["name"], entry["value"]))
+    return UploadConfig(url, dict(header), method.upper(), tuple(files), tuple(data))
+
+
+class UploadTask:
+    """One upload, as the app sees it. Create it with ``request.upload(config)``."""
+
+    def __init__(self, service: UploadService, config: UploadConfig) -> None:
+        self._service = service
+        self._fidelity = service.module.fidelity
+        self.config = config
+        self.uploaded = 0
+        self.total = 0
+        self.removed = False
+        self.states: list[TaskState] = []
+        self.send: Send | None = None
+        self.transfer: Any = None
+        self._listeners: dict[str, Callable[..., Any]] = {}
+        self._sticky: dict[str, tuple[Any, ...]] = {}
+        self._pending_headers: list[Any] = []
+        self._last_header: Any = None
+        self._last_progress: tuple[int, int] | None = None
+
+    def _check(self, type_: object, callback: object, needed: bool) -> None:
+        if not isinstance(type_, str) or type_ not in EVENTS:
+            raise param_error(self._fidelity, "ParseParam fail")
+        if (needed or callback is not None) and not callable(callback):
+            raise param_error(self._fidelity, "ParseParam fail")
+
+    def on(self, type: str, callback: Callable[..., Any]) -> None:
+        """Listen to ``type`` (one listener per type). A late ``progress`` listener gets the
+        current values at once, a late ``complete``/``fail`` listener the stored states, and
+        headers that arrived before a ``headerReceive`` listener are delivered in order."""
+        self._check(type, callback, needed=True)
+        if self._listeners.get(type) is callback:
+            return
+        self._listeners[type] = callback
+        if type == "progress" and self.uploaded:
+            self._progress(force=True)
+        elif type in self._sticky:
+            callback(*self._sticky.pop(type))
+        elif type == "headerReceive":
+            pending, self._pending_headers = self._pending_headers, []
+            for header in pending:
+                callback(header)
+
+    def off(self, type: str, callback: Callable[..., Any] | None = None) -> None:
+        """Stop listening to ``type``."""
+        self._check(type, callback, needed=False)
+        had = self._listeners.pop(type, None) is not None
+        if callback is not None and had and self._fidelity.off_calls_callback:
+            unit = self._fidelity.progress_unit
+            if type == "progress":
+                callback(self.uploaded // unit, self.total // unit)
+            elif type == "headerReceive":
+                callback(self._last_header)
+            else:
+                callback(list(self.states))
+
+    def remove(self, callback: AsyncCallback | None = None) -> Promise | None:
+        """Abort the upload; files not yet sent get code 7 and no complete/fail follows.
+        Resolves ``true``."""
+        if not self.removed:
+            self.removed = True
+            if self.transfer is not None and not self.transfer.triggered:
+                self.transfer.cancel("removed")
+        return deliver(Promise(self._service.env).resolve(True), callback)
+
+    def _emit(self, type_: str, *args: Any) -> None:
+        listener = self._listeners.get(type_)
+        if listener is not None:
+            listener(*args)
+        elif type_ in ("complete", "fail"):
+            self._sticky[type_] = args
+        elif type_ == "headerReceive":
+            self._pending_headers.append(args[0])
+
+    def _progress(self, force: bool = False) -> None:
+        """Emit when the values changed (or at once for a new listener, §4.4)."""
+        unit = self._fidelity.progress_unit
+        values = (self.uploaded // unit, self.total // unit)
+        if force or values != self._last_progress:
+            self._last_progress = values
+            self._emit("progress", *values)
+
+    def _header(self, result: CurlResult, body: bytes) -> None:
+        if self._fidelity.header_receive_string:
+            payload: Any = "".join(result.header_lines)
+        else:
+            headers = {}
+            for line in result.header_lines[1:]:
+                name, sep, value = line.partition(":")
+                if sep:
+                    headers[name.strip()] = value.strip()
+            payload = {"headers": headers, "body": body.decode("utf-8", "replace")}
+        self._last_header = payload
+        self._emit("headerReceive", payload)
+
+
+class UploadService:
+    """Runs upload tasks; each task runs on its own (no queue, as on the platform, §6)."""
+
+    def __init__(self, module: RequestModule, curl_options: CurlOptions | None = None) -> None:
+        self.module = module
+        self.device = module.device
+        self.env = module.device.env
+        self.curl_options = curl_options or CurlOptions(connect_timeout_s=30.0)
+
+    def upload(self, config: object, callback: AsyncCallback | None) -> Promise | None:
+        module = self.module
+        if callback is not None and not callable(callback):
+            raise param_error(module.fidelity, "callback is not a function")
+        if not module.caller.has(INTERNET) and not module.fidelity.permission_denied_silent:
+            promise = Promise(self.env).reject(business_error(C.EXCEPTION_PERMISSION))
+            return deliver(promise, callback)
+        task = UploadTask(self, parse_config(module, config))
+        self.env.process(self._run(task))
+        return deliver(Promise(self.env).resolve(task), callback)
+
+    def _trace(self, task: UploadTask, what: str, **data: Any) -> None:
+        self.device.trace.emit(EventKind.API, api="request.upload", what=what,
+                               uploaded=task.uploaded, total=task.total, **data)
+
+    def _run(self, task: UploadTask) -> Gen:
+        yield self.env.timeout(START_DELAY_S)
+        config = task.config
+        sandbox = self.module.sandbox
+        paths: list[Path | None] = []
+        codes: list[int | None] = []
+        for f in config.files:
+            if not f.uri.startswith("internal://"):
+                paths.append(None)
+                codes.append(C.UPLOAD_UNSUPPORTED_URI)
+                continue
+            path = sandbox.resolve_internal(f.uri)
+            ok = path is not None and path.is_file()
+            paths.append(path if ok else None)
+            codes.append(None if ok else C.UPLOAD_GET_FILE_ERROR)
+        names = [f.uri.rstrip(" ").rsplit("/", 1)[-1] for f in config.files]
+        if any(code is not None for code in codes):
+            # a file that cannot be obtained: nothing is sent; the others report 5 (§4.5)
+            task.states = [TaskState(n, c if c is not None else C.UPLOAD_FAIL,
+                                     C.UPLOAD_MESSAGES[c if c is not None else C.UPLOAD_FAIL])
+                           for n, c in zip(names, codes, strict=True)]
+            self._finish(task)
+            return
+        task.total = sum(p.stat().st_size for p in paths if p is not None)
+        results: list[int] = []
+        for index, (f, path) in enumerate(zip(config.files, paths, strict=True)):
+            assert path is not None
+            if task.removed:
+                results.append(C.UPLOAD_REMOVED)
+                continue
+            code, result, body = yield from self._send(task, f, path)
+            results.append(code)
+            last = index == len(config.files) - 1
+            if result is not None and result.header_lines and (
+                    not self._service_fidelity_string() or last or result.http_status != 200):
+                task._header(result, body)
+        task.states = [TaskState(n, c, C.UPLOAD_MESSAGES[c])
+                       for n, c in zip(names, results, strict=True)]
+        self._finish(task)
+
+    def _service_fidelity_string(self) -> bool:
+        return self.module.fidelity.header_receive_string
+
+    def _finish(self, task: UploadTask) -> None:
+        if task.removed:
+            self._trace(task, "removed")
+            return
+        ok = all(s.responseCode == C.UPLOAD_OK for s in task.states)
+        self._trace(task, "complete" if ok else "fail",
+                    codes=[s.responseCode for s in task.states])
+        task._emit("complete" if ok else "fail", list(task.states))
+
+    def _body(self, task: UploadTask, f: File, path: Path) -> tuple[list[str], int, Iterator[bytes],
+                                                                    int]:
+        """Headers, length, chunks and the length of the framing before the file's bytes."""
+        config = task.config
+        user = [f"{k}: {v}" for k, v in config.header.items()]
+        has_type = any("Content-Type:" in h for h in user)
+        size = path.stat().st_size
+        if config.method == "PUT":
+            headers = user + ([] if has_type else ["Content-Type: application/octet-stream"])
+            return headers, size, _file_chunks(path, b"", b""), 0
+        fidelity = self.module.fidelity
+        boundary = "----syncrig" + uuid.uuid4().hex
+        part_name = "file" if fidelity.multipart_name_file else (f.name or "file")
+        uri_name = f.uri.rstrip(" ").rsplit("/", 1)[-1]
+        filename = uri_name if fidelity.multipart_filename_from_uri or not f.filename \
+            else f.filename
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{d.name}"\r\n\r\n'
+            f"{d.value}\r\n".encode() for d in config.data)
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{part_name}"; '
+                 f'filename="{filename}"\r\nContent-Type: {f.type}\r\n\r\n').encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        content_type = [] if has_type else [
+            f"Content-Type: multipart/form-data; boundary={boundary}"]
+        return (user + content_type, len(head) + size + len(tail),
+                _file_chunks(path, head, tail), len(head))
+
+    def _send(self, task: UploadTask, f: File, path: Path) -> Gen:
+        """One file's request; returns (TaskState code, curl result or None, response body)."""
+        link = self.device.link
+        if link.active_radio() is None:
+            return C.UPLOAD_LIB_ERROR, None, b""
+        headers, length, chunks, framing = self._body(task, f, path)
+        send = Send(task.config.url, task.config.method, headers, length, self.curl_options)
+        task.send = send
+        transfer = link.transfer(length, "up", label="upload")
+        task.transfer = transfer
+        sent = 0
+        base = task.uploaded
+        size = path.stat().st_size
+        stopped = False
+        for chunk in chunks:
+            try:
+                yield transfer.reached(sent + len(chunk))
+            except TransferInterrupted as exc:
+                kept = max(0, exc.bytes_done - sent)
+                send.feed(chunk[:kept])
+                sent += kept
+                task.uploaded = base + min(size, max(0, sent - framing))
+                task._progress()
+                stopped = True
+                break
+            if not send.feed(chunk):
+                break  # the server answered (or the connection failed) before the body ended
+            sent += len(chunk)
+            task.uploaded = base + min(size, max(0, sent - framing))
+            task._progress()
+        if stopped:
+            result = send.abort()
+            return (C.UPLOAD_REMOVED if task.removed else C.UPLOAD_LIB_ERROR), result, b""
+        send.close()
+        result = send.wait()
+        if not transfer.triggered:
+            transfer.cancel("server answered")
+        if task.removed:
+            return C.UPLOAD_REMOVED, result, bytes(send.body)
+        if result.code != 0:
+            return C.UPLOAD_LIB_ERROR, result, bytes(send.body)
+        if result.http_status != 200:
+            return C.UPLOAD_FAIL, result, bytes(send.body)
+        return C.UPLOAD_OK, result, bytes(send.body)
+
+
+def _file_chunks(path: Path, head: bytes, tail: bytes) -> Iterator[bytes]:
+    """The request body in pieces of at most STEP bytes: framing, file, closing boundary."""
+    if head:
+        yield head
+    with path.open("rb") as f:
+        while chunk := f.read(STEP):
+            yield chunk
+    if tail:
+        yield tail
