@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run in real time, FACTOR simulated seconds per wall second")
     sim.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    serve = sub.add_parser("serve", help="run a server on 127.0.0.1")
+    serve_sub = serve.add_subparsers(dest="server", required=True, parser_class=_Parser)
+    http = serve_sub.add_parser("http", help="the fault-injecting fixture HTTP server")
+    http.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
+    http.add_argument("--root", type=Path, default=Path("."), help="folder of files to serve")
+    http.add_argument("--uploads", type=Path, help="where uploads are stored "
+                      "(default ROOT/uploads)")
+
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
     plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
@@ -202,6 +210,26 @@ def _plot(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _serve_http(args: argparse.Namespace, console: Console) -> int:
+    from sim.servers import FixtureHTTPServer
+
+    if not args.root.is_dir():
+        raise ConfigError(args.root, "", str(args.root), "not a folder")
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port", "", args.port, "must be within 0..65535")
+    server = FixtureHTTPServer(args.root, args.uploads, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
+    print(f"serving {args.root.resolve()} on {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``syncrig`` console script."""
     args = build_parser().parse_args(argv)
@@ -209,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args, console)
+        if args.command == "serve":
+            return _serve_http(args, console)
         return _plot(args, console)
     except ConfigError as exc:
         print(f"syncrig: error: {exc}", file=sys.stderr)

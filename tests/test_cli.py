@@ -119,3 +119,27 @@ def test_plot_of_a_non_trace_is_one_clear_line(tmp_path: Path) -> None:
     partial.write_text('{"t": 0, "kind": "device.start"}\n')
     assert_clean_error(syncrig("plot", partial, "--out", tmp_path / "x.png"),
                        "not a syncrig trace")
+
+
+def test_serve_http_serves_files_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import urllib.request
+
+    (tmp_path / "hello.txt").write_text("hello")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "http", "--port", "0",
+                             "--root", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.split(" on ")[1].split()[0]
+        with urllib.request.urlopen(f"{url}/files/hello.txt", timeout=10) as response:
+            assert response.read() == b"hello"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and "Traceback" not in err
+
+
+def test_serve_http_on_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
+    assert_clean_error(syncrig("serve", "http", "--root", tmp_path / "nope"), "not a folder")

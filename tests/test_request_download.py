@@ -468,3 +468,54 @@ def test_without_internet_permission(tmp_path: Path, fidelity: RequestFidelity,
             rig.device.env.run(until=promise)
         assert (info.value.code, info.value.message) == (201, "the permissions check fails")
     assert list(rig.sandbox.cache_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(("file_path", "where"), [
+    (None, "small.bin"),
+    ("", "small.bin"),
+    ("workspace/", "workspace/small.bin"),
+    ("workspace/test.txt", "workspace/test.txt"),
+    ("internal://cache/x/y.bin", "x/y.bin"),
+])
+def test_file_path_forms_of_the_page(tmp_path: Path, http_server: FixtureHTTPServer,
+                                     file_path: str | None, where: str) -> None:
+    rig = Rig(tmp_path)
+    config = {} if file_path is None else {"filePath": file_path}
+    task = rig.start(f"{http_server.url}/files/small.bin", **config)
+    assert task.path == rig.sandbox.cache_dir / where
+    assert task.path.exists()  # created with the task, before any byte arrives
+    rig.run(60)
+    assert task.info().filePath == f"internal://cache/{where}"
+
+
+def test_task_methods_have_callback_forms(tmp_path: Path,
+                                          http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    task = rig.start(f"{http_server.url}/files/big.bin")
+    rig.run(1.0)
+    got: list[tuple[str, Any, Any]] = []
+    for name in ("pause", "resume", "query", "queryMimeType", "remove"):
+        assert getattr(task, name)(lambda err, value, n=name: got.append((n, err, value))) \
+            is None
+    rig.run(1.0)
+    assert [(n, err) for n, err, _ in got] == [(n, None) for n in (
+        "pause", "resume", "query", "queryMimeType", "remove")]
+    values = {n: v for n, _, v in got}
+    assert values["remove"] is True and values["query"].downloadId == task.id
+    assert values["queryMimeType"] == "application/octet-stream"
+
+
+def test_a_download_drains_the_battery_through_the_radio(tmp_path: Path,
+                                                         http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path, **{"battery.level_pct": 90})
+    rig.device.controls.set_radio("cellular", False)
+    rig.start(f"{http_server.url}/files/big.bin")
+    rig.run(60)
+    trace = rig.device.trace
+    starts = [e for e in trace.events if e.kind.value == "transfer.start"]
+    dones = [e for e in trace.events if e.kind.value == "transfer.done"]
+    assert [e.data["label"] for e in starts] == ["download-0-probe", "download-0"]
+    busy = sum(d.data["seconds"] for d in dones)
+    k = 100 / (3600 * 1000)  # percent per mA·s of the 1000 mAh test battery
+    expected = 90 - k * (100 * rig.device.env.now + 300 * busy)
+    assert rig.device.battery.level == pytest.approx(expected, rel=1e-9)
