@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -222,6 +223,9 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
         server.start()
     except OSError as exc:
         raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
+    # stop on Ctrl-C and on SIGTERM, even when started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"serving {args.root.resolve()} on {server.url} (Ctrl-C stops)", flush=True)
     try:
         while True:

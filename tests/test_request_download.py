@@ -519,3 +519,26 @@ def test_a_download_drains_the_battery_through_the_radio(tmp_path: Path,
     k = 100 / (3600 * 1000)  # percent per mA·s of the 1000 mAh test battery
     expected = 90 - k * (100 * rig.device.env.now + 300 * busy)
     assert rig.device.battery.level == pytest.approx(expected, rel=1e-9)
+
+
+def test_device_run_settles_a_promise_or_raises_its_error(tmp_path: Path,
+                                                          http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    promise = rig.request.download({"url": f"{http_server.url}/files/small.bin"})
+    assert isinstance(rig.device.run(promise), DownloadTask)
+    other = Rig(tmp_path / "b", caller=Caller())
+    denied = other.request.download({"url": f"{http_server.url}/files/small.bin"})
+    with pytest.raises(BusinessError):
+        other.device.run(denied)
+
+
+def test_a_server_too_slow_to_answer_times_out_and_is_retried(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    rig.request.downloads.curl_options = CurlOptions(connect_timeout_s=2, low_speed_time_s=1)
+    task = rig.start(f"{http_server.url}/files/small.bin?delay_headers=3")
+    rig.run(30)
+    assert rig.kinds() == ["pause"]
+    assert task.info().pausedReason == C.PAUSED_WAITING_TO_RETRY
+    slow = [p for m, p, h in http_server.requests if "delay_headers=3" in p]
+    assert len(slow) == 3  # three attempts (the size probe of each), then the pause

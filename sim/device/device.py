@@ -114,6 +114,12 @@ class Device:
             for event in waiters:
                 event.succeed()
 
+    def run(self, until: float | simpy.Event | None = None) -> Any:
+        """Advance the simulation: to simulated time ``until``, or until an event — a
+        :class:`~sim.ohos.common.Promise`, a transfer — settles, returning its value (or raising
+        its error). This is how code outside SimPy waits for an asynchronous API call."""
+        return self.env.run(until=until)
+
     def when_online(self) -> simpy.Event:
         """An event that fires as soon as some network is up (at once if one is)."""
         event = self.env.event()

@@ -138,6 +138,10 @@ class FixtureHTTPServer:
             return
         self._ready.set()
         loop.run_forever()
+        leftover = asyncio.all_tasks(loop)  # handlers still sleeping (slow headers, throttling)
+        for task in leftover:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
         loop.close()
 
     async def _startup(self) -> None:
@@ -150,7 +154,8 @@ class FixtureHTTPServer:
         app.router.add_route("POST", "/upload", self._upload)
         app.router.add_route("PUT", "/upload", self._upload)
         app.middlewares.append(self._record)
-        self._runner = web.AppRunner(app, access_log=None)
+        # connections still open at shutdown (a paused client, a dropped body) get 1 s, not 60
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._port)
         await site.start()

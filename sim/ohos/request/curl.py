@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 import pycurl
 
-BUFFER = 256 * 1024
+BUFFER = 1024 * 1024
+BLOCK = 1024 * 1024
+"""Body bytes handed from the curl thread to the simulation at a time."""
 CONNECT_ERRORS = frozenset({
     pycurl.E_COULDNT_RESOLVE_PROXY, pycurl.E_COULDNT_RESOLVE_HOST,
     pycurl.E_COULDNT_CONNECT, pycurl.E_OPERATION_TIMEDOUT,
@@ -104,8 +106,10 @@ class Fetch:
 
     def __init__(self, url: str, headers: list[str], options: CurlOptions,
                  resume_from: int = 0) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=16)
         self._abort = threading.Event()
+        self._block: list[bytes] = []
+        self._block_size = 0
         self.result: CurlResult | None = None
         self._lines: list[str] = []
         c = _base(url, headers, options)
@@ -120,17 +124,29 @@ class Fetch:
         self._thread.start()
 
     def _write(self, data: bytes) -> int | None:
+        # hand over blocks of BLOCK bytes: one queue operation per block, not per recv()
+        self._block.append(data)
+        self._block_size += len(data)
+        if self._block_size < BLOCK:
+            return None
+        return None if self._hand_over() else 0  # 0 makes curl stop (CURLE_WRITE_ERROR)
+
+    def _hand_over(self) -> bool:
+        block = self._block[0] if len(self._block) == 1 else b"".join(self._block)
+        self._block, self._block_size = [], 0
         while not self._abort.is_set():
             try:
-                self._queue.put(bytes(data), timeout=0.05)
-                return None
+                self._queue.put(block, timeout=0.05)
+                return True
             except queue.Full:
                 continue
-        return 0  # makes curl stop with CURLE_WRITE_ERROR
+        return False
 
     def _run(self) -> None:
         try:
             self.result = _finish(self._curl, self._lines)
+            if self._block and not self._abort.is_set():
+                self._hand_over()
         finally:
             while True:
                 try:
@@ -176,7 +192,7 @@ class Send:
                  options: CurlOptions) -> None:
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=64)
         self._abort = threading.Event()
-        self._buffer = b""
+        self._buffer = memoryview(b"")
         self._eof = False
         self.body = bytearray()
         self.result: CurlResult | None = None
@@ -190,6 +206,7 @@ class Send:
             c.setopt(pycurl.POST, 1)
             c.setopt(pycurl.POSTFIELDSIZE_LARGE, length)
         c.setopt(pycurl.READFUNCTION, self._read)
+        c.setopt(pycurl.UPLOAD_BUFFERSIZE, 2 * 1024 * 1024)
         c.setopt(pycurl.WRITEFUNCTION, self._write)
         c.setopt(pycurl.HEADERFUNCTION, lambda raw: self._lines.append(raw.decode("latin-1")))
         c.setopt(pycurl.NOPROGRESS, 0)
@@ -215,9 +232,9 @@ class Send:
                 continue
             if chunk == b"":
                 self._eof = True
-            self._buffer = chunk
+            self._buffer = memoryview(chunk)
         out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+        return bytes(out)
 
     @property
     def alive(self) -> bool:

@@ -38,7 +38,7 @@ URL = re.compile(r"^http(s)?://.+")
 EVENTS = ("progress", "complete", "pause", "remove", "fail")
 HALTS = ("paused by user", "removed")
 """Reasons a task's own call gives when it stops the task's transfer."""
-STEP = 1024 * 1024
+STEP = 4 * 1024 * 1024
 """Bytes paced through the simulated link at a time (a progress event each)."""
 
 Gen = Generator[simpy.Event, Any, Any]
@@ -476,7 +476,8 @@ class DownloadService:
                                  label=f"download-{task.id}")
         task.transfer = transfer
         received = 0
-        pending = bytearray()
+        pending: list[bytes] = []
+        pending_size = 0
         outcome = "done"
         with task.path.open("ab") as out:
             chunks = fetch.chunks()
@@ -484,30 +485,34 @@ class DownloadService:
             while not finished:
                 chunk = next(chunks, None)
                 if chunk is not None:
-                    pending += chunk
-                    if len(pending) < STEP:
+                    pending.append(chunk)
+                    pending_size += len(chunk)
+                    if pending_size < STEP:
                         continue
                 else:
                     finished = True
-                if not pending:
+                if not pending_size:
                     continue
                 if reservation is None:
                     try:
-                        self.device.storage.write(len(pending))
+                        self.device.storage.write(pending_size)
                     except StorageFull:
                         fetch.abort()
                         transfer.cancel("storage full")
                         self._fail_space(task)
                         return "failed", None
                 try:
-                    yield transfer.reached(received + len(pending))
-                    kept = len(pending)
+                    yield transfer.reached(received + pending_size)
+                    kept = pending_size
                 except TransferInterrupted as exc:
-                    kept = max(0, min(len(pending), exc.bytes_done - received))
+                    kept = max(0, min(pending_size, exc.bytes_done - received))
                     outcome = "halted" if exc.reason in HALTS else "lost"
-                out.write(pending[:kept])
+                if kept == pending_size:
+                    out.writelines(pending)
+                else:
+                    out.write(b"".join(pending)[:kept])
                 received += kept
-                pending.clear()
+                pending, pending_size = [], 0
                 task.downloaded = position + received
                 task._progress()
                 if outcome != "done":
