@@ -37,8 +37,13 @@ class Device:
     APIs that run on the device.
     """
 
-    def __init__(self, profile: DeviceProfile, env: simpy.Environment | None = None) -> None:
+    EPOCH_MS = 1_767_225_600_000
+    """UTC milliseconds at simulated time 0 (2026-01-01T00:00:00Z) unless a run sets another."""
+
+    def __init__(self, profile: DeviceProfile, env: simpy.Environment | None = None,
+                 epoch_ms: int = EPOCH_MS) -> None:
         self.env = env if env is not None else simpy.Environment()
+        self.epoch_ms = epoch_ms
         self.profile = profile
         self.trace = Trace(self.env)
         power = profile.power
@@ -113,6 +118,10 @@ class Device:
             waiters, self._online_waiters = self._online_waiters, []
             for event in waiters:
                 event.succeed()
+
+    def utc_ms(self) -> int:
+        """The device's wall clock, in UTC milliseconds, as APIs that return times see it."""
+        return self.epoch_ms + round(self.env.now * 1000)
 
     def run(self, until: float | simpy.Event | None = None) -> Any:
         """Advance the simulation: to simulated time ``until``, or until an event — a

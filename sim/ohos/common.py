@@ -114,13 +114,29 @@ class AppSandbox:
     read or written.
     """
 
+    CLOUD_PATH = "/data/storage/el2/cloud"
+    """The device path the app's cloud folder stands for."""
+
     def __init__(self, root: Path, bundle_name: str = "com.example.app") -> None:
         self.root = Path(root).resolve()
         self.bundle_name = bundle_name
         self.cache_dir = self.root / "cache"
         self.files_dir = self.root / "files"
-        for folder in (self.cache_dir, self.files_dir):
+        self.cloud_dir = self.root / "cloud"
+        for folder in (self.cache_dir, self.files_dir, self.cloud_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+    def cloud_uri(self, relative: str) -> str:
+        """The ``file://`` URI the platform builds for a file in the cloud folder."""
+        return f"file://{self.bundle_name}{self.CLOUD_PATH}/{relative}"
+
+    def resolve_cloud_uri(self, uri: object) -> Path | None:
+        """The file a cloud-folder URI names, or None when it is not one (another scheme or
+        app, a path outside the cloud folder, ``..`` or a symlink leading out)."""
+        prefix = f"file://{self.bundle_name}{self.CLOUD_PATH}/"
+        if not isinstance(uri, str) or not uri.startswith(prefix):
+            return None
+        return self.inside(self.cloud_dir, uri[len(prefix):])
 
     def inside(self, folder: Path, relative: str) -> Path | None:
         """``folder/relative`` with symlinks resolved, or None if it leaves ``folder``."""

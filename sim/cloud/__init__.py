@@ -1,0 +1,14 @@
+"""The simulated cloud: per-account drives with quota, versions, a change feed and faults."""
+
+from sim.cloud.drive import (
+    Change,
+    CloudFull,
+    CloudObject,
+    CloudService,
+    CloudUnavailable,
+    Container,
+    Drive,
+)
+
+__all__ = ["Change", "CloudFull", "CloudObject", "CloudService", "CloudUnavailable",
+           "Container", "Drive"]

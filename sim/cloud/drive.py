@@ -1,0 +1,231 @@
+"""The simulated cloud drive.
+
+An account's :class:`Drive` has a quota and one :class:`Container` per app (bundle); a
+container holds objects — path, size, SHA-256, version, mtime — whose bytes are real files in
+a content-addressed blob folder, and a change feed with a sequence number per change, which is
+what a sync engine pulls from. The service-wide state a device sees — whether the cloud service
+is loaded, whether an IPC call fails, how slow or broken the server is — is on
+:class:`CloudService`, so tests and scenarios can inject faults.
+
+An upload that would exceed the quota fails with :class:`CloudFull` and leaves nothing behind:
+the blob is written under a temporary name and only renamed into place once the quota check
+has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim.errors import SimError
+
+
+class CloudFull(SimError):
+    """The account's quota cannot take the object."""
+
+    def __init__(self, needed: int, free: int) -> None:
+        super().__init__(needed, free)
+        self.needed = needed
+        self.free = free
+
+    def __str__(self) -> str:
+        return f"cloud quota exceeded: need {self.needed} bytes, {self.free} free"
+
+
+class CloudUnavailable(SimError):
+    """The server failed the request (a fault injected on the service)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cloud server unavailable: {self.reason}"
+
+
+@dataclass(frozen=True)
+class CloudObject:
+    path: str
+    size: int
+    sha256: str
+    version: int
+    mtime: float
+    """Simulated seconds since the device's epoch when this version was stored."""
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    op: str  # "add" | "modify" | "delete" | "rename"
+    path: str
+    version: int
+    old_path: str | None = None
+
+
+@dataclass
+class Container:
+    """One app's files on the drive."""
+
+    bundle: str
+    drive: Drive
+    objects: dict[str, CloudObject] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+
+    def _log(self, op: str, path: str, version: int, old: str | None = None) -> Change:
+        change = Change(self.drive.next_seq(), op, path, version, old)
+        self.changes.append(change)
+        return change
+
+    def changes_since(self, seq: int) -> list[Change]:
+        return [c for c in self.changes if c.seq > seq]
+
+    @property
+    def cursor(self) -> int:
+        return self.changes[-1].seq if self.changes else 0
+
+    def get(self, path: str) -> CloudObject | None:
+        return self.objects.get(path)
+
+    def blob(self, obj: CloudObject) -> Path:
+        return self.drive.service.blob_path(obj.sha256)
+
+    def put(self, path: str, source: Path, now: float) -> CloudObject:
+        """Store ``source`` as the next version of ``path``; CloudFull leaves nothing behind."""
+        service = self.drive.service
+        service.check_server()
+        staged, digest, size = service.stage(source)
+        old = self.objects.get(path)
+        growth = size - (old.size if old is not None else 0)
+        if growth > self.drive.free:
+            staged.unlink()
+            raise CloudFull(growth, self.drive.free)
+        service.commit_blob(staged, digest)
+        obj = CloudObject(path, size, digest, (old.version + 1) if old else 1, now)
+        self.objects[path] = obj
+        self.drive.used += growth
+        self._log("modify" if old else "add", path, obj.version)
+        return obj
+
+    def delete(self, path: str) -> None:
+        self.drive.service.check_server()
+        obj = self.objects.pop(path, None)
+        if obj is not None:
+            self.drive.used -= obj.size
+            self._log("delete", path, obj.version + 1)
+
+    def rename(self, old: str, new: str, now: float) -> None:
+        self.drive.service.check_server()
+        obj = self.objects.pop(old)
+        moved = CloudObject(new, obj.size, obj.sha256, obj.version + 1, now)
+        self.objects[new] = moved
+        self._log("rename", new, moved.version, old)
+
+
+@dataclass
+class Drive:
+    """One account's drive: login state, quota and the apps' containers."""
+
+    account: str
+    service: CloudService
+    quota: int
+    used: int = 0
+    logged_in: bool = True
+    switches: dict[str, bool] = field(default_factory=dict)
+    """The per-app cloud switch (Settings → cloud → apps); an app absent here is on."""
+    containers: dict[str, Container] = field(default_factory=dict)
+    _seq: int = 0
+
+    @property
+    def free(self) -> int:
+        return max(0, self.quota - self.used)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def container(self, bundle: str) -> Container:
+        if bundle not in self.containers:
+            self.containers[bundle] = Container(bundle, self)
+        return self.containers[bundle]
+
+    def ready(self, bundle: str) -> bool:
+        """The platform's "cloud status okay": logged in and the app's switch on."""
+        return self.logged_in and self.switches.get(bundle, True)
+
+
+class CloudService:
+    """The cloud as a device reaches it, with its faults.
+
+    ``loaded`` false or ``failing_ipc`` > 0 stand for the device's sync service not being
+    loaded or an IPC call failing (13600001); ``server_down`` fails every request;
+    ``extra_latency_s`` makes every request slower by that much simulated time.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else Path(
+            tempfile.mkdtemp(prefix="syncrig-cloud-"))
+        self.blobs = self.root / "blobs"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.drives: dict[str, Drive] = {}
+        self.loaded = True
+        self.failing_ipc = 0
+        self.server_down = False
+        self.extra_latency_s = 0.0
+
+    def drive(self, account: str = "default", quota: int = 5 * 10**9) -> Drive:
+        if account not in self.drives:
+            self.drives[account] = Drive(account, self, quota)
+        return self.drives[account]
+
+    def ipc_ok(self) -> bool:
+        """One IPC call to the sync service: False when it is not loaded or the call fails."""
+        if not self.loaded:
+            return False
+        if self.failing_ipc > 0:
+            self.failing_ipc -= 1
+            return False
+        return True
+
+    def check_server(self) -> None:
+        if self.server_down:
+            raise CloudUnavailable("server down")
+
+    def blob_path(self, digest: str) -> Path:
+        return self.blobs / digest[:2] / digest
+
+    def stage(self, source: Path) -> tuple[Path, str, int]:
+        """Copy ``source`` under a temporary name, hashing it; returns (staged, sha256, size)."""
+        fd, name = tempfile.mkstemp(dir=self.blobs, prefix=".upload-")
+        digest = hashlib.sha256()
+        size = 0
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            while chunk := src.read(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        return Path(name), digest.hexdigest(), size
+
+    def commit_blob(self, staged: Path, digest: str) -> None:
+        target = self.blob_path(digest)
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            staged.unlink()
+        else:
+            os.replace(staged, target)
+
+    def seed(self, drive: Drive, bundle: str, path: str, data: bytes, now: float = 0.0) -> \
+            CloudObject:
+        """Put an object straight into the cloud (as another device would have)."""
+        with tempfile.NamedTemporaryFile(dir=self.root, delete=False) as tmp:
+            tmp.write(data)
+        try:
+            return drive.container(bundle).put(path, Path(tmp.name), now)
+        finally:
+            os.unlink(tmp.name)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

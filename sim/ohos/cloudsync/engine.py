@@ -1,0 +1,566 @@
+"""The cloud sync service behind GallerySync/FileSync, Download and CloudFileCache.
+
+One :class:`SyncEngine` per app (bundle). A run pulls the cloud's changes (downloading, then
+applying deletions), then pushes the local ones (uploads of new and modified files, then
+deletions), moving real bytes between the app's cloud folder and the simulated cloud's blobs
+through the device's link. Progress events follow the platform's order (research §3.2–3.3); the
+device decides every failure: no network, no Wi-Fi for uploads, battery below 10 %/15 %, heat,
+cloud quota, local space (research §2.3–2.7).
+
+Integrity rules: a download is written under a temporary name and renamed into place only when
+complete, an upload becomes a cloud object only when all its bytes arrived and the quota allows
+(:class:`~sim.cloud.CloudFull` leaves nothing), and a file changed on both sides keeps the local
+copy under a conflict name, so no sequence of faults loses a file or presents a partial one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from sim.cloud import CloudFull, CloudService, CloudUnavailable, Container, Drive
+from sim.device.device import Device
+from sim.device.radio import NetworkType
+from sim.errors import StorageFull, TransferInterrupted
+from sim.ohos.cloudsync import constants as K
+from sim.ohos.cloudsync.constants import (
+    ChangeData,
+    DownloadErrorType,
+    DownloadProgress,
+    ErrorType,
+    FileSyncState,
+    NotifyType,
+    State,
+    SyncProgress,
+    SyncState,
+)
+from sim.ohos.cloudsync.fidelity import CloudSyncFidelity
+from sim.ohos.common import AppSandbox
+from sim.trace import EventKind
+
+Gen = Generator[simpy.Event, Any, Any]
+BATCH = 8
+"""Files per fetch/create batch; a progress event follows each batch."""
+BATCH_PAUSE_S = 1.0
+"""The engine sleeps 1 s after each handled batch before reporting it (research §3.2)."""
+PRIORITY = (ErrorType.NETWORK_UNAVAILABLE, ErrorType.WIFI_UNAVAILABLE,
+            ErrorType.BATTERY_LEVEL_WARNING, ErrorType.BATTERY_LEVEL_LOW,
+            ErrorType.CLOUD_STORAGE_FULL, ErrorType.LOCAL_STORAGE_FULL,
+            ErrorType.DEVICE_TEMPERATURE_TOO_HIGH)
+"""``GetErrorType()``'s order (research §3.4); heat last, as the documents add it."""
+TEMP_PREFIX = ".syncrig-part-"
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What local and cloud agreed on for a path at its last successful transfer."""
+
+    version: int
+    sha256: str
+    size: int
+
+
+class Halt(Exception):
+    """Ends a phase early: a fault bit is set, or stop() was called."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+Watcher = tuple[Path, bool, Callable[[ChangeData], None]]
+
+
+class SyncEngine:
+    """Sync for one app on one device."""
+
+    def __init__(self, service: CloudSyncService, sandbox: AppSandbox, gallery: bool) -> None:
+        self.service = service
+        self.device = service.device
+        self.env = service.device.env
+        self.sandbox = sandbox
+        self.bundle = sandbox.bundle_name
+        self.gallery = gallery
+        self.container: Container = service.drive.container(self.bundle)
+        self.listeners: dict[int, Callable[[SyncProgress], None]] = {}
+        self.running = False
+        self.pending = False
+        self.stop_requested = False
+        self.bits: set[ErrorType] = set()
+        self.last_sync_ms = 0
+        self.last_progress = SyncProgress(SyncState.COMPLETED, ErrorType.NO_ERROR)
+        self.synced: dict[str, Synced] = {}
+        self.file_state: dict[str, FileSyncState] = {}
+        self.evicted: set[str] = set()
+        self.cursor = 0
+        self.runs = 0
+        self._transfer: Any = None
+        self.downloads: dict[str, _Fetch] = {}
+
+    @property
+    def root(self) -> Path:
+        return self.sandbox.cloud_dir
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _emit(self, state: SyncState, error: ErrorType = ErrorType.NO_ERROR) -> None:
+        progress = SyncProgress(state, error)
+        self.last_progress = progress
+        self.device.trace.emit(EventKind.API, api="cloudSync.sync", bundle=self.bundle,
+                               state=state.name, error=error.name)
+        for listener in list(self.listeners.values()):
+            listener(progress)
+
+    def notify(self, kind: NotifyType, paths: list[Path], directory: bool = False) -> None:
+        self.service.notify(self.sandbox, kind, paths, directory)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def check_start(self) -> int:
+        """``start()``'s preconditions in the platform's order (research §2.3): 0 or a code."""
+        if not self.device.internet:
+            return K.NETWORK_UNAVAILABLE
+        if not self.service.drive.ready(self.bundle):
+            return K.CLOUD_NOT_READY
+        battery = self.device.battery
+        if battery is not None and not battery.charging \
+                and battery.level < K.STOP_CAPACITY_LIMIT:
+            return K.BATTERY_LOW
+        return 0
+
+    def start(self) -> None:
+        """Start a run, or coalesce into one re-run after the current one (research §2.8)."""
+        if self.running:
+            self.pending = True
+            return
+        self.running = True
+        self.stop_requested = False
+        self.env.process(self._runs())
+
+    def stop(self) -> None:
+        """Stop the run (STOPPED follows) and cancel a pending re-run."""
+        self.pending = False
+        if self.running:
+            self.stop_requested = True
+            if self._transfer is not None and not self._transfer.triggered:
+                self._transfer.cancel("stopped")
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def _runs(self) -> Gen:
+        try:
+            while True:
+                self.runs += 1
+                self.bits = set()
+                outcome = yield from self._run()
+                if self.stop_requested:
+                    self._emit(SyncState.STOPPED)
+                    break
+                if self.pending:
+                    self.pending = False
+                    continue  # the coalesced start: no COMPLETED for this run
+                if outcome == "completed":
+                    self.last_sync_ms = self.device.utc_ms()
+                    self._emit(SyncState.COMPLETED)
+                self.pending = False
+                break
+        finally:
+            self.running = False
+            self.stop_requested = False
+            self._transfer = None
+
+    def _run(self) -> Gen:
+        if self.gallery:
+            self._emit(SyncState.DOWNLOADING)
+        try:
+            yield from self._pull()
+        except Halt:
+            pass
+        if self.stop_requested:
+            return "stopped"
+        if self.bits:
+            self._emit(SyncState.DOWNLOAD_FAILED, self._top())
+            return "failed"
+        if self.gallery:
+            self._emit(SyncState.UPLOADING)
+        try:
+            yield from self._push()
+        except Halt:
+            pass
+        if self.stop_requested:
+            return "stopped"
+        if self.bits:
+            self._emit(SyncState.UPLOAD_FAILED, self._top())
+            return "failed"
+        return "completed"
+
+    def _top(self) -> ErrorType:
+        return next(e for e in PRIORITY if e in self.bits)
+
+    def _fault(self, error: ErrorType) -> Halt:
+        self.bits.add(error)
+        return Halt(error.name)
+
+    def _check_conditions(self) -> None:
+        """Conditions checked before every file: stop, network, heat."""
+        if self.stop_requested:
+            raise Halt("stopped")
+        if not self.device.internet:
+            raise self._fault(ErrorType.NETWORK_UNAVAILABLE)
+        if self.service.fidelity.temperature_reported and self.device.thermal.overheated:
+            raise self._fault(ErrorType.DEVICE_TEMPERATURE_TOO_HIGH)
+
+    def _move(self, nbytes: int, direction: str, label: str) -> Gen:
+        """Carry ``nbytes`` over the link, plus the server's extra latency."""
+        if self.service.cloud.extra_latency_s:
+            yield self.env.timeout(self.service.cloud.extra_latency_s)
+        transfer = self.device.link.transfer(nbytes, direction, label=label)
+        self._transfer = transfer
+        try:
+            yield transfer
+        except TransferInterrupted as exc:
+            if exc.reason == "stopped":
+                raise Halt("stopped") from None
+            raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+        finally:
+            self._transfer = None
+
+    # -- pull ----------------------------------------------------------------------------------
+
+    def _pull(self) -> Gen:
+        try:
+            self.service.cloud.check_server()
+        except CloudUnavailable:
+            raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+        changes = self.container.changes_since(self.cursor)
+        wanted: dict[str, None] = {}
+        gone: dict[str, None] = {}
+        for change in changes:
+            if change.op == "rename" and change.old_path is not None:
+                gone[change.old_path] = None
+            if change.op == "delete":
+                gone[change.path] = None
+                wanted.pop(change.path, None)
+            else:
+                wanted[change.path] = None
+                gone.pop(change.path, None)
+        to_fetch = [p for p in wanted if (obj := self.container.get(p)) is not None
+                    and (self.synced.get(p) is None or self.synced[p].version != obj.version)]
+        in_batch = 0
+        for path in to_fetch:
+            self._check_conditions()
+            yield from self._download(path)
+            in_batch += 1
+            if in_batch == BATCH:
+                in_batch = 0
+                yield self.env.timeout(BATCH_PAUSE_S)
+                self._emit(SyncState.DOWNLOADING)
+        if in_batch:
+            yield self.env.timeout(BATCH_PAUSE_S)
+            self._emit(SyncState.DOWNLOADING)
+        for path in gone:
+            self._apply_cloud_delete(path)
+        self.cursor = changes[-1].seq if changes else self.cursor
+
+    def _download(self, path: str) -> Gen:
+        obj = self.container.get(path)
+        assert obj is not None
+        local = self.root / path
+        synced = self.synced.get(path)
+        if local.exists() and path not in self.evicted:
+            local_sha = sha256_of(local)
+            if local_sha == obj.sha256:
+                self.synced[path] = Synced(obj.version, obj.sha256, obj.size)
+                self.file_state[path] = FileSyncState.COMPLETED
+                return
+            if synced is None or local_sha != synced.sha256:
+                self._keep_conflict(local)  # changed on both sides: keep the local copy too
+        self.file_state[path] = FileSyncState.DOWNLOADING
+        try:
+            reservation = self.device.storage.reserve(obj.size)
+        except StorageFull:
+            self.file_state[path] = FileSyncState.STOPPED
+            raise self._fault(ErrorType.LOCAL_STORAGE_FULL) from None
+        try:
+            yield from self._move(obj.size, "down", f"sync-down:{path}")
+        except Halt:
+            reservation.release()
+            self.file_state[path] = FileSyncState.STOPPED
+            raise
+        existed = local.exists()
+        old_size = local.stat().st_size if existed else 0
+        self._place(self.container.blob(obj), local)
+        reservation.commit(obj.size)
+        if old_size:
+            self.device.storage.delete(min(old_size, self.device.storage.used))
+        self.evicted.discard(path)
+        self.synced[path] = Synced(obj.version, obj.sha256, obj.size)
+        self.file_state[path] = FileSyncState.COMPLETED
+        self.notify(NotifyType.NOTIFY_MODIFIED if existed else NotifyType.NOTIFY_ADDED, [local])
+
+    def _place(self, blob: Path, local: Path) -> None:
+        """Copy a blob to ``local`` via a temporary name: never a partial file in place."""
+        local.parent.mkdir(parents=True, exist_ok=True)
+        temp = local.with_name(TEMP_PREFIX + local.name)
+        with blob.open("rb") as src, temp.open("wb") as out:
+            while chunk := src.read(1024 * 1024):
+                out.write(chunk)
+        os.replace(temp, local)
+
+    def _keep_conflict(self, local: Path) -> None:
+        target = local.with_name(f"{local.stem} (conflict){local.suffix}")
+        n = 2
+        while target.exists():
+            target = local.with_name(f"{local.stem} (conflict {n}){local.suffix}")
+            n += 1
+        os.replace(local, target)
+        rel = str(target.relative_to(self.root))
+        self.file_state[rel] = FileSyncState.TO_BE_UPLOADED
+        self.notify(NotifyType.NOTIFY_RENAMED, [local, target])
+
+    def _apply_cloud_delete(self, path: str) -> None:
+        local = self.root / path
+        synced = self.synced.pop(path, None)
+        self.evicted.discard(path)
+        self.file_state.pop(path, None)
+        if not local.exists():
+            return
+        if synced is not None and sha256_of(local) != synced.sha256:
+            self.file_state[path] = FileSyncState.TO_BE_UPLOADED  # edited here: keep it
+            return
+        size = local.stat().st_size
+        local.unlink()
+        self.device.storage.delete(min(size, self.device.storage.used))
+        self.notify(NotifyType.NOTIFY_DELETED, [local])
+
+    # -- push ----------------------------------------------------------------------------------
+
+    def local_files(self) -> dict[str, Path]:
+        files = {}
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(TEMP_PREFIX):
+                files[str(path.relative_to(self.root))] = path
+        return files
+
+    def changed_locally(self) -> list[str]:
+        """Local files whose content the cloud does not have (new or modified)."""
+        out = []
+        for rel, path in sorted(self.local_files().items()):
+            if rel in self.evicted:
+                continue
+            synced = self.synced.get(rel)
+            if synced is None or synced.size != path.stat().st_size \
+                    or synced.sha256 != sha256_of(path):
+                out.append(rel)
+        return out
+
+    def _uploads_allowed_here(self) -> bool:
+        net = self.device.active_network
+        if net is NetworkType.WIFI:
+            return True
+        if self.service.fidelity.uploads_need_wifi_for_all:
+            return False
+        if net is NetworkType.ETHERNET:
+            return True
+        if self.bundle == K.GALLERY_BUNDLE:
+            return self.service.gallery_mobile_data
+        return True
+
+    def _check_battery(self) -> None:
+        battery = self.device.battery
+        if battery is None or battery.charging:
+            return
+        if battery.level < K.STOP_CAPACITY_LIMIT:
+            raise self._fault(ErrorType.BATTERY_LEVEL_LOW)
+        if battery.level < K.PAUSE_CAPACITY_LIMIT:
+            raise self._fault(ErrorType.BATTERY_LEVEL_WARNING if
+                              self.service.fidelity.battery_warning
+                              else ErrorType.BATTERY_LEVEL_LOW)
+
+    def _push(self) -> Gen:
+        uploads = self.changed_locally()
+        for rel in uploads:
+            self.file_state[rel] = FileSyncState.TO_BE_UPLOADED
+        in_batch = 0
+        for rel in uploads:
+            self._check_conditions()
+            self._check_battery()
+            if not self._uploads_allowed_here():
+                raise self._fault(ErrorType.WIFI_UNAVAILABLE)
+            yield from self._upload(rel)
+            in_batch += 1
+            if in_batch == BATCH:
+                in_batch = 0
+                yield self.env.timeout(BATCH_PAUSE_S)
+                self._emit(SyncState.UPLOADING)
+        if in_batch:
+            yield self.env.timeout(BATCH_PAUSE_S)
+            self._emit(SyncState.UPLOADING)
+        local = self.local_files()
+        for rel in [r for r in self.synced if r not in local and r not in self.evicted]:
+            self._check_conditions()
+            try:
+                self.container.delete(rel)
+            except CloudUnavailable:
+                raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+            del self.synced[rel]
+            self.file_state.pop(rel, None)
+        self.cursor = self.container.cursor
+
+    def _upload(self, rel: str) -> Gen:
+        path = self.root / rel
+        size = path.stat().st_size
+        self.file_state[rel] = FileSyncState.UPLOADING
+        try:
+            yield from self._move(size, "up", f"sync-up:{rel}")
+            obj = self.container.put(rel, path, self.env.now)
+        except Halt:
+            self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
+            raise
+        except CloudFull:
+            self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
+            raise self._fault(ErrorType.CLOUD_STORAGE_FULL) from None
+        except CloudUnavailable:
+            self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
+            raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+        self.synced[rel] = Synced(obj.version, obj.sha256, obj.size)
+        self.file_state[rel] = FileSyncState.UPLOAD_SUCCESS
+
+    # -- on-demand downloads (Download, CloudFileCache) ---------------------------------------
+
+    def fetch(self, rel: str, uri: str, on_progress: Callable[[DownloadProgress], None]) -> None:
+        """Download a cloud file's content now (placeholder → local file)."""
+        if rel in self.downloads:
+            return  # already downloading: no duplicate task
+        fetch = _Fetch(self, rel, uri, on_progress)
+        self.downloads[rel] = fetch
+        fetch.process = self.env.process(fetch.run())
+
+    def stop_fetch(self, rel: str) -> bool:
+        fetch = self.downloads.get(rel)
+        if fetch is None:
+            return False
+        fetch.stop()
+        return True
+
+    def evict(self, rel: str) -> None:
+        """Drop a file's local content, keeping an empty placeholder (cleanCache)."""
+        local = self.root / rel
+        size = local.stat().st_size
+        local.write_bytes(b"")
+        self.device.storage.delete(min(size, self.device.storage.used))
+        self.evicted.add(rel)
+
+
+class _Fetch:
+    """One on-demand download, with its progress events (research §3.7)."""
+
+    def __init__(self, engine: SyncEngine, rel: str, uri: str,
+                 on_progress: Callable[[DownloadProgress], None]) -> None:
+        self.engine = engine
+        self.rel = rel
+        self.uri = uri
+        self.on_progress = on_progress
+        self.transfer: Any = None
+        self.stopped = False
+        self.process: simpy.Process | None = None
+        self.temp = (engine.root / rel).with_name(TEMP_PREFIX + Path(rel).name)
+
+    def _report(self, state: State, processed: int, size: int,
+                error: DownloadErrorType = DownloadErrorType.NO_ERROR) -> None:
+        self.engine.device.trace.emit(EventKind.API, api="cloudSync.download",
+                                      uri=self.uri, state=state.name, processed=processed,
+                                      size=size, error=error.name)
+        self.on_progress(DownloadProgress(state, processed, size, self.uri, error))
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.transfer is not None and not self.transfer.triggered:
+            self.transfer.cancel("stopped")
+
+    def run(self) -> Gen:
+        engine = self.engine
+        obj = engine.container.get(self.rel)
+        try:
+            if obj is None:
+                self._report(State.FAILED, 0, 0, DownloadErrorType.CONTENT_NOT_FOUND)
+                return
+            if not engine.device.internet:
+                self._report(State.FAILED, 0, obj.size, DownloadErrorType.NETWORK_UNAVAILABLE)
+                return
+            try:
+                reservation = engine.device.storage.reserve(obj.size)
+            except StorageFull:
+                self._report(State.FAILED, 0, obj.size, DownloadErrorType.LOCAL_STORAGE_FULL)
+                return
+            self._report(State.RUNNING, 0, obj.size)
+            transfer = engine.device.link.transfer(obj.size, "down", label=f"fetch:{self.rel}")
+            self.transfer = transfer
+            done = 0
+            step = max(1, obj.size // 4)
+            try:
+                for target in [*range(step, obj.size, step), obj.size]:
+                    done = yield transfer.reached(target)
+                    self._report(State.RUNNING, min(done, obj.size), obj.size)
+                yield transfer
+            except TransferInterrupted as exc:
+                reservation.release()
+                self.temp.unlink(missing_ok=True)
+                if self.stopped or exc.reason == "stopped":
+                    self._report(State.STOPPED, exc.bytes_done, obj.size)
+                else:
+                    self._report(State.FAILED, exc.bytes_done, obj.size,
+                                 DownloadErrorType.NETWORK_UNAVAILABLE)
+                return
+            local = engine.root / self.rel
+            engine._place(engine.container.blob(obj), local)
+            reservation.commit(obj.size)
+            engine.evicted.discard(self.rel)
+            engine.synced[self.rel] = Synced(obj.version, obj.sha256, obj.size)
+            engine.file_state[self.rel] = FileSyncState.COMPLETED
+            self._report(State.COMPLETED, obj.size, obj.size)
+        finally:
+            engine.downloads.pop(self.rel, None)
+
+
+class CloudSyncService:
+    """The device's sync service: one engine per app, change watchers, settings."""
+
+    def __init__(self, device: Device, cloud: CloudService, drive: Drive,
+                 fidelity: CloudSyncFidelity) -> None:
+        self.device = device
+        self.cloud = cloud
+        self.drive = drive
+        self.fidelity = fidelity
+        self.engines: dict[str, SyncEngine] = {}
+        self.watchers: list[tuple[AppSandbox, Path, bool, Callable[[ChangeData], None]]] = []
+        self.gallery_mobile_data = False
+        """The Gallery's "use mobile data" setting; other apps may always upload on cellular."""
+
+    def engine(self, sandbox: AppSandbox) -> SyncEngine:
+        bundle = sandbox.bundle_name
+        if bundle not in self.engines:
+            self.engines[bundle] = SyncEngine(self, sandbox, gallery=bundle == K.GALLERY_BUNDLE)
+        return self.engines[bundle]
+
+    def notify(self, sandbox: AppSandbox, kind: NotifyType, paths: list[Path],
+               directory: bool = False) -> None:
+        """Tell every watcher whose folder or file covers one of ``paths``."""
+        for owner, watched, recursive, callback in list(self.watchers):
+            if owner is not sandbox:
+                continue
+            hits = [p for p in paths if p == watched or p.parent == watched
+                    or (recursive and p.is_relative_to(watched))]
+            if hits:
+                uris = [owner.cloud_uri(str(p.relative_to(owner.cloud_dir))) for p in hits]
+                callback(ChangeData(kind, [directory] * len(uris), uris))
