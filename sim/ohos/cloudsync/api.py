@@ -145,7 +145,7 @@ class CloudSyncModule:
             raise self.error(K.INVALID_PARAMETER)
         self.check_callback(callback)
         error = self.caller_error()
-        states: list[FileSyncState] = []
+        states: list[K.FileSyncState] = []
         if error is None:
             try:
                 states = [self._file_state(self.relative(u, K.INVALID_URI)) for u in uris]
@@ -153,7 +153,7 @@ class CloudSyncModule:
                 error = exc
         return self.settle(error, states, callback)
 
-    def _file_state(self, rel: str) -> FileSyncState:
+    def _file_state(self, rel: str) -> K.FileSyncState:
         engine = self.engine()
         if not (self.sandbox.cloud_dir / rel).is_file():
             raise self.error(K.NO_SUCH_FILE)
@@ -396,7 +396,8 @@ class CloudFileCache(_FetchBase):
         the cached copy too."""
         module = self._module
         if callable(needClean) and callback is None:
-            needClean, callback = False, needClean  # stop(uri, callback)
+            callback = needClean  # stop(uri, callback)
+            needClean = False
         if not isinstance(needClean, bool):
             raise module.error(K.INVALID_PARAMETER)
         promise = self._stop(uri, callback, None)

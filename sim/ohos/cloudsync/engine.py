@@ -15,6 +15,7 @@ copy under a conflict name, so no sequence of faults loses a file or presents a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Generator
@@ -182,10 +183,8 @@ class SyncEngine:
     def _run(self) -> Gen:
         if self.gallery:
             self._emit(SyncState.DOWNLOADING)
-        try:
+        with contextlib.suppress(Halt):
             yield from self._pull()
-        except Halt:
-            pass
         if self.stop_requested:
             return "stopped"
         if self.bits:
@@ -193,10 +192,8 @@ class SyncEngine:
             return "failed"
         if self.gallery:
             self._emit(SyncState.UPLOADING)
-        try:
+        with contextlib.suppress(Halt):
             yield from self._push()
-        except Halt:
-            pass
         if self.stop_requested:
             return "stopped"
         if self.bits:

@@ -1,0 +1,683 @@
+"""Reference @ohos.file.cloudSync on the simulated device and cloud: every rule made to happen."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.cloud import CloudService
+from sim.device import Device
+from sim.ohos.cloudsync import (
+    DOCUMENTED,
+    OHOS_4_1,
+    CloudSyncFidelity,
+    CloudSyncModule,
+    DownloadErrorType,
+    ErrorType,
+    FileSyncState,
+    NotifyType,
+    State,
+    SyncState,
+)
+from sim.ohos.cloudsync import constants as K
+from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, BusinessError, Caller
+from tests.conftest import make_profile
+
+APP = "com.example.notes"
+
+
+class Rig:
+    def __init__(self, tmp_path: Path, fidelity: CloudSyncFidelity = DOCUMENTED,
+                 caller: Caller | None = None, bundle: str = APP, **profile: Any) -> None:
+        profile.setdefault("battery.level_pct", 100)
+        self.device = Device(make_profile(**profile))
+        self.cloud = CloudService(tmp_path / "cloud")
+        self.drive = self.cloud.drive()
+        caller = caller or Caller.with_permissions(CLOUDFILE_SYNC, bundle_name=bundle,
+                                                   system_app=True)
+        self.module = CloudSyncModule(self.device, self.cloud, caller=caller,
+                                      sandbox=AppSandbox(tmp_path / "app", caller.bundle_name),
+                                      fidelity=fidelity)
+        self.progress: list[tuple[str, str]] = []
+        self.root = self.module.sandbox.cloud_dir
+
+    @property
+    def container(self) -> Any:
+        return self.drive.container(self.module.sandbox.bundle_name)
+
+    def sync(self, gallery: bool = False) -> Any:
+        sync = self.module.GallerySync() if gallery else self.module.FileSync()
+        sync.on("progress", lambda p: self.progress.append((p.state.name, p.error.name)))
+        return sync
+
+    def start(self, sync: Any) -> None:
+        assert self.device.run(sync.start()) is None
+
+    def run(self, seconds: float) -> None:
+        self.device.run(until=self.device.env.now + seconds)
+
+    def seed(self, path: str, data: bytes) -> None:
+        self.cloud.seed(self.drive, self.module.sandbox.bundle_name, path, data)
+
+    def local_hashes(self) -> dict[str, str]:
+        return {str(p.relative_to(self.root)): sha(p.read_bytes())
+                for p in self.root.rglob("*") if p.is_file()}
+
+    def cloud_hashes(self) -> dict[str, str]:
+        return {path: obj.sha256 for path, obj in self.container.objects.items()}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def rejected(rig: Rig, promise: Any) -> BusinessError:
+    with pytest.raises(BusinessError) as info:
+        rig.device.run(promise)
+    return info.value
+
+
+# -- values ----------------------------------------------------------------------------------
+
+def test_enum_values_are_the_documented_ones() -> None:
+    assert [(m.name, m.value) for m in SyncState] == [
+        ("UPLOADING", 0), ("UPLOAD_FAILED", 1), ("DOWNLOADING", 2), ("DOWNLOAD_FAILED", 3),
+        ("COMPLETED", 4), ("STOPPED", 5)]
+    assert [(m.name, m.value) for m in ErrorType] == [
+        ("NO_ERROR", 0), ("NETWORK_UNAVAILABLE", 1), ("WIFI_UNAVAILABLE", 2),
+        ("BATTERY_LEVEL_LOW", 3), ("BATTERY_LEVEL_WARNING", 4), ("CLOUD_STORAGE_FULL", 5),
+        ("LOCAL_STORAGE_FULL", 6), ("DEVICE_TEMPERATURE_TOO_HIGH", 7)]
+    assert [(m.name, m.value) for m in FileSyncState] == [
+        ("UPLOADING", 0), ("DOWNLOADING", 1), ("COMPLETED", 2), ("STOPPED", 3),
+        ("TO_BE_UPLOADED", 4), ("UPLOAD_SUCCESS", 5), ("UPLOAD_FAILURE", 6)]
+    assert [(m.name, m.value) for m in NotifyType] == [
+        ("NOTIFY_ADDED", 0), ("NOTIFY_MODIFIED", 1), ("NOTIFY_DELETED", 2), ("NOTIFY_RENAMED", 3)]
+    assert [(m.name, m.value) for m in State] == [
+        ("RUNNING", 0), ("COMPLETED", 1), ("FAILED", 2), ("STOPPED", 3)]
+
+
+def test_error_messages_documented_and_runtime(tmp_path: Path) -> None:
+    documented = Rig(tmp_path / "a").module
+    runtime = Rig(tmp_path / "b", fidelity=OHOS_4_1).module
+    assert documented.error(22400003).message == "Low battery level."
+    assert runtime.error(22400003).message == "Battery level warning"
+    assert documented.error(14000002).message == "Invalid URI."
+    assert runtime.error(14000002).message == "Invalid uri"
+    assert documented.error(401).message == (
+        "The input parameter is invalid. Possible causes: 1. Mandatory parameters are left "
+        "unspecified. 2. Incorrect parameter types.")
+    assert {c for c in K.DOCUMENTED_MESSAGES} == {
+        201, 202, 401, 13600001, 13900001, 13900002, 13900004, 13900010, 13900012, 13900025,
+        13900031, 13900042, 14000002, 22400001, 22400002, 22400003}
+
+
+# -- start() preconditions ---------------------------------------------------------------------
+
+def test_start_is_refused_without_network(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.device.controls.set_radio("wifi", False)
+    rig.device.controls.set_radio("cellular", False)
+    error = rejected(rig, rig.sync().start())
+    assert (error.code, error.message) == (22400002, "Network unavailable.")
+
+
+def test_start_runs_on_mobile_data(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.device.controls.set_radio("wifi", False)
+    rig.start(rig.sync())
+    rig.run(30)
+    assert rig.progress[-1] == ("COMPLETED", "NO_ERROR")
+
+
+@pytest.mark.parametrize("fault", ["logged_out", "switch_off"])
+def test_start_is_refused_when_the_cloud_is_not_ready(tmp_path: Path, fault: str) -> None:
+    rig = Rig(tmp_path)
+    if fault == "logged_out":
+        rig.drive.logged_in = False
+    else:
+        rig.drive.switches[APP] = False
+    error = rejected(rig, rig.sync().start())
+    assert (error.code, error.message) == (22400001, "Cloud status not ready.")
+
+
+@pytest.mark.parametrize(("level", "charging", "refused"), [
+    (9.9, False, True), (10.0, False, False), (5.0, True, False), (14.0, False, False)])
+def test_start_battery_rule(tmp_path: Path, level: float, charging: bool,
+                            refused: bool) -> None:
+    rig = Rig(tmp_path, **{"battery.level_pct": level, "battery.charger_plugged": charging})
+    promise = rig.sync().start()
+    if refused:
+        error = rejected(rig, promise)
+        assert (error.code, error.message) == (22400003, "Low battery level.")
+    else:
+        assert rig.device.run(promise) is None
+
+
+def test_start_error_priority(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, **{"battery.level_pct": 5})
+    rig.drive.logged_in = False
+    assert rejected(rig, rig.sync().start()).code == 22400001
+    rig.device.controls.set_radio("wifi", False)
+    rig.device.controls.set_radio("cellular", False)
+    assert rejected(rig, rig.sync().start()).code == 22400002
+
+
+def test_ipc_failure_is_13600001(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.cloud.failing_ipc = 1
+    sync = rig.module.FileSync()
+    with pytest.raises(BusinessError) as info:
+        sync.on("progress", lambda p: None)
+    assert (info.value.code, info.value.message) == (13600001, "IPC error.")
+    rig.cloud.loaded = False
+    assert rejected(rig, sync.start()).code == 13600001
+
+
+# -- runs and events -----------------------------------------------------------------------------
+
+def test_file_sync_moves_real_bytes_both_ways(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.seed("docs/from-cloud.txt", b"cloud bytes" * 100)
+    rig.module.files.write("notes/local.txt", os.urandom(50_000))
+    rig.start(rig.sync())
+    rig.run(60)
+    assert rig.progress == [("DOWNLOADING", "NO_ERROR"), ("UPLOADING", "NO_ERROR"),
+                            ("COMPLETED", "NO_ERROR")]
+    assert rig.local_hashes() == rig.cloud_hashes()
+    assert set(rig.local_hashes()) == {"docs/from-cloud.txt", "notes/local.txt"}
+
+
+def test_an_empty_file_sync_reports_only_completed(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.start(rig.sync())
+    rig.run(10)
+    assert rig.progress == [("COMPLETED", "NO_ERROR")]
+
+
+def test_gallery_reports_each_phase_upfront_and_each_batch(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, bundle=K.GALLERY_BUNDLE)
+    for i in range(10):
+        rig.seed(f"DCIM/{i}.jpg", os.urandom(1000))
+    rig.module.files.write("DCIM/new.jpg", os.urandom(1000))
+    rig.start(rig.sync(gallery=True))
+    rig.run(60)
+    assert rig.progress == [("DOWNLOADING", "NO_ERROR")] * 3 + [("UPLOADING", "NO_ERROR")] * 2 \
+        + [("COMPLETED", "NO_ERROR")]
+    assert rig.local_hashes() == rig.cloud_hashes()
+
+
+def test_gallery_needs_the_permission_then_a_system_app(tmp_path: Path) -> None:
+    no_permission = Rig(tmp_path / "a", caller=Caller(APP, system_app=True))
+    with pytest.raises(BusinessError) as info:
+        no_permission.module.GallerySync().on("progress", lambda p: None)
+    assert (info.value.code, info.value.message) == (201, "Permission verification failed.")
+    assert rejected(no_permission, no_permission.module.GallerySync().start()).code == 201
+    not_system = Rig(tmp_path / "b", caller=Caller.with_permissions(CLOUDFILE_SYNC))
+    with pytest.raises(BusinessError) as info:
+        not_system.module.GallerySync().on("progress", lambda p: None)
+    assert (info.value.code, info.value.message) == (202,
+                                                     "The caller is not a system application.")
+
+
+def test_file_sync_needs_no_permission_for_its_own_bundle(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, caller=Caller(APP))
+    rig.start(rig.sync())
+    rig.run(10)
+    assert rig.progress == [("COMPLETED", "NO_ERROR")]
+
+
+def test_file_sync_constructor_for_another_bundle(tmp_path: Path) -> None:
+    system = Rig(tmp_path / "a").module
+    with pytest.raises(BusinessError) as info:
+        system.FileSync("com.other.app")
+    assert info.value.code == 201
+    with pytest.raises(BusinessError) as info:
+        system.FileSync("")
+    assert info.value.code == 401
+    with pytest.raises(BusinessError) as info:
+        Rig(tmp_path / "b", caller=Caller(APP)).module.FileSync(APP)
+    assert info.value.code == 202
+    assert system.FileSync(APP) is not None
+
+
+@pytest.mark.parametrize(("fidelity", "level", "error"), [
+    (DOCUMENTED, 9.0, "BATTERY_LEVEL_LOW"),
+    (DOCUMENTED, 13.0, "BATTERY_LEVEL_WARNING"),
+    (OHOS_4_1, 13.0, "BATTERY_LEVEL_LOW"),
+])
+def test_uploads_stop_on_low_battery(tmp_path: Path, fidelity: CloudSyncFidelity, level: float,
+                                     error: str) -> None:
+    rig = Rig(tmp_path, fidelity=fidelity, **{"battery.level_pct": 50})
+    for i in range(3):
+        rig.module.files.write(f"f{i}.bin", os.urandom(1000))
+    sync = rig.sync()
+    before = len(rig.progress)  # ohos-4.1 pushes the last state on registration
+    rig.start(sync)
+    rig.device.controls.set_battery_level(level)  # before the first upload
+    rig.run(60)
+    assert rig.progress[-1] == ("UPLOAD_FAILED", error)
+    assert "COMPLETED" not in [s for s, _ in rig.progress[before:]]
+
+
+def test_battery_below_10_ends_the_sync_after_the_current_upload(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, **{"battery.level_pct": 15.5, "power.cpu_busy_ma": 36000,
+                           "thermal.resistance_c_per_w": 0.01})  # a fast drain, kept cool
+    rig.device.controls.set_load(cpu=1.0)  # drains ~1 %/s on the 1000 mAh test battery
+    rig.module.files.write("a.bin", os.urandom(3_000_000))  # 6 s over the 500 kB/s uplink
+    rig.module.files.write("b.bin", os.urandom(1000))
+    rig.start(rig.sync())
+    rig.run(60)
+    assert rig.progress[-1] == ("UPLOAD_FAILED", "BATTERY_LEVEL_LOW")
+    assert set(rig.cloud_hashes()) == {"a.bin"}  # the upload under way completed, then stop
+
+
+def test_charging_bypasses_the_battery_rules(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, **{"battery.level_pct": 5, "battery.charger_plugged": True})
+    rig.module.files.write("a.bin", b"x")
+    rig.start(rig.sync())
+    rig.run(30)
+    assert rig.progress[-1] == ("COMPLETED", "NO_ERROR")
+
+
+@pytest.mark.parametrize(("fidelity", "bundle", "result"), [
+    (DOCUMENTED, APP, ("COMPLETED", "NO_ERROR")),
+    (DOCUMENTED, K.GALLERY_BUNDLE, ("UPLOAD_FAILED", "WIFI_UNAVAILABLE")),
+    (OHOS_4_1, APP, ("UPLOAD_FAILED", "WIFI_UNAVAILABLE")),
+])
+def test_uploads_on_cellular(tmp_path: Path, fidelity: CloudSyncFidelity, bundle: str,
+                             result: tuple[str, str]) -> None:
+    rig = Rig(tmp_path, fidelity=fidelity, bundle=bundle)
+    rig.device.controls.set_radio("wifi", False)
+    rig.module.files.write("a.bin", b"data")
+    rig.start(rig.sync(gallery=bundle == K.GALLERY_BUNDLE))
+    rig.run(30)
+    assert rig.progress[-1] == result
+
+
+def test_gallery_mobile_data_setting_allows_cellular_uploads(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, bundle=K.GALLERY_BUNDLE)
+    rig.module.service.gallery_mobile_data = True
+    rig.device.controls.set_radio("wifi", False)
+    rig.module.files.write("a.jpg", b"data")
+    rig.start(rig.sync(gallery=True))
+    rig.run(30)
+    assert rig.progress[-1] == ("COMPLETED", "NO_ERROR")
+
+
+def test_losing_the_network_mid_download_leaves_no_partial_file(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.seed("big.bin", os.urandom(3_000_000))  # 3 s over the 1 MB/s test downlink
+    rig.device.controls.set_radio("cellular", False)
+    rig.start(rig.sync())
+    rig.run(1.0)
+    rig.device.controls.set_radio("wifi", False)
+    rig.run(30)
+    assert rig.progress[-1] == ("DOWNLOAD_FAILED", "NETWORK_UNAVAILABLE")
+    assert list(rig.root.rglob("*")) == []
+    rig.device.controls.set_radio("wifi", True)
+    rig.start(rig.module.FileSync())
+    rig.run(30)
+    assert rig.local_hashes() == rig.cloud_hashes()
+
+
+def test_a_full_cloud_fails_the_upload_and_keeps_no_partial_object(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.drive.quota = 10_000
+    rig.module.files.write("small.bin", os.urandom(4_000))
+    rig.module.files.write("zbig.bin", os.urandom(9_000))
+    rig.start(rig.sync())
+    rig.run(30)
+    assert rig.progress[-1] == ("UPLOAD_FAILED", "CLOUD_STORAGE_FULL")
+    assert set(rig.cloud_hashes()) == {"small.bin"}
+    assert rig.drive.used == 4_000
+    state = rig.module.getFileSyncState(rig.module.files.uri("zbig.bin"))
+    assert state == FileSyncState.UPLOAD_FAILURE
+    assert not any(p.name.startswith(".upload") for p in (rig.cloud.root / "blobs").iterdir())
+
+
+def test_a_full_device_fails_the_download_and_keeps_no_partial_file(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.seed("big.bin", os.urandom(100_000))
+    rig.device.controls.fill_storage(rig.device.storage.free - 50_000)
+    rig.start(rig.sync())
+    rig.run(30)
+    assert rig.progress[-1] == ("DOWNLOAD_FAILED", "LOCAL_STORAGE_FULL")
+    assert list(rig.root.rglob("*")) == []
+
+
+@pytest.mark.parametrize(("fidelity", "result"), [
+    (DOCUMENTED, ("UPLOAD_FAILED", "DEVICE_TEMPERATURE_TOO_HIGH")),
+    (OHOS_4_1, ("COMPLETED", "NO_ERROR")),
+])
+def test_overheating(tmp_path: Path, fidelity: CloudSyncFidelity,
+                     result: tuple[str, str]) -> None:
+    rig = Rig(tmp_path, fidelity=fidelity, **{"thermal.initial_c": 41})
+    assert rig.device.thermal.overheated
+    rig.module.files.write("a.bin", b"x")
+    rig.device.controls.set_radio("wifi", True)
+    sync = rig.sync()
+    rig.start(sync)
+    rig.run(5)
+    assert rig.progress[-1] == result
+
+
+def test_start_while_running_coalesces_into_one_rerun(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.module.files.write("a.bin", os.urandom(1_000_000))
+    sync = rig.sync()
+    rig.start(sync)
+    rig.run(0.5)
+    rig.module.files.write("b.bin", os.urandom(1000))
+    assert rig.device.run(sync.start()) is None
+    assert rig.device.run(sync.start()) is None
+    rig.run(60)
+    assert rig.progress.count(("COMPLETED", "NO_ERROR")) == 1
+    assert rig.module.engine().runs == 2
+    assert set(rig.cloud_hashes()) == {"a.bin", "b.bin"}
+
+
+def test_stop_emits_stopped_and_cancels_the_pending_rerun(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.module.files.write("a.bin", os.urandom(2_000_000))
+    sync = rig.sync()
+    rig.start(sync)
+    rig.run(0.5)
+    sync.start()  # pending re-run
+    assert rig.device.run(sync.stop()) is None
+    rig.run(60)
+    assert rig.progress[-1] == ("STOPPED", "NO_ERROR")
+    assert rig.module.engine().runs == 1
+    assert rig.cloud_hashes() == {}
+
+
+def test_a_second_on_keeps_the_first_callback(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    sync = rig.module.FileSync()
+    first: list[Any] = []
+    second: list[Any] = []
+    sync.on("progress", first.append)
+    sync.on("progress", second.append)
+    rig.start(sync)
+    rig.run(10)
+    assert len(first) == 1 and second == []
+
+
+@pytest.mark.parametrize(("fidelity", "fails"), [(DOCUMENTED, True), (OHOS_4_1, False)])
+def test_off_without_on(tmp_path: Path, fidelity: CloudSyncFidelity, fails: bool) -> None:
+    sync = Rig(tmp_path, fidelity=fidelity).module.FileSync()
+    if fails:
+        with pytest.raises(BusinessError) as info:
+            sync.off("progress")
+        assert info.value.code == 401
+    else:
+        sync.off("progress")
+
+
+def test_release_4_1_pushes_the_last_state_on_register(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, fidelity=OHOS_4_1)
+    rig.sync()
+    assert rig.progress == [("COMPLETED", "NO_ERROR")]
+
+
+def test_bad_arguments_are_401(tmp_path: Path) -> None:
+    sync = Rig(tmp_path).module.FileSync()
+    for call in (lambda: sync.on("done", lambda p: None), lambda: sync.on("progress", 3),
+                 lambda: sync.start(42), lambda: sync.getLastSyncTime("x")):
+        with pytest.raises(BusinessError) as info:
+            call()
+        assert info.value.code == 401
+
+
+def test_last_sync_time_is_utc_ms_of_the_last_clean_run(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    sync = rig.sync()
+    assert rig.device.run(sync.getLastSyncTime()) == 0
+    rig.start(sync)
+    rig.run(10)
+    done_at = rig.device.utc_ms()
+    assert rig.device.run(sync.getLastSyncTime()) <= done_at
+    first = rig.device.run(sync.getLastSyncTime())
+    assert first > 0
+    rig.drive.quota = 0
+    rig.module.files.write("a.bin", b"x")
+    rig.run(5)
+    rig.start(sync)
+    rig.run(10)
+    assert rig.progress[-1] == ("UPLOAD_FAILED", "CLOUD_STORAGE_FULL")
+    assert rig.device.run(sync.getLastSyncTime()) == first
+
+
+@pytest.mark.parametrize(("fidelity", "called"), [(DOCUMENTED, True), (OHOS_4_1, False)])
+def test_callback_form_of_start(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                called: bool) -> None:
+    rig = Rig(tmp_path, fidelity=fidelity)
+    got: list[Any] = []
+    result = rig.module.FileSync().start(lambda err, data: got.append((err, data)))
+    rig.run(5)
+    assert (got == [(None, None)]) is called
+    assert (result is None) is called
+
+
+# -- per-file states, changes ---------------------------------------------------------------------
+
+def test_file_sync_states_follow_the_upload(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    uri = rig.module.files.write("a.bin", os.urandom(2_000_000))
+    assert rig.module.getFileSyncState(uri) == FileSyncState.TO_BE_UPLOADED
+    rig.start(rig.sync())
+    rig.run(1.0)
+    assert rig.module.getFileSyncState(uri) == FileSyncState.UPLOADING
+    rig.run(30)
+    assert rig.module.getFileSyncState(uri) == FileSyncState.UPLOAD_SUCCESS
+    assert rig.device.run(rig.module.getFileSyncState([uri])) == [FileSyncState.UPLOAD_SUCCESS]
+
+
+def test_get_file_sync_state_errors(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    module = rig.module
+    with pytest.raises(BusinessError) as info:
+        module.getFileSyncState("file://com.example.notes/data/storage/el2/base/x.txt")
+    assert (info.value.code, info.value.message) == (14000002, "Invalid URI.")
+    with pytest.raises(BusinessError) as info:
+        module.getFileSyncState(module.files.uri("missing.txt"))
+    assert info.value.code == 13900002
+    with pytest.raises(BusinessError) as info:
+        module.getFileSyncState([module.files.uri("a")] * 101)
+    assert info.value.code == 401
+    escaped = module.files.uri("../../outside.txt")
+    assert rejected(rig, module.getFileSyncState([escaped])).code == 14000002
+    not_system = Rig(tmp_path / "b", caller=Caller.with_permissions(CLOUDFILE_SYNC)).module
+    with pytest.raises(BusinessError) as info:
+        not_system.getFileSyncState(not_system.files.uri("a"))
+    assert info.value.code == 202
+
+
+def test_a_symlink_out_of_the_cloud_folder_is_an_invalid_uri(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    (rig.root / "link.txt").symlink_to(secret)
+    with pytest.raises(BusinessError) as info:
+        rig.module.getFileSyncState(rig.module.files.uri("link.txt"))
+    assert info.value.code == 14000002
+
+
+def test_change_notifications_recursive_and_not(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    module = rig.module
+    (rig.root / "docs" / "deep").mkdir(parents=True)
+    top: list[Any] = []
+    deep: list[Any] = []
+    on_top, on_deep = top.append, deep.append
+    module.registerChange(module.files.uri("docs"), False, on_top)
+    module.registerChange(module.files.uri("docs"), True, on_deep)
+    module.files.write("docs/a.txt", b"1")
+    module.files.write("docs/deep/b.txt", b"2")
+    module.files.write("docs/a.txt", b"3")
+    module.files.rename("docs/a.txt", "docs/c.txt")
+    module.files.delete("docs/c.txt")
+    rig.seed("docs/from-cloud.txt", b"cloud")
+    rig.start(rig.sync())
+    rig.run(30)
+    kinds = [(c.type, [u.rsplit("/", 1)[1] for u in c.uris]) for c in top]
+    assert kinds == [(NotifyType.NOTIFY_ADDED, ["a.txt"]), (NotifyType.NOTIFY_MODIFIED, ["a.txt"]),
+                     (NotifyType.NOTIFY_RENAMED, ["a.txt", "c.txt"]),
+                     (NotifyType.NOTIFY_DELETED, ["c.txt"]),
+                     (NotifyType.NOTIFY_ADDED, ["from-cloud.txt"])]
+    assert len(deep) == len(top) + 1  # plus docs/deep/b.txt
+    assert deep[1].uris == [module.files.uri("docs/deep/b.txt")]
+    assert deep[1].isDirectory == [False]
+    with pytest.raises(BusinessError) as info:
+        module.registerChange(module.files.uri("docs"), True, on_deep)
+    assert info.value.code == 401
+    module.registerChange(module.files.uri("docs/deep"), True, on_deep)  # another uri: fine
+    module.unregisterChange(module.files.uri("docs/deep"))
+    module.unregisterChange(module.files.uri("docs"))
+    module.files.write("docs/d.txt", b"4")
+    assert len(deep) == len(top) + 1
+
+
+def test_register_change_rejects_bad_arguments(tmp_path: Path) -> None:
+    module = Rig(tmp_path).module
+    for args in (("file://com.example.notes/data/storage/el2/base/files/a", True, print),
+                 (module.files.uri("a"), "yes", print), (module.files.uri("a"), True, 3)):
+        with pytest.raises(BusinessError) as info:
+            module.registerChange(*args)  # type: ignore[arg-type]
+        assert info.value.code == 401
+
+
+def test_cloud_side_changes_reach_the_device(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.seed("a.txt", b"v1")
+    rig.seed("b.txt", b"keep")
+    sync = rig.sync()
+    rig.start(sync)
+    rig.run(10)
+    rig.seed("a.txt", b"v2")  # another device edits a.txt
+    rig.container.delete("b.txt")  # and deletes b.txt
+    rig.start(sync)
+    rig.run(10)
+    assert rig.module.files.read("a.txt") == b"v2"
+    assert not (rig.root / "b.txt").exists()
+    assert rig.local_hashes() == rig.cloud_hashes()
+
+
+def test_a_file_changed_on_both_sides_keeps_both(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.seed("a.txt", b"base")
+    sync = rig.sync()
+    rig.start(sync)
+    rig.run(10)
+    rig.module.files.write("a.txt", b"local edit")
+    rig.seed("a.txt", b"cloud edit")
+    rig.start(sync)
+    rig.run(10)
+    assert rig.module.files.read("a.txt") == b"cloud edit"
+    assert rig.module.files.read("a (conflict).txt") == b"local edit"
+    assert rig.local_hashes() == rig.cloud_hashes()
+
+
+# -- Download and CloudFileCache -------------------------------------------------------------------
+
+def evicted_rig(tmp_path: Path, size: int = 2_000_000, **profile: Any) -> tuple[Rig, str]:
+    rig = Rig(tmp_path, **profile)
+    rig.seed("movie.bin", os.urandom(size))
+    rig.start(rig.sync())
+    rig.run(30)
+    uri = rig.module.files.uri("movie.bin")
+    rig.module.CloudFileCache().cleanCache(uri)
+    return rig, uri
+
+
+def test_clean_cache_keeps_a_placeholder_and_frees_space(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.seed("movie.bin", os.urandom(2_000_000))
+    rig.start(rig.sync())
+    rig.run(30)
+    free = rig.device.storage.free
+    rig.module.CloudFileCache().cleanCache(rig.module.files.uri("movie.bin"))
+    assert (rig.root / "movie.bin").stat().st_size == 0
+    assert rig.device.storage.free == free + 2_000_000
+    rig.start(rig.module.FileSync())
+    rig.run(30)
+    assert "movie.bin" in rig.cloud_hashes()  # an evicted file is not a local deletion
+
+
+@pytest.mark.parametrize("kind", ["Download", "CloudFileCache"])
+def test_download_brings_the_content_back_with_progress(tmp_path: Path, kind: str) -> None:
+    rig, uri = evicted_rig(tmp_path)
+    downloader = getattr(rig.module, kind)()
+    events: list[Any] = []
+    downloader.on("progress", events.append)
+    assert rig.device.run(downloader.start(uri)) is None
+    rig.run(30)
+    assert events[0].state == State.RUNNING
+    assert events[-1].state == State.COMPLETED
+    assert (events[-1].processed, events[-1].size, events[-1].uri) == (2_000_000, 2_000_000, uri)
+    processed = [e.processed for e in events]
+    assert processed == sorted(processed)
+    assert sha((rig.root / "movie.bin").read_bytes()) == rig.cloud_hashes()["movie.bin"]
+
+
+@pytest.mark.parametrize("kind", ["Download", "CloudFileCache"])
+def test_stopping_a_download_removes_the_partial_file(tmp_path: Path, kind: str) -> None:
+    rig, uri = evicted_rig(tmp_path)
+    downloader = getattr(rig.module, kind)()
+    events: list[Any] = []
+    downloader.on("progress", events.append)
+    downloader.start(uri)
+    rig.run(1.0)
+    assert rig.device.run(downloader.stop(uri)) is None
+    rig.run(10)
+    assert events[-1].state == State.STOPPED
+    assert [p.name for p in rig.root.iterdir()] == ["movie.bin"]
+    assert (rig.root / "movie.bin").stat().st_size == 0
+
+
+def test_download_errors(tmp_path: Path) -> None:
+    rig, uri = evicted_rig(tmp_path)
+    download = rig.module.Download()
+    error = rejected(rig, download.start(rig.module.files.uri("nothing.bin")))
+    assert (error.code, error.message) == (13900002, "No such file or directory.")
+    rig.device.controls.fill_storage(rig.device.storage.free - 1000)
+    error = rejected(rig, download.start(uri))
+    assert (error.code, error.message) == (13900025, "No space left on device.")
+    with pytest.raises(BusinessError) as info:
+        download.start("")
+    assert info.value.code == 401
+    outsider = Rig(tmp_path / "b", caller=Caller(APP, system_app=True))
+    assert rejected(outsider, outsider.module.Download().start(uri)).code == 201
+
+
+def test_a_download_that_loses_the_network_fails(tmp_path: Path) -> None:
+    rig, uri = evicted_rig(tmp_path)
+    rig.device.controls.set_radio("cellular", False)
+    cache = rig.module.CloudFileCache()
+    events: list[Any] = []
+    cache.on("progress", events.append)
+    cache.start(uri)
+    rig.run(1.0)
+    rig.device.controls.set_radio("wifi", False)
+    rig.run(5)
+    assert (events[-1].state, events[-1].error) == (State.FAILED,
+                                                    DownloadErrorType.NETWORK_UNAVAILABLE)
+    assert (rig.root / "movie.bin").stat().st_size == 0
+
+
+def test_cache_uri_errors(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    cache = rig.module.CloudFileCache()
+    with pytest.raises(BusinessError) as info:
+        cache.cleanCache("file://com.other/data/storage/el2/cloud/a.txt")
+    assert (info.value.code, info.value.message) == (14000002, "Invalid URI.")
+    with pytest.raises(BusinessError) as info:
+        cache.cleanCache(rig.module.files.uri("missing.txt"))
+    assert info.value.code == 13900002
+    assert rejected(rig, cache.start("file://x/y")).code == 14000002
+    with pytest.raises(BusinessError) as info:
+        cache.stop(rig.module.files.uri("a"), "yes")
+    assert info.value.code == 401
