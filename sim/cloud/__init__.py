@@ -8,7 +8,8 @@ from sim.cloud.drive import (
     CloudUnavailable,
     Container,
     Drive,
+    VersionConflict,
 )
 
 __all__ = ["Change", "CloudFull", "CloudObject", "CloudService", "CloudUnavailable",
-           "Container", "Drive"]
+           "Container", "Drive", "VersionConflict"]

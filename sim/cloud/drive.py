@@ -36,6 +36,19 @@ class CloudFull(SimError):
         return f"cloud quota exceeded: need {self.needed} bytes, {self.free} free"
 
 
+class VersionConflict(SimError):
+    """The object changed since the version the writer based its change on."""
+
+    def __init__(self, path: str, expected: int, actual: int) -> None:
+        super().__init__(path, expected, actual)
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected version {self.expected}, the cloud has {self.actual}"
+
+
 class CloudUnavailable(SimError):
     """The server failed the request (a fault injected on the service)."""
 
@@ -93,12 +106,20 @@ class Container:
     def blob(self, obj: CloudObject) -> Path:
         return self.drive.service.blob_path(obj.sha256)
 
-    def put(self, path: str, source: Path, now: float) -> CloudObject:
-        """Store ``source`` as the next version of ``path``; CloudFull leaves nothing behind."""
+    def put(self, path: str, source: Path, now: float,
+            base_version: int | None = None) -> CloudObject:
+        """Store ``source`` as the next version of ``path``; CloudFull leaves nothing behind.
+
+        With ``base_version`` (0 for "must not exist yet") the write is conditional, as an
+        ETag'd upload is: if the cloud moved on meanwhile, :class:`VersionConflict`.
+        """
         service = self.drive.service
         service.check_server()
-        staged, digest, size = service.stage(source)
         old = self.objects.get(path)
+        current = old.version if old is not None else 0
+        if base_version is not None and base_version != current:
+            raise VersionConflict(path, base_version, current)
+        staged, digest, size = service.stage(source)
         growth = size - (old.size if old is not None else 0)
         if growth > self.drive.free:
             staged.unlink()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,14 @@ from typing import Any
 
 import simpy
 
-from sim.cloud import CloudFull, CloudService, CloudUnavailable, Container, Drive
+from sim.cloud import (
+    CloudFull,
+    CloudService,
+    CloudUnavailable,
+    Container,
+    Drive,
+    VersionConflict,
+)
 from sim.device.device import Device
 from sim.device.radio import NetworkType
 from sim.errors import StorageFull, TransferInterrupted
@@ -332,8 +340,9 @@ class SyncEngine:
         self.file_state.pop(path, None)
         if not local.exists():
             return
-        if synced is not None and sha256_of(local) != synced.sha256:
-            self.file_state[path] = FileSyncState.TO_BE_UPLOADED  # edited here: keep it
+        if synced is None or sha256_of(local) != synced.sha256:
+            # never synced, or edited here since: local content the cloud never had — keep it
+            self.file_state[path] = FileSyncState.TO_BE_UPLOADED
             return
         size = local.stat().st_size
         local.unlink()
@@ -412,15 +421,31 @@ class SyncEngine:
                 raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
             del self.synced[rel]
             self.file_state.pop(rel, None)
-        self.cursor = self.container.cursor
 
     def _upload(self, rel: str) -> Gen:
+        """Upload one file. Its bytes are taken when the upload starts (a snapshot, as an open
+        descriptor would hold them), so the app may go on editing or delete the file."""
         path = self.root / rel
-        size = path.stat().st_size
+        snapshots = self.sandbox.root / ".sync-snapshots"
+        snapshots.mkdir(exist_ok=True)
+        snapshot = snapshots / f"{self.runs}-{abs(hash(rel))}"
+        try:
+            shutil.copyfile(path, snapshot)
+        except FileNotFoundError:
+            self.file_state.pop(rel, None)  # deleted meanwhile: the push of deletions sees it
+            return
+        size = snapshot.stat().st_size
+        synced = self.synced.get(rel)
         self.file_state[rel] = FileSyncState.UPLOADING
         try:
             yield from self._move(size, "up", f"sync-up:{rel}")
-            obj = self.container.put(rel, path, self.env.now)
+            obj = self.container.put(rel, snapshot, self.env.now,
+                                     base_version=synced.version if synced else 0)
+        except VersionConflict:
+            # the cloud changed since our last pull: pull again before pushing this file
+            self.file_state[rel] = FileSyncState.TO_BE_UPLOADED
+            self.pending = True
+            return
         except Halt:
             self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
             raise
@@ -430,8 +455,12 @@ class SyncEngine:
         except CloudUnavailable:
             self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
             raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+        finally:
+            snapshot.unlink(missing_ok=True)
         self.synced[rel] = Synced(obj.version, obj.sha256, obj.size)
-        self.file_state[rel] = FileSyncState.UPLOAD_SUCCESS
+        changed = not path.is_file() or path.stat().st_size != size or sha256_of(path) != obj.sha256
+        self.file_state[rel] = FileSyncState.TO_BE_UPLOADED if changed \
+            else FileSyncState.UPLOAD_SUCCESS
 
     # -- on-demand downloads (Download, CloudFileCache) ---------------------------------------
 
