@@ -681,3 +681,24 @@ def test_cache_uri_errors(tmp_path: Path) -> None:
     with pytest.raises(BusinessError) as info:
         cache.stop(rig.module.files.uri("a"), "yes")
     assert info.value.code == 401
+
+
+def test_a_failing_server_fails_the_sync_as_network_unavailable(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.cloud.server_down = True
+    rig.start(rig.sync())
+    rig.run(10)
+    assert rig.progress[-1] == ("DOWNLOAD_FAILED", "NETWORK_UNAVAILABLE")
+
+
+def test_a_slow_server_slows_every_transfer(tmp_path: Path) -> None:
+    times = []
+    for delay in (0.0, 2.0):
+        rig = Rig(tmp_path / str(delay))
+        rig.cloud.extra_latency_s = delay
+        rig.module.files.write("a.bin", b"x")
+        rig.module.files.write("b.bin", b"y")
+        rig.start(rig.sync())
+        rig.run(60)
+        times.append(rig.module.engine().last_sync_ms)
+    assert times[1] - times[0] == 4000  # two uploads, 2 s more each
