@@ -87,6 +87,14 @@ class Container:
     drive: Drive
     objects: dict[str, CloudObject] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
+    generations: dict[str, int] = field(default_factory=dict)
+    """The last version ever given to each path: versions never repeat, even after a delete,
+    so a client comparing versions cannot mistake a new object for one it already has."""
+
+    def _next_version(self, path: str) -> int:
+        version = self.generations.get(path, 0) + 1
+        self.generations[path] = version
+        return version
 
     def _log(self, op: str, path: str, version: int, old: str | None = None) -> Change:
         change = Change(self.drive.next_seq(), op, path, version, old)
@@ -113,19 +121,30 @@ class Container:
         With ``base_version`` (0 for "must not exist yet") the write is conditional, as an
         ETag'd upload is: if the cloud moved on meanwhile, :class:`VersionConflict`.
         """
+        self.drive.service.check_server()
+        staged, digest, size = self.drive.service.stage(source)
+        return self.put_staged(path, staged, digest, size, now, base_version)
+
+    def put_staged(self, path: str, staged: Path, digest: str, size: int, now: float,
+                   base_version: int | None = None) -> CloudObject:
+        """Like :meth:`put` for bytes already received and hashed (``staged`` is moved into
+        the blob store, or deleted when the write is refused)."""
         service = self.drive.service
-        service.check_server()
         old = self.objects.get(path)
         current = old.version if old is not None else 0
-        if base_version is not None and base_version != current:
-            raise VersionConflict(path, base_version, current)
-        staged, digest, size = service.stage(source)
+        try:
+            service.check_server()
+            if base_version is not None and base_version != current:
+                raise VersionConflict(path, base_version, current)
+        except (VersionConflict, CloudUnavailable):
+            staged.unlink(missing_ok=True)
+            raise
         growth = size - (old.size if old is not None else 0)
         if growth > self.drive.free:
             staged.unlink()
             raise CloudFull(growth, self.drive.free)
         service.commit_blob(staged, digest)
-        obj = CloudObject(path, size, digest, (old.version + 1) if old else 1, now)
+        obj = CloudObject(path, size, digest, self._next_version(path), now)
         self.objects[path] = obj
         self.drive.used += growth
         self._log("modify" if old else "add", path, obj.version)
@@ -136,12 +155,13 @@ class Container:
         obj = self.objects.pop(path, None)
         if obj is not None:
             self.drive.used -= obj.size
-            self._log("delete", path, obj.version + 1)
+            self._log("delete", path, self._next_version(path))
 
     def rename(self, old: str, new: str, now: float) -> None:
         self.drive.service.check_server()
         obj = self.objects.pop(old)
-        moved = CloudObject(new, obj.size, obj.sha256, obj.version + 1, now)
+        self._next_version(old)
+        moved = CloudObject(new, obj.size, obj.sha256, self._next_version(new), now)
         self.objects[new] = moved
         self._log("rename", new, moved.version, old)
 
@@ -236,7 +256,7 @@ class CloudService:
         if target.exists():
             staged.unlink()
         else:
-            os.replace(staged, target)
+            shutil.move(staged, target)  # a rename on one filesystem, a copy across two
 
     def seed(self, drive: Drive, bundle: str, path: str, data: bytes, now: float = 0.0) -> \
             CloudObject:

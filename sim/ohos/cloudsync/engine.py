@@ -20,7 +20,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import simpy
 
 from sim.cloud import (
     CloudFull,
+    CloudObject,
     CloudService,
     CloudUnavailable,
     Container,
@@ -73,10 +74,24 @@ class Synced:
     version: int
     sha256: str
     size: int
+    mtime_ns: int = -1
+    """The local file's mtime then: an unchanged size and mtime means an unchanged file."""
 
 
 class Halt(Exception):
     """Ends a phase early: a fault bit is set, or stop() was called."""
+
+    moved = 0
+    """Bytes the interrupted transfer had carried."""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    rel: str
+    path: Path
+    sha256: str
+    size: int
+    mtime_ns: int
 
 
 def sha256_of(path: Path) -> str:
@@ -226,7 +241,8 @@ class SyncEngine:
             raise self._fault(ErrorType.DEVICE_TEMPERATURE_TOO_HIGH)
 
     def _move(self, nbytes: int, direction: str, label: str) -> Gen:
-        """Carry ``nbytes`` over the link, plus the server's extra latency."""
+        """Carry ``nbytes`` over the link, plus the server's extra latency; a halt carries the
+        bytes that did arrive (``Halt.moved``)."""
         if self.service.cloud.extra_latency_s:
             yield self.env.timeout(self.service.cloud.extra_latency_s)
         transfer = self.device.link.transfer(nbytes, direction, label=label)
@@ -234,11 +250,15 @@ class SyncEngine:
         try:
             yield transfer
         except TransferInterrupted as exc:
-            if exc.reason == "stopped":
-                raise Halt("stopped") from None
-            raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+            halt = Halt("stopped") if exc.reason == "stopped" else \
+                self._fault(ErrorType.NETWORK_UNAVAILABLE)
+            halt.moved = exc.bytes_done
+            raise halt from None
         finally:
             self._transfer = None
+
+    def _batches(self, items: list[str]) -> list[list[str]]:
+        return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
 
     # -- pull ----------------------------------------------------------------------------------
 
@@ -261,65 +281,76 @@ class SyncEngine:
                 gone.pop(change.path, None)
         to_fetch = [p for p in wanted if (obj := self.container.get(p)) is not None
                     and (self.synced.get(p) is None or self.synced[p].version != obj.version)]
-        in_batch = 0
-        for path in to_fetch:
+        for batch in self._batches(to_fetch):
             self._check_conditions()
-            yield from self._download(path)
-            in_batch += 1
-            if in_batch == BATCH:
-                in_batch = 0
-                yield self.env.timeout(BATCH_PAUSE_S)
-                self._emit(SyncState.DOWNLOADING)
-        if in_batch:
+            yield from self._download_batch(batch)
             yield self.env.timeout(BATCH_PAUSE_S)
             self._emit(SyncState.DOWNLOADING)
         for path in gone:
             self._apply_cloud_delete(path)
         self.cursor = changes[-1].seq if changes else self.cursor
 
-    def _download(self, path: str) -> Gen:
-        obj = self.container.get(path)
-        assert obj is not None
-        local = self.root / path
-        synced = self.synced.get(path)
-        if local.exists() and path not in self.evicted:
+    def _download_batch(self, paths: list[str]) -> Gen:
+        """One fetch: the batch's bytes in one link transfer, files placed whole, in order."""
+        objects = [obj for p in paths if (obj := self.container.get(p)) is not None]
+        for obj in objects:
+            self.file_state[obj.path] = FileSyncState.DOWNLOADING
+        total = sum(obj.size for obj in objects)
+        try:
+            reservation = self.device.storage.reserve(total)
+        except StorageFull:
+            for obj in objects:
+                self.file_state[obj.path] = FileSyncState.STOPPED
+            raise self._fault(ErrorType.LOCAL_STORAGE_FULL) from None
+        moved = total
+        halt: Halt | None = None
+        try:
+            yield from self._move(total, "down", f"sync-down:{len(objects)} files")
+        except Halt as exc:
+            halt, moved = exc, exc.moved
+        placed = 0
+        for obj in objects:
+            if placed + obj.size > moved:
+                self.file_state[obj.path] = FileSyncState.STOPPED
+                continue
+            placed += obj.size
+            self._receive(obj)
+        reservation.commit(placed)
+        if halt is not None:
+            raise halt
+
+    def _receive(self, obj: CloudObject) -> None:
+        """Put a downloaded object in place, keeping a local edit the cloud never saw."""
+        local = self.root / obj.path
+        synced = self.synced.get(obj.path)
+        existed = local.exists()
+        old_size = local.stat().st_size if existed else 0
+        if existed and obj.path not in self.evicted:
             local_sha = sha256_of(local)
             if local_sha == obj.sha256:
-                self.synced[path] = Synced(obj.version, obj.sha256, obj.size)
-                self.file_state[path] = FileSyncState.COMPLETED
+                self._record(obj, local)
+                self.device.storage.delete(min(obj.size, self.device.storage.used))
                 return
             if synced is None or local_sha != synced.sha256:
                 self._keep_conflict(local)  # changed on both sides: keep the local copy too
-        self.file_state[path] = FileSyncState.DOWNLOADING
-        try:
-            reservation = self.device.storage.reserve(obj.size)
-        except StorageFull:
-            self.file_state[path] = FileSyncState.STOPPED
-            raise self._fault(ErrorType.LOCAL_STORAGE_FULL) from None
-        try:
-            yield from self._move(obj.size, "down", f"sync-down:{path}")
-        except Halt:
-            reservation.release()
-            self.file_state[path] = FileSyncState.STOPPED
-            raise
-        existed = local.exists()
-        old_size = local.stat().st_size if existed else 0
+                existed, old_size = False, 0
         self._place(self.container.blob(obj), local)
-        reservation.commit(obj.size)
         if old_size:
             self.device.storage.delete(min(old_size, self.device.storage.used))
-        self.evicted.discard(path)
-        self.synced[path] = Synced(obj.version, obj.sha256, obj.size)
-        self.file_state[path] = FileSyncState.COMPLETED
+        self.evicted.discard(obj.path)
+        self._record(obj, local)
         self.notify(NotifyType.NOTIFY_MODIFIED if existed else NotifyType.NOTIFY_ADDED, [local])
+
+    def _record(self, obj: CloudObject, local: Path) -> None:
+        self.synced[obj.path] = Synced(obj.version, obj.sha256, obj.size,
+                                       local.stat().st_mtime_ns)
+        self.file_state[obj.path] = FileSyncState.COMPLETED
 
     def _place(self, blob: Path, local: Path) -> None:
         """Copy a blob to ``local`` via a temporary name: never a partial file in place."""
         local.parent.mkdir(parents=True, exist_ok=True)
         temp = local.with_name(TEMP_PREFIX + local.name)
-        with blob.open("rb") as src, temp.open("wb") as out:
-            while chunk := src.read(1024 * 1024):
-                out.write(chunk)
+        shutil.copyfile(blob, temp)
         os.replace(temp, local)
 
     def _keep_conflict(self, local: Path) -> None:
@@ -359,15 +390,23 @@ class SyncEngine:
         return files
 
     def changed_locally(self) -> list[str]:
-        """Local files whose content the cloud does not have (new or modified)."""
+        """Local files whose content the cloud does not have (new or modified). A file whose
+        size and mtime match the last sync is not re-read."""
         out = []
         for rel, path in sorted(self.local_files().items()):
             if rel in self.evicted:
                 continue
             synced = self.synced.get(rel)
-            if synced is None or synced.size != path.stat().st_size \
-                    or synced.sha256 != sha256_of(path):
+            if synced is None:
                 out.append(rel)
+                continue
+            stat = path.stat()
+            if stat.st_size == synced.size and stat.st_mtime_ns == synced.mtime_ns:
+                continue
+            if stat.st_size != synced.size or sha256_of(path) != synced.sha256:
+                out.append(rel)
+            else:
+                self.synced[rel] = replace(synced, mtime_ns=stat.st_mtime_ns)
         return out
 
     def _uploads_allowed_here(self) -> bool:
@@ -397,19 +436,12 @@ class SyncEngine:
         uploads = self.changed_locally()
         for rel in uploads:
             self.file_state[rel] = FileSyncState.TO_BE_UPLOADED
-        in_batch = 0
-        for rel in uploads:
+        for batch in self._batches(uploads):
             self._check_conditions()
-            self._check_battery()
+            self._check_battery()  # before each batch of new records (research §2.4)
             if not self._uploads_allowed_here():
                 raise self._fault(ErrorType.WIFI_UNAVAILABLE)
-            yield from self._upload(rel)
-            in_batch += 1
-            if in_batch == BATCH:
-                in_batch = 0
-                yield self.env.timeout(BATCH_PAUSE_S)
-                self._emit(SyncState.UPLOADING)
-        if in_batch:
+            yield from self._upload_batch(batch)
             yield self.env.timeout(BATCH_PAUSE_S)
             self._emit(SyncState.UPLOADING)
         local = self.local_files()
@@ -422,45 +454,75 @@ class SyncEngine:
             del self.synced[rel]
             self.file_state.pop(rel, None)
 
-    def _upload(self, rel: str) -> Gen:
-        """Upload one file. Its bytes are taken when the upload starts (a snapshot, as an open
-        descriptor would hold them), so the app may go on editing or delete the file."""
+    def _snapshot(self, rel: str) -> _Snapshot | None:
+        """Take a file's bytes now, hashing them on the way (as an open descriptor holds
+        them): the app may go on editing or delete the file while it uploads."""
         path = self.root / rel
-        snapshots = self.sandbox.root / ".sync-snapshots"
-        snapshots.mkdir(exist_ok=True)
-        snapshot = snapshots / f"{self.runs}-{abs(hash(rel))}"
+        folder = self.sandbox.root / ".sync-snapshots"
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{self.runs}-{len(self.synced)}-{abs(hash(rel))}"
+        digest = hashlib.sha256()
+        size = 0
         try:
-            shutil.copyfile(path, snapshot)
+            mtime = path.stat().st_mtime_ns
+            with path.open("rb") as src, target.open("wb") as out:
+                while chunk := src.read(1024 * 1024):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
         except FileNotFoundError:
+            target.unlink(missing_ok=True)
             self.file_state.pop(rel, None)  # deleted meanwhile: the push of deletions sees it
-            return
-        size = snapshot.stat().st_size
-        synced = self.synced.get(rel)
-        self.file_state[rel] = FileSyncState.UPLOADING
+            return None
+        return _Snapshot(rel, target, digest.hexdigest(), size, mtime)
+
+    def _upload_batch(self, rels: list[str]) -> Gen:
+        """One create-records batch: snapshots, one link transfer, then each object stored."""
+        snaps = [snap for rel in rels if (snap := self._snapshot(rel)) is not None]
+        for snap in snaps:
+            self.file_state[snap.rel] = FileSyncState.UPLOADING
+        moved = total = sum(snap.size for snap in snaps)
+        halt: Halt | None = None
         try:
-            yield from self._move(size, "up", f"sync-up:{rel}")
-            obj = self.container.put(rel, snapshot, self.env.now,
-                                     base_version=synced.version if synced else 0)
+            yield from self._move(total, "up", f"sync-up:{len(snaps)} files")
+        except Halt as exc:
+            halt, moved = exc, exc.moved
+        try:
+            arrived = 0
+            for snap in snaps:
+                if arrived + snap.size > moved:
+                    self.file_state[snap.rel] = FileSyncState.UPLOAD_FAILURE
+                    continue
+                arrived += snap.size
+                self._store(snap)
+        finally:
+            for snap in snaps:
+                snap.path.unlink(missing_ok=True)
+        if halt is not None:
+            raise halt
+
+    def _store(self, snap: _Snapshot) -> None:
+        synced = self.synced.get(snap.rel)
+        try:
+            obj = self.container.put_staged(snap.rel, snap.path, snap.sha256, snap.size,
+                                            self.env.now,
+                                            base_version=synced.version if synced else 0)
         except VersionConflict:
             # the cloud changed since our last pull: pull again before pushing this file
-            self.file_state[rel] = FileSyncState.TO_BE_UPLOADED
+            self.file_state[snap.rel] = FileSyncState.TO_BE_UPLOADED
             self.pending = True
             return
-        except Halt:
-            self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
-            raise
         except CloudFull:
-            self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
+            self.file_state[snap.rel] = FileSyncState.UPLOAD_FAILURE
             raise self._fault(ErrorType.CLOUD_STORAGE_FULL) from None
         except CloudUnavailable:
-            self.file_state[rel] = FileSyncState.UPLOAD_FAILURE
+            self.file_state[snap.rel] = FileSyncState.UPLOAD_FAILURE
             raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
-        finally:
-            snapshot.unlink(missing_ok=True)
-        self.synced[rel] = Synced(obj.version, obj.sha256, obj.size)
-        changed = not path.is_file() or path.stat().st_size != size or sha256_of(path) != obj.sha256
-        self.file_state[rel] = FileSyncState.TO_BE_UPLOADED if changed \
-            else FileSyncState.UPLOAD_SUCCESS
+        self.synced[snap.rel] = Synced(obj.version, obj.sha256, obj.size, snap.mtime_ns)
+        path = self.root / snap.rel
+        unchanged = path.is_file() and path.stat().st_mtime_ns == snap.mtime_ns
+        self.file_state[snap.rel] = FileSyncState.UPLOAD_SUCCESS if unchanged \
+            else FileSyncState.TO_BE_UPLOADED
 
     # -- on-demand downloads (Download, CloudFileCache) ---------------------------------------
 
