@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,25 +126,37 @@ class Container:
         staged, digest, size = self.drive.service.stage(source)
         return self.put_staged(path, staged, digest, size, now, base_version)
 
+    def put_bytes(self, path: str, data: bytes, digest: str, now: float,
+                  base_version: int | None = None) -> CloudObject:
+        """Like :meth:`put` for a small body received whole and hashed."""
+        return self._store(path, len(data), digest, now, base_version,
+                           lambda: self.drive.service.write_blob(data, digest), lambda: None)
+
     def put_staged(self, path: str, staged: Path, digest: str, size: int, now: float,
                    base_version: int | None = None) -> CloudObject:
         """Like :meth:`put` for bytes already received and hashed (``staged`` is moved into
         the blob store, or deleted when the write is refused)."""
         service = self.drive.service
+        return self._store(path, size, digest, now, base_version,
+                           lambda: service.commit_blob(staged, digest),
+                           lambda: staged.unlink(missing_ok=True))
+
+    def _store(self, path: str, size: int, digest: str, now: float, base_version: int | None,
+               commit: Callable[[], None], discard: Callable[[], None]) -> CloudObject:
+        """Checks (server, version, quota) first; the blob lands only when all pass."""
         old = self.objects.get(path)
         current = old.version if old is not None else 0
+        growth = size - (old.size if old is not None else 0)
         try:
-            service.check_server()
+            self.drive.service.check_server()
             if base_version is not None and base_version != current:
                 raise VersionConflict(path, base_version, current)
-        except (VersionConflict, CloudUnavailable):
-            staged.unlink(missing_ok=True)
+            if growth > self.drive.free:
+                raise CloudFull(growth, self.drive.free)
+        except (VersionConflict, CloudUnavailable, CloudFull):
+            discard()
             raise
-        growth = size - (old.size if old is not None else 0)
-        if growth > self.drive.free:
-            staged.unlink()
-            raise CloudFull(growth, self.drive.free)
-        service.commit_blob(staged, digest)
+        commit()
         obj = CloudObject(path, size, digest, self._next_version(path), now)
         self.objects[path] = obj
         self.drive.used += growth
@@ -211,6 +224,7 @@ class CloudService:
             tempfile.mkdtemp(prefix="syncrig-cloud-"))
         self.blobs = self.root / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
+        self._folders: set[Path] = set()
         self.drives: dict[str, Drive] = {}
         self.loaded = True
         self.failing_ipc = 0
@@ -250,9 +264,24 @@ class CloudService:
                 out.write(chunk)
         return Path(name), digest.hexdigest(), size
 
+    def write_blob(self, data: bytes, digest: str) -> None:
+        """Store a small body under its hash (via a temporary name: never a partial blob)."""
+        target = self.blob_path(digest)
+        if target.exists():
+            return
+        self._folder(target)
+        temp = target.with_name(f".{digest}.part")
+        temp.write_bytes(data)
+        os.replace(temp, target)
+
+    def _folder(self, target: Path) -> None:
+        if target.parent not in self._folders:
+            target.parent.mkdir(exist_ok=True)
+            self._folders.add(target.parent)
+
     def commit_blob(self, staged: Path, digest: str) -> None:
         target = self.blob_path(digest)
-        target.parent.mkdir(exist_ok=True)
+        self._folder(target)
         if target.exists():
             staged.unlink()
         else:

@@ -20,6 +20,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -87,19 +88,23 @@ class Halt(Exception):
 
 @dataclass(frozen=True)
 class _Snapshot:
+    """A file's bytes as taken for upload: in memory when small, else a copy on disk."""
+
     rel: str
-    path: Path
+    path: Path | None
+    data: bytes | None
     sha256: str
     size: int
     mtime_ns: int
 
 
+SMALL_FILE = 1024 * 1024
+"""Files up to this size are snapshotted in memory (one file open instead of three)."""
+
+
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 Watcher = tuple[Path, bool, Callable[[ChangeData], None]]
@@ -129,6 +134,7 @@ class SyncEngine:
         self.cursor = 0
         self.runs = 0
         self._transfer: Any = None
+        self._folders: set[Path] = set()
         self.downloads: dict[str, _Fetch] = {}
 
     @property
@@ -323,35 +329,53 @@ class SyncEngine:
         """Put a downloaded object in place, keeping a local edit the cloud never saw."""
         local = self.root / obj.path
         synced = self.synced.get(obj.path)
-        existed = local.exists()
-        old_size = local.stat().st_size if existed else 0
+        try:
+            old_size = os.stat(local).st_size
+            existed = True
+        except FileNotFoundError:
+            old_size, existed = 0, False
         if existed and obj.path not in self.evicted:
             local_sha = sha256_of(local)
             if local_sha == obj.sha256:
-                self._record(obj, local)
+                self._record(obj, os.stat(local).st_mtime_ns)
                 self.device.storage.delete(min(obj.size, self.device.storage.used))
                 return
             if synced is None or local_sha != synced.sha256:
                 self._keep_conflict(local)  # changed on both sides: keep the local copy too
                 existed, old_size = False, 0
-        self._place(self.container.blob(obj), local)
+        mtime_ns = self._place(self.container.blob(obj), local, obj.size)
         if old_size:
             self.device.storage.delete(min(old_size, self.device.storage.used))
         self.evicted.discard(obj.path)
-        self._record(obj, local)
+        self._record(obj, mtime_ns)
         self.notify(NotifyType.NOTIFY_MODIFIED if existed else NotifyType.NOTIFY_ADDED, [local])
 
-    def _record(self, obj: CloudObject, local: Path) -> None:
-        self.synced[obj.path] = Synced(obj.version, obj.sha256, obj.size,
-                                       local.stat().st_mtime_ns)
+    def _record(self, obj: CloudObject, mtime_ns: int) -> None:
+        self.synced[obj.path] = Synced(obj.version, obj.sha256, obj.size, mtime_ns)
         self.file_state[obj.path] = FileSyncState.COMPLETED
 
-    def _place(self, blob: Path, local: Path) -> None:
-        """Copy a blob to ``local`` via a temporary name: never a partial file in place."""
-        local.parent.mkdir(parents=True, exist_ok=True)
-        temp = local.with_name(TEMP_PREFIX + local.name)
-        shutil.copyfile(blob, temp)
+    def _place(self, blob: Path, local: Path, size: int) -> int:
+        """Copy a blob to ``local`` via a temporary name (never a partial file in place);
+        returns the new file's mtime."""
+        parent = local.parent
+        if parent not in self._folders or not parent.is_dir():
+            parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(parent)
+        temp = parent / (TEMP_PREFIX + local.name)
+        if size <= SMALL_FILE:
+            with open(blob, "rb") as src:
+                data = src.read()
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, data)
+                mtime_ns = os.fstat(fd).st_mtime_ns
+            finally:
+                os.close(fd)
+        else:
+            shutil.copyfile(blob, temp)
+            mtime_ns = os.stat(temp).st_mtime_ns
         os.replace(temp, local)
+        return mtime_ns
 
     def _keep_conflict(self, local: Path) -> None:
         target = local.with_name(f"{local.stem} (conflict){local.suffix}")
@@ -382,28 +406,37 @@ class SyncEngine:
 
     # -- push ----------------------------------------------------------------------------------
 
+    def scan(self) -> dict[str, os.stat_result]:
+        """Every file of the cloud folder (relative path → stat), temporary files excluded."""
+        found: dict[str, os.stat_result] = {}
+        stack = [(str(self.root), "")]
+        while stack:
+            folder, prefix = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, prefix + entry.name + "/"))
+                    elif entry.is_file() and not entry.name.startswith(TEMP_PREFIX):
+                        found[prefix + entry.name] = entry.stat()
+        return found
+
     def local_files(self) -> dict[str, Path]:
-        files = {}
-        for path in self.root.rglob("*"):
-            if path.is_file() and not path.name.startswith(TEMP_PREFIX):
-                files[str(path.relative_to(self.root))] = path
-        return files
+        return {rel: self.root / rel for rel in self.scan()}
 
     def changed_locally(self) -> list[str]:
         """Local files whose content the cloud does not have (new or modified). A file whose
         size and mtime match the last sync is not re-read."""
         out = []
-        for rel, path in sorted(self.local_files().items()):
+        for rel, stat in sorted(self.scan().items()):
             if rel in self.evicted:
                 continue
             synced = self.synced.get(rel)
             if synced is None:
                 out.append(rel)
                 continue
-            stat = path.stat()
             if stat.st_size == synced.size and stat.st_mtime_ns == synced.mtime_ns:
                 continue
-            if stat.st_size != synced.size or sha256_of(path) != synced.sha256:
+            if stat.st_size != synced.size or sha256_of(self.root / rel) != synced.sha256:
                 out.append(rel)
             else:
                 self.synced[rel] = replace(synced, mtime_ns=stat.st_mtime_ns)
@@ -444,7 +477,7 @@ class SyncEngine:
             yield from self._upload_batch(batch)
             yield self.env.timeout(BATCH_PAUSE_S)
             self._emit(SyncState.UPLOADING)
-        local = self.local_files()
+        local = self.scan()
         for rel in [r for r in self.synced if r not in local and r not in self.evicted]:
             self._check_conditions()
             try:
@@ -454,31 +487,33 @@ class SyncEngine:
             del self.synced[rel]
             self.file_state.pop(rel, None)
 
-    def _snapshot(self, rel: str) -> _Snapshot | None:
+    def _snapshot(self, rel: str, folder: Path) -> _Snapshot | None:
         """Take a file's bytes now, hashing them on the way (as an open descriptor holds
         them): the app may go on editing or delete the file while it uploads."""
         path = self.root / rel
-        folder = self.sandbox.root / ".sync-snapshots"
-        folder.mkdir(exist_ok=True)
-        target = folder / f"{self.runs}-{len(self.synced)}-{abs(hash(rel))}"
-        digest = hashlib.sha256()
-        size = 0
         try:
-            mtime = path.stat().st_mtime_ns
-            with path.open("rb") as src, target.open("wb") as out:
-                while chunk := src.read(1024 * 1024):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
+            stat = path.stat()
+            if stat.st_size <= SMALL_FILE:
+                data = path.read_bytes()
+                return _Snapshot(rel, None, data, hashlib.sha256(data).hexdigest(), len(data),
+                                 stat.st_mtime_ns)
+            target = folder / f"{self.runs}-{abs(hash(rel))}"
+            # hash on a second thread while the kernel copies: both release the GIL, and
+            # nothing else touches the file until this step of the simulation returns
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                digest = pool.submit(sha256_of, path)
+                shutil.copyfile(path, target)
+                sha = digest.result()
         except FileNotFoundError:
-            target.unlink(missing_ok=True)
             self.file_state.pop(rel, None)  # deleted meanwhile: the push of deletions sees it
             return None
-        return _Snapshot(rel, target, digest.hexdigest(), size, mtime)
+        return _Snapshot(rel, target, None, sha, stat.st_size, stat.st_mtime_ns)
 
     def _upload_batch(self, rels: list[str]) -> Gen:
         """One create-records batch: snapshots, one link transfer, then each object stored."""
-        snaps = [snap for rel in rels if (snap := self._snapshot(rel)) is not None]
+        folder = self.sandbox.root / ".sync-snapshots"
+        folder.mkdir(exist_ok=True)
+        snaps = [snap for rel in rels if (snap := self._snapshot(rel, folder)) is not None]
         for snap in snaps:
             self.file_state[snap.rel] = FileSyncState.UPLOADING
         moved = total = sum(snap.size for snap in snaps)
@@ -497,16 +532,22 @@ class SyncEngine:
                 self._store(snap)
         finally:
             for snap in snaps:
-                snap.path.unlink(missing_ok=True)
+                if snap.path is not None:
+                    snap.path.unlink(missing_ok=True)
         if halt is not None:
             raise halt
 
     def _store(self, snap: _Snapshot) -> None:
         synced = self.synced.get(snap.rel)
+        base = synced.version if synced else 0
         try:
-            obj = self.container.put_staged(snap.rel, snap.path, snap.sha256, snap.size,
-                                            self.env.now,
-                                            base_version=synced.version if synced else 0)
+            if snap.data is not None:
+                obj = self.container.put_bytes(snap.rel, snap.data, snap.sha256, self.env.now,
+                                               base_version=base)
+            else:
+                assert snap.path is not None
+                obj = self.container.put_staged(snap.rel, snap.path, snap.sha256, snap.size,
+                                                self.env.now, base_version=base)
         except VersionConflict:
             # the cloud changed since our last pull: pull again before pushing this file
             self.file_state[snap.rel] = FileSyncState.TO_BE_UPLOADED
@@ -611,11 +652,10 @@ class _Fetch:
                                  DownloadErrorType.NETWORK_UNAVAILABLE)
                 return
             local = engine.root / self.rel
-            engine._place(engine.container.blob(obj), local)
+            mtime_ns = engine._place(engine.container.blob(obj), local, obj.size)
             reservation.commit(obj.size)
             engine.evicted.discard(self.rel)
-            engine.synced[self.rel] = Synced(obj.version, obj.sha256, obj.size)
-            engine.file_state[self.rel] = FileSyncState.COMPLETED
+            engine._record(obj, mtime_ns)
             self._report(State.COMPLETED, obj.size, obj.size)
         finally:
             engine.downloads.pop(self.rel, None)
