@@ -707,3 +707,55 @@ def test_a_slow_server_slows_every_transfer(tmp_path: Path) -> None:
         rig.run(60)
         times.append(rig.module.engine().last_sync_ms)
     assert times[1] - times[0] == 2000  # one batch, one request: 2 s more
+
+
+# -- the platform's typical sequences (research §3.6), event by event -------------------------
+
+D, U = ("DOWNLOADING", "NO_ERROR"), ("UPLOADING", "NO_ERROR")
+
+
+def gallery_rig(tmp_path: Path, fidelity: CloudSyncFidelity = DOCUMENTED, **profile: Any) -> Rig:
+    rig = Rig(tmp_path, fidelity=fidelity, bundle=K.GALLERY_BUNDLE, **profile)
+    rig.seed("DCIM/cloud.jpg", os.urandom(1000))
+    rig.module.files.write("DCIM/new.jpg", os.urandom(1000))
+    return rig
+
+
+def test_sequence_uploads_on_cellular(tmp_path: Path) -> None:
+    rig = gallery_rig(tmp_path, fidelity=OHOS_4_1)
+    rig.device.controls.set_radio("wifi", False)
+    sync = rig.sync(gallery=True)
+    rig.progress.clear()  # the state pushed on registration
+    rig.start(sync)
+    rig.run(30)
+    assert rig.progress == [D, D, U, ("UPLOAD_FAILED", "WIFI_UNAVAILABLE")]
+
+
+def test_sequence_battery_12_percent_non_forced(tmp_path: Path) -> None:
+    rig = gallery_rig(tmp_path, fidelity=OHOS_4_1, **{"battery.level_pct": 12})
+    sync = rig.sync(gallery=True)
+    rig.progress.clear()
+    rig.start(sync)
+    rig.run(30)
+    assert rig.progress == [D, D, U, ("UPLOAD_FAILED", "BATTERY_LEVEL_LOW")]
+
+
+def test_sequence_stop_during_upload(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, bundle=K.GALLERY_BUNDLE)
+    rig.module.files.write("DCIM/big.jpg", os.urandom(2_000_000))  # 4 s over the uplink
+    sync = rig.sync(gallery=True)
+    rig.start(sync)
+    rig.run(1.0)
+    sync.stop()
+    rig.run(30)
+    assert rig.progress == [D, U, ("STOPPED", "NO_ERROR")]
+
+
+def test_sequence_start_plus_start(tmp_path: Path) -> None:
+    rig = gallery_rig(tmp_path)
+    sync = rig.sync(gallery=True)
+    rig.start(sync)
+    rig.run(0.01)
+    sync.start()  # coalesced: the first run ends without COMPLETED, a second one follows
+    rig.run(30)
+    assert rig.progress == [D, D, U, U, D, U, ("COMPLETED", "NO_ERROR")]
