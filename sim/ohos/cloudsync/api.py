@@ -308,12 +308,15 @@ class _FetchBase:
         if self._listener is not None:
             self._listener(progress)
 
+    def _check_args(self, uri: object, callback: AsyncCallback | None) -> None:
+        self._module.check_callback(callback)
+        if not isinstance(uri, str) or not uri:
+            raise self._module.error(K.INVALID_PARAMETER)
+
     def _start(self, uri: object, callback: AsyncCallback | None,
                caller: BusinessError | None) -> Promise | None:
         module = self._module
-        module.check_callback(callback)
-        if not isinstance(uri, str) or not uri:
-            raise module.error(K.INVALID_PARAMETER)
+        self._check_args(uri, callback)
         error = caller
         if error is None and not module.cloud.ipc_ok():
             error = module.error(K.IPC_ERROR)
@@ -334,9 +337,7 @@ class _FetchBase:
     def _stop(self, uri: object, callback: AsyncCallback | None,
               caller: BusinessError | None) -> Promise | None:
         module = self._module
-        module.check_callback(callback)
-        if not isinstance(uri, str) or not uri:
-            raise module.error(K.INVALID_PARAMETER)
+        self._check_args(uri, callback)
         error = caller
         if error is None:
             path = module.sandbox.resolve_cloud_uri(uri)
