@@ -329,7 +329,7 @@ class _FetchBase:
                     raise module.error(K.NO_SUCH_FILE)
                 if obj.size > module.device.storage.free:
                     raise module.error(K.NO_SPACE)
-                engine.fetch(rel, uri, self._progress)
+                engine.fetch(rel, str(uri), self._progress)
             except BusinessError as exc:
                 error = exc
         return module.settle(error, None, callback)
