@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -177,6 +178,13 @@ def test_ipc_failure_is_13600001(tmp_path: Path) -> None:
     assert (info.value.code, info.value.message) == (13600001, "IPC error.")
     rig.cloud.loaded = False
     assert rejected(rig, sync.start()).code == 13600001
+    assert rejected(rig, sync.stop()).code == 13600001
+    assert rejected(rig, sync.getLastSyncTime()).code == 13600001
+    uri = rig.module.files.write("a.txt", b"x")
+    assert rejected(rig, rig.module.CloudFileCache().start(uri)).code == 13600001
+    with pytest.raises(BusinessError) as info:
+        rig.module.CloudFileCache().cleanCache(uri)
+    assert info.value.code == 13600001
 
 
 # -- runs and events -----------------------------------------------------------------------------
@@ -546,13 +554,42 @@ def test_change_notifications_recursive_and_not(tmp_path: Path) -> None:
     assert len(deep) == len(top) + 1
 
 
-def test_register_change_rejects_bad_arguments(tmp_path: Path) -> None:
-    module = Rig(tmp_path).module
-    for args in (("file://com.example.notes/data/storage/el2/base/files/a", True, print),
-                 (module.files.uri("a"), "yes", print), (module.files.uri("a"), True, 3)):
+@pytest.mark.parametrize(("fidelity", "codes"), [
+    (DOCUMENTED, (14000002, 13900002, 202, 13900001, 13900012)),
+    (OHOS_4_1, (401, 401, None, 401, 401)),
+])
+def test_register_change_errors(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                codes: tuple[int | None, ...]) -> None:
+    module = Rig(tmp_path, fidelity=fidelity).module
+    module.files.write("a.txt", b"x")
+    module.files.write("b.txt", b"y")
+    for args in ((module.files.uri("a.txt"), "yes", print), (module.files.uri("a.txt"), True, 3)):
         with pytest.raises(BusinessError) as info:
             module.registerChange(*args)  # type: ignore[arg-type]
         assert info.value.code == 401
+    invalid, missing, not_system, eperm, eacces = codes
+    calls = [lambda: module.registerChange(
+                 "file://com.example.notes/data/storage/el2/base/files/a", True, print),
+             lambda: module.registerChange(module.files.uri("missing.txt"), True, print)]
+    for call, code in zip(calls, (invalid, missing), strict=True):
+        with pytest.raises(BusinessError) as info:
+            call()
+        assert info.value.code == code
+    for rel, err, code in (("a.txt", errno.EPERM, eperm), ("b.txt", errno.EACCES, eacces)):
+        module.service.fs_faults[rel] = err
+        with pytest.raises(BusinessError) as info:
+            module.registerChange(module.files.uri(rel), False, print)
+        assert info.value.code == code
+    outsider = Rig(tmp_path / "b", fidelity=fidelity,
+                   caller=Caller.with_permissions(CLOUDFILE_SYNC)).module
+    outsider.files.write("c.txt", b"z")
+    if not_system is None:
+        outsider.registerChange(outsider.files.uri("c.txt"), False, print)
+    else:
+        with pytest.raises(BusinessError) as info:
+            outsider.registerChange(outsider.files.uri("c.txt"), False, print)
+        assert (info.value.code, info.value.message) == (
+            202, "The caller is not a system application.")
 
 
 def test_cloud_side_changes_reach_the_device(tmp_path: Path) -> None:
@@ -759,3 +796,22 @@ def test_sequence_start_plus_start(tmp_path: Path) -> None:
     sync.start()  # coalesced: the first run ends without COMPLETED, a second one follows
     rig.run(30)
     assert rig.progress == [D, D, U, U, D, U, ("COMPLETED", "NO_ERROR")]
+
+
+@pytest.mark.parametrize(("err", "code", "message"), [
+    (errno.ENOENT, 13900002, "No such file or directory."),
+    (errno.EINTR, 13900004, "Interrupted system call."),
+    (errno.EAGAIN, 13900010, "Try again."),
+    (errno.EACCES, 13900012, "Permission denied."),
+    (errno.ENOSYS, 13900031, "Function not implemented."),
+    (errno.ENODATA, 13900042, "Unknown error."),
+])
+def test_file_system_errors_reading_a_state_get_their_codes(tmp_path: Path, err: int,
+                                                           code: int, message: str) -> None:
+    rig = Rig(tmp_path)
+    uri = rig.module.files.write("a.txt", b"x")
+    rig.module.service.fs_faults["a.txt"] = err
+    with pytest.raises(BusinessError) as info:
+        rig.module.getFileSyncState(uri)
+    assert (info.value.code, info.value.message) == (code, message)
+    assert rejected(rig, rig.module.getFileSyncState([uri])).code == code

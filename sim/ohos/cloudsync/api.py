@@ -154,7 +154,13 @@ class CloudSyncModule:
         return self.settle(error, states, callback)
 
     def _file_state(self, rel: str) -> K.FileSyncState:
+        """The state kept for a file. The platform reads it from the file's extended
+        attribute, so file-system errors surface here as their error codes (research §2.11);
+        ``service.fs_faults`` injects such an error for a path."""
         engine = self.engine()
+        fault = self.service.fs_faults.get(rel)
+        if fault is not None:
+            raise self.error(K.ERRNO_CODES.get(fault, K.UNKNOWN_ERROR))
         if not (self.sandbox.cloud_dir / rel).is_file():
             raise self.error(K.NO_SUCH_FILE)
         state = engine.file_state.get(rel)
@@ -163,21 +169,35 @@ class CloudSyncModule:
                      else FileSyncState.COMPLETED)
         return state
 
+    def _watched(self, uri: object) -> Path:
+        """The file or folder a change subscription names (checks in the page's terms, or
+        everything as 401 on the release)."""
+        as_401 = self.fidelity.change_errors_as_401
+        if not as_401:
+            self.require_caller(permission=False)
+        rel = self.relative(uri, K.INVALID_PARAMETER if as_401 else K.INVALID_URI)
+        fault = self.service.fs_faults.get(rel)
+        if fault is not None:
+            raise self.error(K.INVALID_PARAMETER if as_401
+                             else K.ERRNO_CODES.get(fault, K.UNKNOWN_ERROR))
+        path = self.sandbox.cloud_dir / rel
+        if not path.exists():
+            raise self.error(K.INVALID_PARAMETER if as_401 else K.NO_SUCH_FILE)
+        return path
+
     def registerChange(self, uri: object, recursion: object,
                        callback: Callable[[ChangeData], None]) -> None:
         """Watch a file or folder of the cloud folder (``recursion``: the whole subtree)."""
         if not isinstance(recursion, bool) or not callable(callback):
             raise self.error(K.INVALID_PARAMETER)
-        rel = self.relative(uri, K.INVALID_PARAMETER)
-        path = self.sandbox.cloud_dir / rel
+        path = self._watched(uri)
         for owner, watched, _, cb in self.service.watchers:
             if owner is self.sandbox and watched == path and cb is callback:
                 raise self.error(K.INVALID_PARAMETER)
         self.service.watchers.append((self.sandbox, path, recursion, callback))
 
     def unregisterChange(self, uri: object) -> None:
-        rel = self.relative(uri, K.INVALID_PARAMETER)
-        path = self.sandbox.cloud_dir / rel
+        path = self._watched(uri)
         self.service.watchers[:] = [w for w in self.service.watchers
                                     if not (w[0] is self.sandbox and w[1] == path)]
 

@@ -8,6 +8,7 @@ runtime really puts in ``err.message`` (research §1.3), used by the release pro
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -144,6 +145,18 @@ RUNTIME_MESSAGES: dict[int, str] = {
     NETWORK_UNAVAILABLE: "Network unavailable",
     BATTERY_LOW: "Battery level warning",
 }
+
+ERRNO_CODES: dict[int, int] = {
+    errno.EPERM: OPERATION_NOT_PERMITTED,
+    errno.ENOENT: NO_SUCH_FILE,
+    errno.EINTR: INTERRUPTED,
+    errno.EAGAIN: TRY_AGAIN,
+    errno.EACCES: PERMISSION_DENIED_FS,
+    errno.ENOSPC: NO_SPACE,
+    errno.ENOSYS: NOT_IMPLEMENTED,
+}
+"""File-system errors as the file-management error codes name them; any other errno is
+13900042 "Unknown error"."""
 
 STOP_CAPACITY_LIMIT = 10.0
 """Below this (not charging) sync may not start and uploads stop (research §2.4)."""

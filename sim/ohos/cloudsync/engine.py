@@ -672,6 +672,8 @@ class CloudSyncService:
         self.fidelity = fidelity
         self.engines: dict[str, SyncEngine] = {}
         self.watchers: list[tuple[AppSandbox, Path, bool, Callable[[ChangeData], None]]] = []
+        self.fs_faults: dict[str, int] = {}
+        """Injected file-system errors (relative path → errno) for reading a file's state."""
         self.gallery_mobile_data = False
         """The Gallery's "use mobile data" setting; other apps may always upload on cellular."""
 

@@ -33,6 +33,9 @@ class CloudSyncFidelity:
     push_state_on_register: bool = False
     """4.1: ``on('progress')`` immediately pushes the last known state, (COMPLETED, NO_ERROR)
     by default [§2.8]."""
+    change_errors_as_401: bool = False
+    """Release: ``registerChange``/``unregisterChange`` check no system app and report every
+    bad or missing URI as 401; the page lists 202, 13900002 and 14000002 [§2.12]."""
     off_without_on_fails: bool = True
     """Current: ``off('progress')`` with no prior ``on`` throws 401; 4.1 succeeds [§2.8]."""
 
@@ -41,6 +44,6 @@ DOCUMENTED = CloudSyncFidelity()
 OHOS_4_1 = CloudSyncFidelity(
     name="ohos-4.1", runtime_messages=True, battery_warning=False, temperature_reported=False,
     uploads_need_wifi_for_all=True, callback_forms_ignored=True, push_state_on_register=True,
-    off_without_on_fails=False)
+    off_without_on_fails=False, change_errors_as_401=True)
 
 PROFILES = {p.name: p for p in (DOCUMENTED, OHOS_4_1)}
