@@ -88,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     http.add_argument("--uploads", type=Path, help="where uploads are stored "
                       "(default ROOT/uploads)")
 
+    nas = serve_sub.add_parser("nas", help="the emulated Synology NAS (SYNO.CloudSync)")
+    nas.add_argument("--port", type=int, default=5000, help="port (0 picks a free one)")
+    nas.add_argument("--data", type=Path, required=True, help="data directory (SQLite, shares, "
+                     "cloud blobs); created if missing")
+    nas.add_argument("--seed-file", type=Path, help="seed for a new data directory "
+                     "(default: fixtures/nas/default.yaml)")
+    nas.add_argument("--test-control", action="store_true", help="serve /_test/advance and "
+                     "/_test/device, and let simulated time move only through them")
+
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
     plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
@@ -234,6 +243,31 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
         server.stop()
 
 
+def _serve_nas(args: argparse.Namespace) -> int:
+    from sim.device.profile import fixtures_dir
+    from sim.synology import Nas, NasServer, load_seed
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port", "", args.port, "must be within 0..65535")
+    seed = load_seed(args.seed_file or fixtures_dir() / "nas" / "default.yaml")
+    nas = Nas(args.data, seed)
+    server = NasServer(nas, args.port, test_control=args.test_control)
+    try:
+        server.start()
+    except OSError as exc:
+        raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(f"NAS ({args.data}) serving DSM's web API on {server.url}/webapi/ (Ctrl-C stops)",
+          flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+        nas.store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``syncrig`` console script."""
     args = build_parser().parse_args(argv)
@@ -242,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "simulate":
             return _simulate(args, console)
         if args.command == "serve":
+            if args.server == "nas":
+                return _serve_nas(args)
             return _serve_http(args, console)
         return _plot(args, console)
     except ConfigError as exc:

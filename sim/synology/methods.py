@@ -357,11 +357,13 @@ def unlink_session(nas: Nas, params: Params, session: sqlite3.Row) -> None:
 
 
 def test_task_setting(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]:
+    """Check a new task's settings; a bad one fails the call (so a compound reports
+    ``has_fail``), naming what is wrong."""
     info = _conn_info(params)
     problems = _check_new_task(nas, info)
-    return {"has_fail": bool(problems),
-            "result": [{"key": key, "success": not bad} for key, bad in problems.items()] or
-                      [{"key": "all", "success": True}]}
+    if problems:
+        raise SynoError(INVALID_PARAMETER, "invalid task setting: " + ", ".join(problems))
+    return {"result": [{"key": "all", "success": True}]}
 
 
 def create_session(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+import pyotp
+from pydantic import Field, field_validator
 
 from sim.loading import Size, Strict, load_model
 
@@ -22,6 +23,16 @@ class SeedUser(Strict):
     password: str
     admin: bool = False
     totp_secret: str | None = None
+
+    @field_validator("totp_secret")
+    @classmethod
+    def _usable_secret(cls, secret: str | None) -> str | None:
+        if secret is not None:
+            try:
+                pyotp.TOTP(secret).now()
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"not a usable TOTP secret: {exc}") from None
+        return secret
 
 
 class SeedVolume(Strict):
