@@ -373,3 +373,53 @@ def test_state_survives_a_kill_9(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
         base_api.BaseApi.shared_session = None
+
+
+def test_a_full_cloud_marks_the_task_in_error_and_logs_it(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    try:
+        cs = rig.client()
+        rig.nas.drive_by_id(3).quota = 40  # the seeded files take 27 bytes
+        rig.share("docs", "big.bin").write_bytes(b"x" * 100)
+        rig.advance(120)
+        assert cs.get_tasks(3)["data"]["sess"][0]["sync_status"] == "error"
+        assert cs.get_connections()["data"]["conn"][0]["status"] == "error"
+        errors = cs.get_connection_logs(3, log_level=2)["data"]["items"]
+        assert errors and all(e["error_code"] != 0 for e in errors)  # one per retried round
+        assert "/docs/big.bin" not in rig.remote()
+    finally:
+        rig.close()
+
+
+def test_losing_the_nas_network_stops_transfers(rig: Rig) -> None:
+    cs = rig.client()
+    request = urllib.request.Request(f"{rig.server.url}/_test/device?ethernet=down",
+                                     method="POST")
+    urllib.request.urlopen(request, timeout=30).close()
+    rig.advance(120)
+    assert not rig.share("docs", "readme.txt").exists()
+    assert cs.get_tasks(3)["data"]["sess"][0]["sync_status"] == "error"
+
+
+def test_logs_are_rotated_at_log_count(rig: Rig) -> None:
+    cs = rig.client()
+    cs.set_pkg_config("/volume1", log_count=2)
+    for i in range(3):
+        rig.share("docs", f"f{i}.txt").write_text(str(i))
+    rig.advance(120)
+    assert cs.get_connection_logs(3)["data"]["total"] == 2
+
+
+def test_speed_cap_and_live_progress(rig: Rig) -> None:
+    cs = rig.client()
+    cs.set_connection_settings(3, "Dropbox", max_upload_speed=100)  # 100 KB/s
+    rig.advance(120)  # the seeded files come down first
+    rig.share("docs", "video.bin").write_bytes(b"v" * 1_024_000)  # 10 s at the cap
+    rig.advance(5)  # the round due at t = 120 s picks it up
+    items = cs.get_recently_modified()["data"]["processing_items"]
+    (item,) = items
+    assert (item["base_name"], item["status"], item["total_size"]) == ("video.bin",
+                                                                      "uploading", 1_024_000)
+    rig.advance(20)
+    assert "/docs/video.bin" in rig.remote()
+    assert cs.get_recently_modified()["data"]["processing_items"] == []

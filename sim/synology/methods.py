@@ -105,12 +105,14 @@ def get_config(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]
             "worker_count": config["worker_count"]}
 
 
-def _conn_entry(nas: Nas, row: sqlite3.Row) -> dict[str, Any]:
+def _conn_entry(nas: Nas, row: sqlite3.Row, tasks: list[sqlite3.Row],
+                paused_all: bool) -> dict[str, Any]:
     settings = json.loads(row["settings"])
     return {"id": row["id"], "link_status": 1, "resource": "",
-            "status": nas.connection_status(row), "task_display_name": settings["task_name"],
-            "task_name": settings["task_name"], "type": row["type"], "type_id": row["type_id"],
-            "unfinished_files": nas.unfinished_files(row["id"]), "user_id": 1026,
+            "status": nas.connection_status(row, tasks, paused_all),
+            "task_display_name": settings["task_name"], "task_name": settings["task_name"],
+            "type": row["type"], "type_id": row["type_id"],
+            "unfinished_files": nas.unfinished_files(row["id"], tasks), "user_id": 1026,
             "user_name": row["user_name"]}
 
 
@@ -123,12 +125,16 @@ def list_conn(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]:
     rows = nas.store.connections()
     key = "user_name" if group_by == "group_by_user" else "type"
     rows.sort(key=lambda r: (r[key], r["id"]))
-    conns = [_conn_entry(nas, row) for row in rows]
+    config = nas.store.config()
+    paused = bool(config["paused"])
+    by_conn: dict[int, list[sqlite3.Row]] = {}
+    for t in nas.store.tasks():
+        by_conn.setdefault(t["conn_id"], []).append(t)
+    conns = [_conn_entry(nas, row, by_conn.get(row["id"], []), paused) for row in rows]
     statuses = {c["status"] for c in conns}
-    paused = bool(nas.store.config()["paused"])
     tray = "suspended" if paused else "syncing" if "syncing" in statuses else "uptodate"
     busy = sum(c["unfinished_files"] for c in conns)
-    return {"conn": conns, "is_admin_mode": nas.store.config()["admin_mode"] == "enable",
+    return {"conn": conns, "is_admin_mode": config["admin_mode"] == "enable",
             "is_pause": paused, "notification": {"file_count": busy} if busy else None,
             "total": len(conns), "tray_status": tray}
 
@@ -262,6 +268,7 @@ def set_global_config(nas: Nas, params: Params, session: sqlite3.Row) -> None:
         raise SynoError(INVALID_PARAMETER, "admin_mode must be enable or disable")
     nas.store.set_config(repo_vol_path=volume, log_count=log_count, worker_count=workers,
                          admin_mode=admin_mode)
+    nas.set_workers(workers)
 
 
 def set_personal_config(nas: Nas, params: Params, session: sqlite3.Row) -> None:

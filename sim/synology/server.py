@@ -164,10 +164,15 @@ class Nas:
         share = path.strip("/").split("/", 1)[0]
         return bool(share) and (self.shares / share).is_dir()
 
-    def connection_status(self, row: Any) -> str:
-        if row["paused"] or self.store.config()["paused"]:
+    def connection_status(self, row: Any, tasks: list[Any] | None = None,
+                          paused_all: bool | None = None) -> str:
+        if paused_all is None:
+            paused_all = bool(self.store.config()["paused"])
+        if row["paused"] or paused_all:
             return "pause"
-        statuses = {self.task_status(t, row) for t in self.store.tasks(row["id"])}
+        if tasks is None:
+            tasks = self.store.tasks(row["id"])
+        statuses = {str(t["status"]) for t in tasks}
         for status in ("error", "syncing"):
             if status in statuses:
                 return status
@@ -178,11 +183,28 @@ class Nas:
             return "pause"
         return str(task["status"])
 
-    def unfinished_files(self, conn_id: int) -> int:
-        return sum(self.pending.get(t["id"], 0) for t in self.store.tasks(conn_id))
+    def unfinished_files(self, conn_id: int, tasks: list[Any] | None = None) -> int:
+        if tasks is None:
+            tasks = self.store.tasks(conn_id)
+        return sum(self.pending.get(t["id"], 0) for t in tasks)
 
     def processing_items(self) -> list[dict[str, Any]]:
-        return list(self.processing.values())
+        """What is moving now, with its live byte count and rate."""
+        items = []
+        for item in self.processing.values():
+            entry = {k: v for k, v in item.items() if not k.startswith("_")}
+            transfer, started, base = item.get("_transfer"), item.get("_started"), item.get(
+                "_base", 0)
+            if transfer is not None and started is not None:
+                done = base + transfer.bytes_done
+                elapsed = self.env.now - started
+                entry.update(current_size=done, bit_rate=int(done / elapsed) if elapsed else 0)
+            items.append(entry)
+        return items
+
+    def set_workers(self, count: int) -> None:
+        """A new worker_count applies to the rounds that start from now on."""
+        self.workers = simpy.Resource(self.env, capacity=count)
 
     def sync_folder_name(self, sess_id: int) -> str:
         row = self.store.task(sess_id)
@@ -348,23 +370,34 @@ class Nas:
 
     def _carry(self, task: Any, conn_settings: dict[str, Any], rel: str, size: int,
                direction: str) -> Any:
-        """Move ``size`` bytes over the NAS's link, no faster than the connection's cap."""
+        """Move ``size`` bytes over the NAS's link — uploads in parts of ``part_size`` MB, as
+        multipart uploads go — no faster than the connection's speed cap (KB/s)."""
         cap_kb = conn_settings["max_upload_speed" if direction == "up" else "max_download_speed"]
+        part = conn_settings["part_size"] * 1024 * 1024 if direction == "up" else size
         conn = self.store.connection(task["conn_id"])
-        self.processing[task["id"]] = {
+        item: dict[str, Any] = {
             "base_name": rel.rsplit("/", 1)[-1], "bit_rate": 0, "current_size": 0,
             "path": f"{task['local_sync_path'].rstrip('/')}/{rel}", "session_id": task["id"],
             "status": "uploading" if direction == "up" else "downloading",
-            "total_size": size, "user_name": conn["user_name"] if conn is not None else ""}
+            "total_size": size, "user_name": conn["user_name"] if conn is not None else "",
+            "_started": self.env.now, "_base": 0}
+        self.processing[task["id"]] = item
         started = self.env.now
-        transfer = self.device.link.transfer(size, direction, label=f"nas:{rel}")
-        yield transfer
+        sent = 0
+        while True:
+            chunk = min(part, size - sent) if part else size - sent
+            transfer = self.device.link.transfer(chunk, direction, label=f"nas:{rel}")
+            item.update(_transfer=transfer, _base=sent)
+            yield transfer
+            sent += chunk
+            if sent >= size:
+                break
         if cap_kb:
             floor = size / (cap_kb * 1024)
             if self.env.now - started < floor:
                 yield self.env.timeout(floor - (self.env.now - started))
-        elapsed = max(self.env.now - started, 1e-9)
-        self.processing[task["id"]].update(current_size=size, bit_rate=int(size / elapsed))
+        item.update(_transfer=None, current_size=size,
+                    bit_rate=int(size / max(self.env.now - started, 1e-9)))
 
     def _remember(self, task_id: int, rel: str, version: int, mtime_ns: int) -> None:
         with self.store.tx() as db:

@@ -66,6 +66,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        self._config: dict[str, Any] | None = None
         with self.tx() as db:
             for key, value in DEFAULT_CONFIG.items():
                 db.execute("INSERT OR IGNORE INTO config VALUES (?, ?)", (key, json.dumps(value)))
@@ -101,12 +102,19 @@ class Store:
     # -- config ------------------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:
-        return {row["key"]: json.loads(row["value"]) for row in self.query("SELECT * FROM config")}
+        """The package config (read often — every list — and written rarely, so cached)."""
+        cached = self._config
+        if cached is None:
+            cached = {row["key"]: json.loads(row["value"])
+                      for row in self.query("SELECT * FROM config")}
+            self._config = cached
+        return dict(cached)
 
     def set_config(self, **values: Any) -> None:
         with self.tx() as db:
             for key, value in values.items():
                 db.execute("INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value)))
+            self._config = None
 
     # -- users and sessions ------------------------------------------------------------------
 
