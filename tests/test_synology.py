@@ -423,3 +423,48 @@ def test_speed_cap_and_live_progress(rig: Rig) -> None:
     rig.advance(20)
     assert "/docs/video.bin" in rig.remote()
     assert cs.get_recently_modified()["data"]["processing_items"] == []
+
+
+def test_relink_behaviour_decides_the_first_sync(tmp_path: Path) -> None:
+    for delete_from_cloud, kept in ((False, True), (True, False)):
+        rig = Rig(tmp_path / str(delete_from_cloud))
+        try:
+            rig.client().set_relink_behavior(delete_from_cloud)
+            rig.advance(120)
+            assert ("/docs/readme.txt" in rig.remote()) is kept
+            assert rig.share("docs", "readme.txt").exists() is kept
+        finally:
+            rig.close()
+
+
+@pytest.mark.parametrize(("no_delete", "kept"), [(True, True), (False, False)])
+def test_no_delete_keeps_cloud_copies_of_local_deletions(rig: Rig, no_delete: bool,
+                                                         kept: bool) -> None:
+    cs = rig.client()
+    cs.set_task_settings(4, "ONLY_UPLOAD", no_delete_on_cloud=no_delete)
+    rig.share("docs", "mine.txt").write_text("mine")
+    rig.advance(120)
+    assert "/docs/mine.txt" in rig.remote()
+    rig.share("docs", "mine.txt").unlink()
+    rig.advance(120)
+    assert ("/docs/mine.txt" in rig.remote()) is kept
+    assert not rig.share("docs", "mine.txt").exists()
+
+
+def test_part_size_splits_uploads(rig: Rig) -> None:
+    cs = rig.client()
+    cs.set_connection_settings(3, "Dropbox", part_size=1)  # 1 MB parts
+    rig.advance(120)
+    rig.share("docs", "big.bin").write_bytes(b"b" * (3 * 1024 * 1024 + 10))
+    rig.advance(120)
+    parts = [e for e in rig.nas.device.trace.events
+             if e.kind.value == "transfer.done" and e.data["label"] == "nas:big.bin"]
+    assert [e.data["nbytes"] for e in parts] == [1024 * 1024] * 3 + [10]
+
+
+def test_worker_count_limits_concurrent_rounds(rig: Rig) -> None:
+    cs = rig.client()
+    cs.set_pkg_config("/volume1", workers=1)
+    assert rig.nas.workers.capacity == 1
+    cs.set_pkg_config("/volume1", workers=20)
+    assert rig.nas.workers.capacity == 20

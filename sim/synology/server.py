@@ -316,6 +316,14 @@ class Nas:
                  if p.is_file() and not p.name.startswith(".syncrig-")}
         remote = {path[len(remote_root) + 1:]: obj for path, obj in box.objects.items()
                   if path.startswith(remote_root + "/")}
+        if not synced and self.store.config()["sync_mode"] and direction == "BIDIRECTION":
+            # relink behaviour "delete from cloud": a task's first sync makes the cloud
+            # follow the NAS instead of merging the two sides
+            for rel in [r for r in remote if r not in local]:
+                box.delete(f"{remote_root}/{rel}")
+                self.store.log(task["id"], self._stamp(), ACTION_DELETE_REMOTE, INFO,
+                               f"{remote_root}/{rel}")
+                del remote[rel]
         downloads = [rel for rel, obj in remote.items() if direction != "ONLY_UPLOAD"
                      and not _excluded(rel, obj.size, filters, upload=False)
                      and (rel not in synced or synced[rel]["version"] != obj.version)]
