@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -250,7 +251,11 @@ def _serve_nas(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", "", args.port, "must be within 0..65535")
     seed = load_seed(args.seed_file or fixtures_dir() / "nas" / "default.yaml")
-    nas = Nas(args.data, seed)
+    try:
+        nas = Nas(args.data, seed)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise ConfigError(args.data, "", str(args.data), f"unusable data directory: {exc}") \
+            from None
     server = NasServer(nas, args.port, test_control=args.test_control)
     try:
         server.start()

@@ -143,3 +143,13 @@ def test_serve_http_serves_files_until_interrupted(tmp_path: Path) -> None:
 
 def test_serve_http_on_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
     assert_clean_error(syncrig("serve", "http", "--root", tmp_path / "nope"), "not a folder")
+
+
+def test_serve_nas_bad_input_is_one_clear_line(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    assert_clean_error(syncrig("serve", "nas", "--data", not_a_dir), "unusable data directory")
+    bad_seed = tmp_path / "seed.yaml"
+    bad_seed.write_text("users:\n  - {name: a, password: b, totp_secret: short}\n")
+    assert_clean_error(syncrig("serve", "nas", "--data", tmp_path / "d", "--seed-file",
+                               bad_seed), "users[0].totp_secret", "not a usable TOTP secret")
