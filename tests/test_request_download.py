@@ -542,3 +542,15 @@ def test_a_server_too_slow_to_answer_times_out_and_is_retried(
     assert task.info().pausedReason == C.PAUSED_WAITING_TO_RETRY
     slow = [p for m, p, h in http_server.requests if "delay_headers=3" in p]
     assert len(slow) == 3  # three attempts (the size probe of each), then the pause
+
+
+def test_a_file_that_refuses_writes_fails_with_http_data_error(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    task = rig.start(f"{http_server.url}/files/small.bin", filePath="full.bin")
+    task.path.unlink()
+    task.path.symlink_to("/dev/full")  # every write fails with ENOSPC
+    rig.run(60)
+    assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
+        ("fail", C.ERROR_HTTP_DATA_ERROR)]
+    assert rig.device.storage.reserved == 0

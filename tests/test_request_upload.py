@@ -281,3 +281,17 @@ def test_without_internet_permission_the_promise_rejects_201(tmp_path: Path) -> 
     with pytest.raises(BusinessError) as info:
         rig.device.env.run(until=promise)
     assert info.value.code == 201
+
+
+def test_a_file_deleted_before_its_turn_reports_failed_to_get_file(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    rig.file("a.bin", 2_000_000)  # 4 s over the uplink
+    rig.file("b.bin", 1000)
+    rig.start(f"{http_server.url}/upload", [{"uri": "internal://cache/a.bin"},
+                                            {"uri": "internal://cache/b.bin"}], method="PUT")
+    rig.run(1.0)
+    (rig.sandbox.cache_dir / "b.bin").unlink()
+    rig.run(30)
+    assert rig.outcome() == ("fail", [TaskState("a.bin", 0, "file uploaded successfully"),
+                                      TaskState("b.bin", 2, "failed to get file")])

@@ -479,7 +479,7 @@ class DownloadService:
         pending: list[bytes] = []
         pending_size = 0
         outcome = "done"
-        with task.path.open("ab") as out:
+        with task.path.open("ab", buffering=0) as out:
             chunks = fetch.chunks()
             finished = False
             while not finished:
@@ -507,10 +507,20 @@ class DownloadService:
                 except TransferInterrupted as exc:
                     kept = max(0, min(pending_size, exc.bytes_done - received))
                     outcome = "halted" if exc.reason in HALTS else "lost"
-                if kept == pending_size:
-                    out.writelines(pending)
-                else:
-                    out.write(b"".join(pending)[:kept])
+                try:
+                    if kept == pending_size:
+                        out.writelines(pending)
+                    else:
+                        out.write(b"".join(pending)[:kept])
+                except OSError:
+                    # the file cannot take the bytes: curl's write error, ERROR_HTTP_DATA_ERROR
+                    fetch.abort()
+                    if not transfer.triggered:
+                        transfer.cancel("write error")
+                    if reservation is not None:
+                        reservation.commit(min(received, reservation.nbytes))
+                    task._set(C.SESSION_FAILED, C.ERROR_HTTP_DATA_ERROR, C.PAUSED_UNKNOWN)
+                    return "failed", None
                 received += kept
                 pending, pending_size = [], 0
                 task.downloaded = position + received

@@ -314,16 +314,28 @@ class UploadService:
         link = self.device.link
         if link.active_radio() is None:
             return C.UPLOAD_LIB_ERROR, None, b""
-        headers, length, chunks, framing = self._body(task, f, path)
+        try:
+            headers, length, chunks, framing = self._body(task, f, path)
+            size = path.stat().st_size
+        except OSError:
+            return C.UPLOAD_GET_FILE_ERROR, None, b""  # the file went away before its turn
         send = Send(task.config.url, task.config.method, headers, length, self.curl_options)
         task.send = send
         transfer = link.transfer(length, "up", label="upload")
         task.transfer = transfer
         sent = 0
         base = task.uploaded
-        size = path.stat().st_size
         stopped = False
-        for chunk in chunks:
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except OSError:  # the file could not be read to the end
+                send.abort()
+                if not transfer.triggered:
+                    transfer.cancel("read error")
+                return C.UPLOAD_GET_FILE_ERROR, None, b""
+            if chunk is None:
+                break
             try:
                 yield transfer.reached(sent + len(chunk))
             except TransferInterrupted as exc:
