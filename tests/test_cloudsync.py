@@ -181,6 +181,7 @@ def test_ipc_failure_is_13600001(tmp_path: Path) -> None:
     assert rejected(rig, sync.stop()).code == 13600001
     assert rejected(rig, sync.getLastSyncTime()).code == 13600001
     uri = rig.module.files.write("a.txt", b"x")
+    assert rejected(rig, rig.module.getFileSyncState([uri])).code == 13600001
     assert rejected(rig, rig.module.CloudFileCache().start(uri)).code == 13600001
     with pytest.raises(BusinessError) as info:
         rig.module.CloudFileCache().cleanCache(uri)
@@ -233,11 +234,21 @@ def test_gallery_needs_the_permission_then_a_system_app(tmp_path: Path) -> None:
                                                      "The caller is not a system application.")
 
 
-def test_file_sync_needs_no_permission_for_its_own_bundle(tmp_path: Path) -> None:
-    rig = Rig(tmp_path, caller=Caller(APP))
-    rig.start(rig.sync())
-    rig.run(10)
-    assert rig.progress == [("COMPLETED", "NO_ERROR")]
+def test_file_sync_needs_the_permission_and_a_system_app(tmp_path: Path) -> None:
+    no_permission = Rig(tmp_path / "a", caller=Caller(APP, system_app=True))
+    sync = no_permission.module.FileSync()
+    for call in (lambda: sync.on("progress", print), lambda: sync.off("progress")):
+        with pytest.raises(BusinessError) as info:
+            call()
+        assert info.value.code == 201
+    for promise in (sync.start(), sync.stop(), sync.getLastSyncTime()):
+        assert rejected(no_permission, promise).code == 201
+    not_system = Rig(tmp_path / "b", caller=Caller.with_permissions(CLOUDFILE_SYNC))
+    for make in (lambda: not_system.module.FileSync(), lambda: not_system.module.FileSync(APP)):
+        with pytest.raises(BusinessError) as info:
+            make()
+        assert (info.value.code, info.value.message) == (
+            202, "The caller is not a system application.")
 
 
 def test_file_sync_constructor_for_another_bundle(tmp_path: Path) -> None:
@@ -248,9 +259,6 @@ def test_file_sync_constructor_for_another_bundle(tmp_path: Path) -> None:
     with pytest.raises(BusinessError) as info:
         system.FileSync("")
     assert info.value.code == 401
-    with pytest.raises(BusinessError) as info:
-        Rig(tmp_path / "b", caller=Caller(APP)).module.FileSync(APP)
-    assert info.value.code == 202
     assert system.FileSync(APP) is not None
 
 

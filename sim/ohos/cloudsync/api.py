@@ -145,6 +145,8 @@ class CloudSyncModule:
             raise self.error(K.INVALID_PARAMETER)
         self.check_callback(callback)
         error = self.caller_error()
+        if error is None and not self.cloud.ipc_ok():
+            error = self.error(K.IPC_ERROR)
         states: list[K.FileSyncState] = []
         if error is None:
             try:
@@ -203,9 +205,8 @@ class CloudSyncModule:
 
 
 class _SyncBase:
-    """What GallerySync and FileSync share: one progress listener, start/stop."""
-
-    _checks_caller = True
+    """What GallerySync and FileSync share: one progress listener, start/stop. Every method
+    needs CLOUDFILE_SYNC (201) and a system app (202), as the page says for both classes."""
 
     def __init__(self, module: CloudSyncModule, bundle: str | None = None) -> None:
         self._module = module
@@ -218,7 +219,7 @@ class _SyncBase:
         return self._module.engine(self._bundle)
 
     def _caller(self) -> BusinessError | None:
-        return self._module.caller_error() if self._checks_caller else None
+        return self._module.caller_error()
 
     def on(self, evt: str, callback: Callable[[SyncProgress], None]) -> None:
         """Listen to sync progress. A second ``on`` keeps the first callback (research §2.8)."""
@@ -292,26 +293,25 @@ class GallerySync(_SyncBase):
 
 
 class FileSync(_SyncBase):
-    """Sync of an app's cloud folder (no permission needed for its own bundle)."""
-
-    _checks_caller = False
+    """Sync of an app's cloud folder (a system API: both constructors need a system app)."""
 
     def __init__(self, module: CloudSyncModule, bundleName: object = None) -> None:
-        if bundleName is not None:
-            if not isinstance(bundleName, str) or not bundleName:
-                raise module.error(K.INVALID_PARAMETER)
-            if not module.caller.system_app:
-                raise module.error(K.NOT_SYSTEM_APP)
-            if bundleName != module.caller.bundle_name \
-                    and not module.caller.has(CLOUDFILE_SYNC_MANAGER):
-                raise module.error(K.PERMISSION_DENIED)
+        if bundleName is not None and (not isinstance(bundleName, str) or not bundleName):
+            raise module.error(K.INVALID_PARAMETER)
+        if not module.caller.system_app:
+            raise module.error(K.NOT_SYSTEM_APP)
+        if bundleName is not None and bundleName != module.caller.bundle_name \
+                and not module.caller.has(CLOUDFILE_SYNC_MANAGER):
+            raise module.error(K.PERMISSION_DENIED)
         super().__init__(module, bundleName if isinstance(bundleName, str) else None)
 
     def getLastSyncTime(self, callback: AsyncCallback | None = None) -> Promise | None:
         """UTC milliseconds of the last run that completed without error (0 before any)."""
         module = self._module
         module.check_callback(callback)
-        error = None if module.cloud.ipc_ok() else module.error(K.IPC_ERROR)
+        error = self._caller()
+        if error is None and not module.cloud.ipc_ok():
+            error = module.error(K.IPC_ERROR)
         return module.settle(error, self._engine.last_sync_ms, callback)
 
 
