@@ -425,16 +425,19 @@ def test_speed_cap_and_live_progress(rig: Rig) -> None:
     assert cs.get_recently_modified()["data"]["processing_items"] == []
 
 
-def test_relink_behaviour_decides_the_first_sync(tmp_path: Path) -> None:
-    for delete_from_cloud, kept in ((False, True), (True, False)):
-        rig = Rig(tmp_path / str(delete_from_cloud))
-        try:
-            rig.client().set_relink_behavior(delete_from_cloud)
-            rig.advance(120)
-            assert ("/docs/readme.txt" in rig.remote()) is kept
-            assert rig.share("docs", "readme.txt").exists() is kept
-        finally:
-            rig.close()
+@pytest.mark.parametrize(("delete_from_cloud", "in_cloud", "back_here"),
+                         [(False, True, True), (True, False, False)])
+def test_relink_behaviour_decides_what_a_local_deletion_does(
+        rig: Rig, delete_from_cloud: bool, in_cloud: bool, back_here: bool) -> None:
+    cs = rig.client()
+    cs.set_relink_behavior(delete_from_cloud)
+    cs.set_task_settings(4, "BIDIRECTION", no_delete_on_cloud=False)
+    rig.advance(120)
+    rig.share("docs", "readme.txt").unlink()
+    rig.advance(120)  # the deletion is seen
+    rig.advance(120)  # and, when kept in the cloud, the file is fetched again
+    assert ("/docs/readme.txt" in rig.remote()) is in_cloud
+    assert rig.share("docs", "readme.txt").exists() is back_here
 
 
 @pytest.mark.parametrize(("no_delete", "kept"), [(True, True), (False, False)])

@@ -316,14 +316,6 @@ class Nas:
                  if p.is_file() and not p.name.startswith(".syncrig-")}
         remote = {path[len(remote_root) + 1:]: obj for path, obj in box.objects.items()
                   if path.startswith(remote_root + "/")}
-        if not synced and self.store.config()["sync_mode"] and direction == "BIDIRECTION":
-            # relink behaviour "delete from cloud": a task's first sync makes the cloud
-            # follow the NAS instead of merging the two sides
-            for rel in [r for r in remote if r not in local]:
-                box.delete(f"{remote_root}/{rel}")
-                self.store.log(task["id"], self._stamp(), ACTION_DELETE_REMOTE, INFO,
-                               f"{remote_root}/{rel}")
-                del remote[rel]
         downloads = [rel for rel, obj in remote.items() if direction != "ONLY_UPLOAD"
                      and not _excluded(rel, obj.size, filters, upload=False)
                      and (rel not in synced or synced[rel]["version"] != obj.version)]
@@ -362,12 +354,17 @@ class Nas:
             self.store.log(task["id"], self._stamp(), ACTION_UPLOAD, INFO,
                            f"{task['local_sync_path'].rstrip('/')}/{rel}")
             self.pending[task["id"]] -= 1
+        # a file deleted here: an upload-only task removes it from the cloud unless no_delete;
+        # a two-way task does so only with the relink behaviour "locally deleted files will
+        # also be removed from the cloud" (sync_mode), else it fetches the file again
+        delete_from_cloud = direction == "ONLY_UPLOAD" or (
+            direction == "BIDIRECTION" and bool(self.store.config()["sync_mode"]))
         for rel in [r for r in synced if r not in local and r in remote]:
-            if direction != "ONLY_DOWNLOAD" and not settings["no_delete"]:
+            if delete_from_cloud and not settings["no_delete"]:
                 box.delete(f"{remote_root}/{rel}")
                 self.store.log(task["id"], self._stamp(), ACTION_DELETE_REMOTE, INFO,
                                f"{remote_root}/{rel}")
-            self._forget(task["id"], rel)
+            self._forget(task["id"], rel)  # forgotten: a remaining cloud copy comes back
         for rel in [r for r in synced if r not in remote and r in local]:
             if direction != "ONLY_UPLOAD":
                 local[rel].unlink()
