@@ -412,7 +412,7 @@ def test_logs_are_rotated_at_log_count(rig: Rig) -> None:
 
 def test_speed_cap_and_live_progress(rig: Rig) -> None:
     cs = rig.client()
-    cs.set_connection_settings(3, "Dropbox", max_upload_speed=100)  # 100 KB/s
+    cs.set_connection_settings(3, "Dropbox", max_upload_speed=102_400)  # bytes/s
     rig.advance(120)  # the seeded files come down first
     rig.share("docs", "video.bin").write_bytes(b"v" * 1_024_000)  # 10 s at the cap
     rig.advance(5)  # the round due at t = 120 s picks it up

@@ -376,8 +376,8 @@ class Nas:
     def _carry(self, task: Any, conn_settings: dict[str, Any], rel: str, size: int,
                direction: str) -> Any:
         """Move ``size`` bytes over the NAS's link — uploads in parts of ``part_size`` MB, as
-        multipart uploads go — no faster than the connection's speed cap (KB/s)."""
-        cap_kb = conn_settings["max_upload_speed" if direction == "up" else "max_download_speed"]
+        multipart uploads go — no faster than the connection's speed cap (bytes/s, 0 = none)."""
+        cap = conn_settings["max_upload_speed" if direction == "up" else "max_download_speed"]
         part = conn_settings["part_size"] * 1024 * 1024 if direction == "up" else size
         conn = self.store.connection(task["conn_id"])
         item: dict[str, Any] = {
@@ -397,8 +397,8 @@ class Nas:
             sent += chunk
             if sent >= size:
                 break
-        if cap_kb:
-            floor = size / (cap_kb * 1024)
+        if cap:
+            floor = size / cap
             if self.env.now - started < floor:
                 yield self.env.timeout(floor - (self.env.now - started))
         item.update(_transfer=None, current_size=size,

@@ -186,11 +186,15 @@ class Store:
 
     def log(self, session_id: int, when: int, action: int, level: int, path: str,
             error_code: int = 0, file_type: str = "file") -> None:
-        """Append a log line, keeping at most ``log_count`` lines (oldest dropped)."""
+        """Append a log line; each connection keeps at most ``log_count`` lines (the
+        documented "maximum number of logs retained per connection"), oldest dropped."""
         keep = int(self.config()["log_count"])
         with self.tx() as db:
             db.execute("INSERT INTO logs (session_id, time, action, log_level, error_code, "
                        "file_name, path, file_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (session_id, when, action, level, error_code,
                         path.rsplit("/", 1)[-1], path, file_type))
-            db.execute("DELETE FROM logs WHERE id <= (SELECT MAX(id) FROM logs) - ?", (keep,))
+            db.execute("DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE session_id IN "
+                       "(SELECT id FROM tasks WHERE conn_id = (SELECT conn_id FROM tasks "
+                       "WHERE id = ?)) ORDER BY id DESC LIMIT -1 OFFSET ?)",
+                       (session_id, keep))
