@@ -30,6 +30,8 @@ from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, BusinessError, Caller
 from tests.conftest import make_profile
 
 APP = "com.example.notes"
+NOT_SYSTEM_MESSAGE = ("Permission verification failed, application which is not a system "
+                      "application uses system API.")
 K_BATCH = BATCH
 
 
@@ -231,7 +233,7 @@ def test_gallery_needs_the_permission_then_a_system_app(tmp_path: Path) -> None:
     with pytest.raises(BusinessError) as info:
         not_system.module.GallerySync().on("progress", lambda p: None)
     assert (info.value.code, info.value.message) == (202,
-                                                     "The caller is not a system application.")
+                                                     NOT_SYSTEM_MESSAGE)
 
 
 def test_file_sync_needs_the_permission_and_a_system_app(tmp_path: Path) -> None:
@@ -248,7 +250,7 @@ def test_file_sync_needs_the_permission_and_a_system_app(tmp_path: Path) -> None
         with pytest.raises(BusinessError) as info:
             make()
         assert (info.value.code, info.value.message) == (
-            202, "The caller is not a system application.")
+            202, NOT_SYSTEM_MESSAGE)
 
 
 def test_file_sync_constructor_for_another_bundle(tmp_path: Path) -> None:
@@ -597,7 +599,7 @@ def test_register_change_errors(tmp_path: Path, fidelity: CloudSyncFidelity,
         with pytest.raises(BusinessError) as info:
             outsider.registerChange(outsider.files.uri("c.txt"), False, print)
         assert (info.value.code, info.value.message) == (
-            202, "The caller is not a system application.")
+            202, NOT_SYSTEM_MESSAGE)
 
 
 def test_cloud_side_changes_reach_the_device(tmp_path: Path) -> None:

@@ -1,0 +1,178 @@
+"""``@ohos.file.cloudSync`` as documented in ``../shared/spec/ohos-file-cloudsync.md``.
+
+Enum values and messages are the page's (its most frequent wording where pages differ);
+``RUNTIME_MESSAGES`` is the release overlay (``../shared/research/ohos-cloudsync.md`` §1.3).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from conformance.spec.model import ApiSpec, DocError, MethodSpec
+
+DOCUMENT = "ohos-file-cloudsync.md"
+CLOUDFILE_SYNC = "ohos.permission.CLOUDFILE_SYNC"
+
+
+class SyncState(IntEnum):
+    UPLOADING = 0
+    UPLOAD_FAILED = 1
+    DOWNLOADING = 2
+    DOWNLOAD_FAILED = 3
+    COMPLETED = 4
+    STOPPED = 5
+
+
+class ErrorType(IntEnum):
+    NO_ERROR = 0
+    NETWORK_UNAVAILABLE = 1
+    WIFI_UNAVAILABLE = 2
+    BATTERY_LEVEL_LOW = 3
+    BATTERY_LEVEL_WARNING = 4
+    CLOUD_STORAGE_FULL = 5
+    LOCAL_STORAGE_FULL = 6
+    DEVICE_TEMPERATURE_TOO_HIGH = 7
+
+
+class State(IntEnum):
+    """Download states (research §1.1; the page's Download section uses them unnamed)."""
+
+    RUNNING = 0
+    COMPLETED = 1
+    FAILED = 2
+    STOPPED = 3
+
+
+class DownloadErrorType(IntEnum):
+    NO_ERROR = 0
+    UNKNOWN_ERROR = 1
+    NETWORK_UNAVAILABLE = 2
+    LOCAL_STORAGE_FULL = 3
+    CONTENT_NOT_FOUND = 4
+    FREQUENT_USER_REQUESTS = 5
+
+
+class FileSyncState(IntEnum):
+    UPLOADING = 0
+    DOWNLOADING = 1
+    COMPLETED = 2
+    STOPPED = 3
+    TO_BE_UPLOADED = 4
+    UPLOAD_SUCCESS = 5
+    UPLOAD_FAILURE = 6
+
+
+class NotifyType(IntEnum):
+    NOTIFY_ADDED = 0
+    NOTIFY_MODIFIED = 1
+    NOTIFY_DELETED = 2
+    NOTIFY_RENAMED = 3
+
+
+PERMISSION_DENIED = 201
+NOT_SYSTEM_APP = 202
+INVALID_PARAMETER = 401
+IPC_ERROR = 13600001
+OPERATION_NOT_PERMITTED = 13900001
+NO_SUCH_FILE = 13900002
+INTERRUPTED = 13900004
+TRY_AGAIN = 13900010
+PERMISSION_DENIED_FS = 13900012
+NO_SPACE = 13900025
+NOT_IMPLEMENTED = 13900031
+UNKNOWN_ERROR = 13900042
+INVALID_URI = 14000002
+CLOUD_NOT_READY = 22400001
+NETWORK_UNAVAILABLE = 22400002
+BATTERY_LOW = 22400003
+
+_PAGE = f"{DOCUMENT} (Error codes tables)"
+ERRORS: dict[int, DocError] = {e.code: e for e in (
+    DocError(PERMISSION_DENIED, "Permission verification failed.", _PAGE),
+    DocError(NOT_SYSTEM_APP, "Permission verification failed, application which is not a "
+             "system application uses system API.", _PAGE),
+    DocError(INVALID_PARAMETER, "The input parameter is invalid. Possible causes: 1. Mandatory "
+             "parameters are left unspecified. 2. Incorrect parameter types.", _PAGE),
+    DocError(IPC_ERROR, "IPC error.", _PAGE),
+    DocError(OPERATION_NOT_PERMITTED, "Operation not permitted.", _PAGE),
+    DocError(NO_SUCH_FILE, "No such file or directory.", _PAGE),
+    DocError(INTERRUPTED, "Interrupted system call.", _PAGE),
+    DocError(TRY_AGAIN, "Try again.", _PAGE),
+    DocError(PERMISSION_DENIED_FS, "Permission denied.", _PAGE),
+    DocError(NO_SPACE, "No space left on device.", _PAGE),
+    DocError(NOT_IMPLEMENTED, "Function not implemented.", _PAGE),
+    DocError(UNKNOWN_ERROR, "Unknown error.", _PAGE),
+    DocError(INVALID_URI, "Invalid URI.", _PAGE),
+    DocError(CLOUD_NOT_READY, "Cloud status not ready.", _PAGE),
+    DocError(NETWORK_UNAVAILABLE, "Network unavailable.", _PAGE),
+    DocError(BATTERY_LOW, "Low battery level.", _PAGE),
+)}
+
+RUNTIME_MESSAGES: dict[int, str] = {
+    PERMISSION_DENIED: "Permission verification failed",
+    NOT_SYSTEM_APP: "The caller is not a system application",
+    INVALID_PARAMETER: "The input parameter is invalid",
+    IPC_ERROR: "IPC error",
+    OPERATION_NOT_PERMITTED: "Operation not permitted",
+    NO_SUCH_FILE: "No such file or directory",
+    INTERRUPTED: "Interrupted system call",
+    TRY_AGAIN: "Try again",
+    PERMISSION_DENIED_FS: "Permission denied",
+    NO_SPACE: "No space left on device",
+    NOT_IMPLEMENTED: "Function not implemented",
+    UNKNOWN_ERROR: "Unknown error",
+    INVALID_URI: "Invalid uri",
+    CLOUD_NOT_READY: "Cloud status not ready",
+    NETWORK_UNAVAILABLE: "Network unavailable",
+    BATTERY_LOW: "Battery level warning",
+}
+"""Release overlay: the runtime's ``err.message`` strings (research §1.3)."""
+
+
+def _m(owner: str, name: str, overload: str, errors: tuple[int, ...], section: str,
+       permission: str | None = CLOUDFILE_SYNC) -> MethodSpec:
+    return MethodSpec(owner, name, overload, errors, f"{DOCUMENT} {section}", permission,
+                      system_api=True)
+
+
+_SYNC = (201, 202, 401, 13600001)
+METHODS: tuple[MethodSpec, ...] = (
+    _m("GallerySync", "on", "on('progress', callback)", _SYNC, "## GallerySync ### on"),
+    _m("GallerySync", "off", "off('progress', callback?)", _SYNC, "## GallerySync ### off"),
+    _m("GallerySync", "start", "start(): Promise<void> / start(callback)",
+       (201, 202, 401, 22400001, 22400002, 22400003), "## GallerySync ### start"),
+    _m("GallerySync", "stop", "stop(): Promise<void> / stop(callback)", (201, 202, 401),
+       "## GallerySync ### stop"),
+    _m("Download", "on", "on('progress', callback)", _SYNC, "## Download ### on"),
+    _m("Download", "off", "off('progress', callback?)", _SYNC, "## Download ### off"),
+    _m("Download", "start", "start(uri): Promise<void> / start(uri, callback)",
+       (201, 202, 401, 13900002, 13900025), "## Download ### start"),
+    _m("Download", "stop", "stop(uri): Promise<void> / stop(uri, callback)", (201, 202, 401),
+       "## Download ### stop"),
+    _m("FileSync", "constructor", "constructor() / constructor(bundleName)", (202, 401),
+       "## FileSync ### constructor", permission=None),
+    _m("FileSync", "on", "on('progress', callback)", _SYNC, "## FileSync ### on"),
+    _m("FileSync", "off", "off('progress', callback?)", _SYNC, "## FileSync ### off"),
+    _m("FileSync", "start", "start(): Promise<void> / start(callback)",
+       (201, 202, 401, 13600001, 22400001, 22400002, 22400003), "## FileSync ### start"),
+    _m("FileSync", "stop", "stop(): Promise<void> / stop(callback)", _SYNC,
+       "## FileSync ### stop"),
+    _m("FileSync", "getLastSyncTime", "getLastSyncTime(): Promise<number> / (callback)", _SYNC,
+       "## FileSync ### getLastSyncTime"),
+    _m("CloudFileCache", "cleanCache", "cleanCache(uri): void",
+       (201, 202, 401, 13600001, 13900002, 14000002), "## CloudFileCache ### cleanCache"),
+    _m("cloudSync", "getFileSyncState", "getFileSyncState(uris): Promise / (uris, callback)",
+       (201, 202, 401, 13600001, 13900002, 14000002), "## cloudSync.getFileSyncState (11+)"),
+    _m("cloudSync", "getFileSyncState(string)", "getFileSyncState(uri): FileSyncState",
+       (202, 401, 13900002, 13900004, 13900010, 13900012, 13900031, 13900042, 14000002),
+       "## cloudSync.getFileSyncState (12+)", permission=None),
+    _m("cloudSync", "registerChange", "registerChange(uri, recursion, callback)",
+       (202, 401, 13900001, 13900002, 13900012, 14000002), "## cloudSync.registerChange",
+       permission=None),
+    _m("cloudSync", "unregisterChange", "unregisterChange(uri)",
+       (202, 401, 13900001, 13900002, 13900012, 14000002), "## cloudSync.unregisterChange",
+       permission=None),
+)
+
+SPEC = ApiSpec("@ohos.file.cloudSync", DOCUMENT, ERRORS, METHODS,
+               (SyncState, ErrorType, State, DownloadErrorType, FileSyncState, NotifyType))
