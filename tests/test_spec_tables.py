@@ -72,3 +72,47 @@ def test_messages_are_the_pages_usual_wording() -> None:
     for code, error in ohos_cloudsync.ERRORS.items():
         usual = messages[code].most_common(1)[0][0]
         assert error.message == usual, code
+
+
+@needs_docs
+def test_request_constants_and_methods_are_the_pages() -> None:
+    from conformance.spec import ohos_request
+
+    page = (SPEC_DIR / ohos_request.DOCUMENT).read_text()
+    section = page.split("## Constants", 1)[1].split("\n## ", 1)[0]
+    names = set(re.findall(r"^\|\s*([A-Z_]+)(?:<sup>\d+\+</sup>)?\s*\|", section, re.M))
+    assert names == set(ohos_request.DOCUMENTED_CONSTANTS)
+    assert all(isinstance(getattr(ohos_request, n), int) for n in names)
+    headings = {_clean(line) for line in page.splitlines() if line.startswith("#")}
+    for method in ohos_request.METHODS:
+        assert _clean(method.section.split(" ", 1)[1].split(" ### ")[-1]) in headings, method
+
+
+@needs_docs
+def test_synology_methods_are_the_pages() -> None:
+    from conformance.spec import synology
+
+    page = (SPEC_DIR / synology.DOCUMENT).read_text()
+    documented = set(re.findall(r"^([a-z][a-z0-9_]+)$", page, re.M)) - {"warning"}
+    assert documented == set(synology.WIRE_METHODS) - {"set_relink_behavior"}
+    assert "Set the relinking behavior" in page  # documented without a heading of its own
+
+
+def test_the_nas_serves_every_documented_method() -> None:
+    from conformance.spec import synology
+    from sim.synology.methods import METHODS
+
+    assert set(synology.WIRE_METHODS.values()) <= set(METHODS)
+
+
+def test_the_references_read_the_tables() -> None:
+    from conformance.spec import ohos_cloudsync, ohos_request, synology
+    from sim.ohos.cloudsync import constants as cloudsync_constants
+    from sim.ohos.request import constants as request_constants
+    from sim.synology import errors as synology_errors
+
+    assert cloudsync_constants.SyncState is ohos_cloudsync.SyncState
+    documented = {code: e.message for code, e in ohos_cloudsync.ERRORS.items()}
+    assert documented == cloudsync_constants.DOCUMENTED_MESSAGES
+    assert request_constants.MESSAGES is ohos_request.MESSAGES
+    assert synology_errors.INVALID_PARAMETER == synology.INVALID_PARAMETER

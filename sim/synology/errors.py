@@ -1,23 +1,26 @@
-"""Synology Web API error codes, as DSM and the ``synology-api`` client number them."""
+"""Synology Web API errors; the codes come from the spec table (conformance.spec.synology)."""
 
 from __future__ import annotations
 
-UNKNOWN = 100
-NO_PARAMETER = 101
-NO_SUCH_API = 102
-NO_SUCH_METHOD = 103
-VERSION_UNSUPPORTED = 104
-NO_PERMISSION = 105
-SESSION_TIMEOUT = 106
-LOST_PARAMETER = 114
-INVALID_SESSION = 119
-INVALID_PARAMETER = 120
-"""DSM's "invalid parameter" (the client's table reserves 120-149): a value that is ill-typed,
-out of range, or names a connection or task that does not exist."""
+from conformance.spec.synology import (
+    INVALID_PARAMETER,
+    INVALID_SESSION,
+    LOST_PARAMETER,
+    NO_PARAMETER,
+    NO_PERMISSION,
+    NO_SUCH_API,
+    NO_SUCH_METHOD,
+    OTP_FAILED,
+    OTP_REQUIRED,
+    SESSION_TIMEOUT,
+    UNKNOWN,
+    VERSION_UNSUPPORTED,
+    WRONG_PASSWORD,
+)
 
-WRONG_PASSWORD = 400
-OTP_REQUIRED = 403
-OTP_FAILED = 404
+__all__ = ["INVALID_PARAMETER", "INVALID_SESSION", "LOST_PARAMETER", "NO_PARAMETER",
+           "NO_PERMISSION", "NO_SUCH_API", "NO_SUCH_METHOD", "OTP_FAILED", "OTP_REQUIRED",
+           "SESSION_TIMEOUT", "UNKNOWN", "VERSION_UNSUPPORTED", "WRONG_PASSWORD", "SynoError"]
 
 
 class SynoError(Exception):

@@ -41,7 +41,8 @@ def int_param(params: Params, name: str, low: int | None = None, high: int | Non
         value = int(text)
     except ValueError:
         raise SynoError(INVALID_PARAMETER, f"{name} must be an integer, got {text!r}") from None
-    if (low is not None and value < low) or (high is not None and value > high):
+    if (low is not None and value < low) or (high is not None and value > high) \
+            or not -(2**63) <= value < 2**63:  # what SQLite's INTEGER can hold
         raise SynoError(INVALID_PARAMETER, f"{name} out of range: {value}")
     return value
 

@@ -1,0 +1,114 @@
+"""``@ohos.request`` as documented in ``../shared/spec/ohos-request.md``, with the values the
+platform exports.
+
+The API page lists the names without values; the values come from the platform's
+``constant.h`` / ``request_module.cpp`` and are asserted by the platform's own conformance tests
+(``../shared/research/ohos-request.md`` §1.1). Messages are the runtime's ``*_INFO`` strings
+(§1.2), kept byte for byte (note the leading space of 13400001's).
+"""
+
+from __future__ import annotations
+
+from conformance.spec.model import MethodSpec
+
+NETWORK_MOBILE = 0x00000001
+NETWORK_WIFI = 0x00010000
+
+ERROR_CANNOT_RESUME = 0
+ERROR_DEVICE_NOT_FOUND = 1
+ERROR_FILE_ALREADY_EXISTS = 2
+ERROR_FILE_ERROR = 3
+ERROR_HTTP_DATA_ERROR = 4
+ERROR_INSUFFICIENT_SPACE = 5
+ERROR_TOO_MANY_REDIRECTS = 6
+ERROR_UNHANDLED_HTTP_CODE = 7
+ERROR_UNKNOWN = 8
+ERROR_OFFLINE = 9
+ERROR_UNSUPPORTED_NETWORK_TYPE = 10
+
+PAUSED_QUEUED_FOR_WIFI = 0
+PAUSED_WAITING_FOR_NETWORK = 1
+PAUSED_WAITING_TO_RETRY = 2
+PAUSED_BY_USER = 3
+PAUSED_UNKNOWN = 4
+
+SESSION_SUCCESSFUL = 0
+SESSION_RUNNING = 1
+SESSION_PENDING = 2
+SESSION_PAUSED = 3
+SESSION_FAILED = 4
+
+EXCEPTION_PERMISSION = 201
+EXCEPTION_PARAMCHECK = 401
+EXCEPTION_UNSUPPORTED = 801
+EXCEPTION_FILEIO = 13400001
+EXCEPTION_FILEPATH = 13400002
+EXCEPTION_SERVICE = 13400003
+EXCEPTION_OTHERS = 13499999
+
+MESSAGES: dict[int, str] = {
+    EXCEPTION_PERMISSION: "the permissions check fails",
+    EXCEPTION_PARAMCHECK: "the parameters check fails",
+    EXCEPTION_UNSUPPORTED: "call unsupported api",
+    EXCEPTION_FILEIO: " file operation error",
+    EXCEPTION_FILEPATH: "bad file path",
+    EXCEPTION_SERVICE: "task service ability error",
+    EXCEPTION_OTHERS: "other error",
+}
+"""The runtime's message for each exception code; a detail follows after three spaces."""
+
+# Upload per-file result codes (TaskState.responseCode) and their messages (§1.3).
+UPLOAD_OK = 0
+UPLOAD_UNSUPPORTED_URI = 1
+UPLOAD_GET_FILE_ERROR = 2
+UPLOAD_CONFIG_ERROR = 3
+UPLOAD_LIB_ERROR = 4
+UPLOAD_FAIL = 5
+UPLOAD_TIMEOUT = 6
+UPLOAD_REMOVED = 7
+
+UPLOAD_MESSAGES: dict[int, str] = {
+    UPLOAD_OK: "file uploaded successfully",
+    UPLOAD_UNSUPPORTED_URI: "file path error",
+    UPLOAD_GET_FILE_ERROR: "failed to get file",
+    UPLOAD_CONFIG_ERROR: "upload configuration error",
+    UPLOAD_LIB_ERROR: "libcurl return error",
+    UPLOAD_FAIL: "upload failed",
+    UPLOAD_TIMEOUT: "upload timeout",
+    UPLOAD_REMOVED: "upload task removed",
+}
+
+DOCUMENT = "ohos-request.md"
+
+DOCUMENTED_CONSTANTS = (
+    "NETWORK_MOBILE", "NETWORK_WIFI", "ERROR_CANNOT_RESUME", "ERROR_DEVICE_NOT_FOUND",
+    "ERROR_FILE_ALREADY_EXISTS", "ERROR_FILE_ERROR", "ERROR_HTTP_DATA_ERROR",
+    "ERROR_INSUFFICIENT_SPACE", "ERROR_TOO_MANY_REDIRECTS", "ERROR_UNHANDLED_HTTP_CODE",
+    "ERROR_UNKNOWN", "PAUSED_QUEUED_FOR_WIFI", "PAUSED_UNKNOWN", "PAUSED_WAITING_FOR_NETWORK",
+    "PAUSED_WAITING_TO_RETRY", "SESSION_FAILED", "SESSION_PAUSED", "SESSION_PENDING",
+    "SESSION_RUNNING", "SESSION_SUCCESSFUL",
+)
+"""The names the page's Constants table lists (it gives no values)."""
+
+METHODS: tuple[MethodSpec, ...] = tuple(
+    MethodSpec(owner, name, overload, (), f"{DOCUMENT} {section}", "ohos.permission.INTERNET")
+    for owner, name, overload, section in (
+        ("request", "upload", "upload(config): Promise / (config, callback)", "## request.upload"),
+        ("UploadTask", "on", "on('progress' | 'headerReceive', callback)", "## UploadTask"),
+        ("UploadTask", "off", "off('progress' | 'headerReceive', callback?)", "## UploadTask"),
+        ("UploadTask", "remove", "remove(): Promise<boolean> / (callback)", "## UploadTask"),
+        ("request", "download", "download(config): Promise / (config, callback)",
+         "## request.download"),
+        ("DownloadTask", "on", "on('progress' | 'complete' | 'pause' | 'remove' | 'fail', cb)",
+         "## DownloadTask"),
+        ("DownloadTask", "off", "off(type, callback?)", "## DownloadTask"),
+        ("DownloadTask", "remove", "remove(): Promise<boolean> / (callback)", "## DownloadTask"),
+        ("DownloadTask", "query", "query(): Promise<DownloadInfo> / (callback)",
+         "## DownloadTask ### query"),
+        ("DownloadTask", "queryMimeType", "queryMimeType(): Promise<string> / (callback)",
+         "## DownloadTask ### queryMimeType"),
+        ("DownloadTask", "pause", "pause(): Promise<void> / (callback)",
+         "## DownloadTask ### pause"),
+        ("DownloadTask", "resume", "resume(): Promise<void> / (callback)",
+         "## DownloadTask ### resume"),
+    ))

@@ -1,0 +1,67 @@
+"""Synology ``SYNO.CloudSync`` as documented in ``../shared/spec/synology-cloudsync.txt`` (the
+``synology-api`` client's page), with the wire names the client sends (research §3) and the
+error codes of DSM's Web API that the client lists (research §5)."""
+
+from __future__ import annotations
+
+from conformance.spec.model import ApiSpec, DocError, MethodSpec
+
+DOCUMENT = "synology-cloudsync.txt"
+
+UNKNOWN = 100
+NO_PARAMETER = 101
+NO_SUCH_API = 102
+NO_SUCH_METHOD = 103
+VERSION_UNSUPPORTED = 104
+NO_PERMISSION = 105
+SESSION_TIMEOUT = 106
+LOST_PARAMETER = 114
+INVALID_SESSION = 119
+INVALID_PARAMETER = 120
+"""DSM's "invalid parameter" (the client's table reserves 120-149): a value that is ill-typed,
+out of range, or names a connection or task that does not exist."""
+WRONG_PASSWORD = 400
+OTP_REQUIRED = 403
+OTP_FAILED = 404
+
+_CLIENT = "synology_api/error_codes.py (research §5)"
+ERRORS: dict[int, DocError] = {e.code: e for e in (
+    DocError(UNKNOWN, "Unknown error", _CLIENT),
+    DocError(NO_PARAMETER, "No parameter of API, method or version", _CLIENT),
+    DocError(NO_SUCH_API, "The requested API does not exist", _CLIENT),
+    DocError(NO_SUCH_METHOD, "The requested method does not exist", _CLIENT),
+    DocError(VERSION_UNSUPPORTED, "The requested version does not support the functionality",
+             _CLIENT),
+    DocError(NO_PERMISSION, "The logged in session does not have permission", _CLIENT),
+    DocError(SESSION_TIMEOUT, "Session timeout", _CLIENT),
+    DocError(LOST_PARAMETER, "Lost parameters for this API", _CLIENT),
+    DocError(INVALID_SESSION, "Invalid session / SID not found.", _CLIENT),
+    DocError(INVALID_PARAMETER, "Preserve for other purpose", _CLIENT),
+    DocError(WRONG_PASSWORD, "No such account or incorrect password", _CLIENT),
+    DocError(OTP_REQUIRED, "2 - factor authentication code required", _CLIENT),
+    DocError(OTP_FAILED, "Failed to authenticate 2 - factor authentication code", _CLIENT),
+)}
+
+WIRE_METHODS: dict[str, str] = {
+    "get_pkg_config": "get_config", "get_connections": "list_conn",
+    "get_connection_settings": "get_connection_setting",
+    "get_connection_information": "get_property", "get_connection_auth": "get_conn_auth_info",
+    "get_connection_logs": "get_log", "get_tasks": "list_sess",
+    "get_task_filters": "get_selective_sync_config",
+    "get_task_cloud_folders": "get_selective_folder_list",
+    "get_recently_modified": "get_recently_change", "set_pkg_config": "set_global_config",
+    "set_relink_behavior": "set_personal_config",
+    "set_connection_settings": "set_connection_setting",
+    "set_connection_schedule": "set_schedule_setting", "set_task_settings": "set_session_setting",
+    "set_task_filters": "set_selective_sync_config", "connection_pause": "pause",
+    "connection_resume": "resume", "connection_remove": "unlink_connection",
+    "task_remove": "unlink_session", "test_task_setting": "test_task_setting",
+    "create_sync_task_s3": "create_session",
+}
+"""The client's method → the ``method=`` it sends (research §3)."""
+
+METHODS: tuple[MethodSpec, ...] = tuple(
+    MethodSpec("CloudSync", name, wire, (), f"{DOCUMENT} {name}") for name, wire in
+    WIRE_METHODS.items())
+
+SPEC = ApiSpec("SYNO.CloudSync", DOCUMENT, ERRORS, METHODS)
