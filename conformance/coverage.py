@@ -1,0 +1,63 @@
+"""The coverage matrix: which documented items a run reached and asserted.
+
+Items are (kind, owner, name, value) tuples — an error code of a method, an enum value, a
+transition between states — so a matrix is a set difference against the spec tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.spec.model import ApiSpec
+
+Item = tuple[str, str, str, str]
+
+
+@dataclass
+class Coverage:
+    """Items reached and asserted during a run, per API."""
+
+    reached: set[Item] = field(default_factory=set)
+
+    def error(self, method: str, code: int) -> None:
+        owner, _, name = method.partition(".")
+        self.reached.add(("error", owner, name, str(code)))
+
+    def value(self, enum: str, name: str) -> None:
+        self.reached.add(("enum", enum, name, ""))
+
+    def transition(self, machine: str, source: str, target: str) -> None:
+        self.reached.add(("transition", machine, source, target))
+
+    def merge(self, other: Coverage) -> None:
+        self.reached |= other.reached
+
+
+def documented(spec: ApiSpec) -> set[Item]:
+    """Every documented (method, code) pair and enum value of an API."""
+    items: set[Item] = {("error", m.owner, m.name, str(code))
+                        for m in spec.methods for code in m.errors}
+    items |= {("enum", e.enum, e.name, "") for e in spec.enum_members()}
+    return items
+
+
+def matrix(spec: ApiSpec, coverage: Coverage, unreachable: Iterable[Item] = ()) -> \
+        dict[str, Any]:
+    """Reached, unreached and excused items of one API, as JSON-ready data."""
+    wanted = documented(spec)
+    excused = set(unreachable) & wanted
+    reached = wanted & coverage.reached
+    missing = wanted - reached - excused
+    return {"api": spec.name, "document": spec.document, "documented": len(wanted),
+            "reached": sorted(map(list, reached)), "unreached": sorted(map(list, missing)),
+            "excused": sorted(map(list, excused)),
+            "percent": round(100 * len(reached) / len(wanted), 1) if wanted else 100.0}
+
+
+def save(path: Path, matrices: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(matrices, indent=2))

@@ -1,0 +1,1 @@
+"""Hypothesis state machines that drive API calls and device conditions against a target."""

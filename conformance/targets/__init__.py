@@ -1,0 +1,1 @@
+"""What a conformance machine talks to."""

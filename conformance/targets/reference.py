@@ -1,0 +1,50 @@
+"""The reference target: the cloudSync reference in-process, on a simulated device and cloud.
+
+It hands out the API namespace for three callers — a system app with CLOUDFILE_SYNC, a system
+app without it, an ordinary app with it — and the device's Controls, so machines can drive
+conditions as well as calls.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from sim.cloud import CloudService
+from sim.device import Device, load_profile
+from sim.ohos.cloudsync import CloudSyncModule
+from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
+from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, Caller
+
+BUNDLE = "com.example.conformance"
+CALLERS = {
+    "system": Caller.with_permissions(CLOUDFILE_SYNC, bundle_name=BUNDLE, system_app=True),
+    "no-permission": Caller(BUNDLE, system_app=True),
+    "not-system": Caller.with_permissions(CLOUDFILE_SYNC, bundle_name=BUNDLE),
+}
+
+
+class ReferenceCloudSync:
+    """One device, one cloud drive, and the module as each caller sees it."""
+
+    has_controls = True
+
+    def __init__(self, profile: str = "phone", fidelity: CloudSyncFidelity = DOCUMENTED) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
+        self.device = Device(load_profile(profile))
+        self.cloud = CloudService(self.root / "cloud")
+        self.drive = self.cloud.drive()
+        sandbox = AppSandbox(self.root / "app", BUNDLE)
+        system = CloudSyncModule(self.device, self.cloud, caller=CALLERS["system"],
+                                 sandbox=sandbox, fidelity=fidelity)
+        self.modules = {name: system if name == "system" else CloudSyncModule(
+            self.device, self.cloud, caller=caller, sandbox=sandbox, fidelity=fidelity,
+            service=system.service) for name, caller in CALLERS.items()}
+
+    @property
+    def controls(self) -> object:
+        return self.device.controls
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
