@@ -60,6 +60,15 @@ WIRE_METHODS: dict[str, str] = {
 }
 """The client's method → the ``method=`` it sends (research §3)."""
 
+MAX_LOG_COUNT = 100_000
+"""set_pkg_config's log_count: "Defaults to 20000, max is 100000" (set_pkg_config)."""
+MAX_WORKERS = 20
+"""set_pkg_config's workers: "Defaults to 3, max is 20" (set_pkg_config)."""
+SYNC_DIRECTIONS = ("ONLY_UPLOAD", "BIDIRECTION", "ONLY_DOWNLOAD")
+"""set_task_settings' sync_direction values (set_task_settings)."""
+SCHEDULE_LENGTH = 7 * 24
+"""set_connection_schedule's schedule_info: 7 days × 24 hours (set_connection_schedule)."""
+
 METHODS: tuple[MethodSpec, ...] = tuple(
     MethodSpec("CloudSync", name, wire, (), f"{DOCUMENT} {name}") for name, wire in
     WIRE_METHODS.items())

@@ -14,6 +14,12 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from conformance.spec.synology import (
+    MAX_LOG_COUNT,
+    MAX_WORKERS,
+    SCHEDULE_LENGTH,
+    SYNC_DIRECTIONS,
+)
 from sim.synology.errors import INVALID_PARAMETER, LOST_PARAMETER, NO_PERMISSION, SynoError
 
 if TYPE_CHECKING:
@@ -21,9 +27,7 @@ if TYPE_CHECKING:
 
 Params = dict[str, str]
 Handler = Callable[["Nas", Params, sqlite3.Row], dict[str, Any] | None]
-DIRECTIONS = ("ONLY_UPLOAD", "BIDIRECTION", "ONLY_DOWNLOAD")
-MAX_LOG_COUNT = 100_000
-MAX_WORKERS = 20
+DIRECTIONS = SYNC_DIRECTIONS
 
 
 def _raw(params: Params, name: str) -> str:
@@ -295,8 +299,9 @@ def set_schedule_setting(nas: Nas, params: Params, session: sqlite3.Row) -> None
     row = connection(nas, params)
     enabled = bool_param(params, "is_enabled_schedule")
     schedule = quoted_param(params, "schedule_info")
-    if len(schedule) != 168 or set(schedule) - {"0", "1"}:
-        raise SynoError(INVALID_PARAMETER, "schedule_info must be 168 characters of 0 and 1")
+    if len(schedule) != SCHEDULE_LENGTH or set(schedule) - {"0", "1"}:
+        raise SynoError(INVALID_PARAMETER,
+                        f"schedule_info must be {SCHEDULE_LENGTH} characters of 0 and 1")
     nas.store.update_json("connections", "settings", row["id"], is_enabled_schedule=enabled,
                           schedule_info=schedule)
 

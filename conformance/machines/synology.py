@@ -1,0 +1,113 @@
+"""A state machine for ``SYNO.CloudSync`` against a ``nas`` target: setters with values inside
+and outside the documented limits, reads that must reflect what was acknowledged, and error
+codes predicted from the spec table. On a ``read_only`` target only the reads run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from conformance.coverage import Coverage
+from conformance.machines.cloudsync import ConformanceFailure
+from conformance.spec import synology as spec
+from conformance.targets.nas import NasTarget
+
+
+class SynologyMachine(RuleBasedStateMachine):
+    """Bind :attr:`target_factory` to a callable returning a fresh :class:`NasTarget`."""
+
+    target_factory: Any = None
+    coverage = Coverage()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: NasTarget = self.target_factory()
+        config = self.ok("get_config")
+        self.workers = config["worker_count"]
+        self.log_count = config["log_count"]
+        self.directions: dict[int, str] = {}
+
+    def teardown(self) -> None:
+        self.target.close()
+
+    # -- checking ----------------------------------------------------------------------------
+
+    def reply(self, method: str, expected: int, **params: Any) -> dict[str, Any]:
+        body = self.target.call(method, **params)
+        observed = 0 if body.get("success") else int(body.get("error", {}).get("code", -1))
+        if observed != expected:
+            raise ConformanceFailure(f"SYNO.CloudSync {method}", f"{spec.DOCUMENT} {method}",
+                                     expected, observed)
+        self.coverage.error(f"CloudSync.{method}", observed)
+        return body
+
+    def ok(self, method: str, **params: Any) -> Any:
+        return self.reply(method, 0, **params).get("data")
+
+    @property
+    def writable(self) -> bool:
+        return not self.target.read_only
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    @precondition(lambda self: self.writable)
+    @rule(workers=st.integers(-1, 25), log_count=st.sampled_from([0, 1, 20000, 100000, 100001]))
+    def set_global_config(self, workers: int, log_count: int) -> None:
+        valid = 1 <= workers <= spec.MAX_WORKERS and 1 <= log_count <= spec.MAX_LOG_COUNT
+        self.reply("set_global_config", 0 if valid else spec.INVALID_PARAMETER,
+                   repo_vol_path="/volume1", log_count=log_count, worker_count=workers,
+                   admin_mode="enable")
+        if valid:
+            self.workers, self.log_count = workers, log_count
+
+    @precondition(lambda self: self.writable)
+    @rule(direction=st.sampled_from([*spec.SYNC_DIRECTIONS, "SIDEWAYS", ""]),
+          session=st.sampled_from([4, 99]))
+    def set_session_setting(self, direction: str, session: int) -> None:
+        valid = direction in spec.SYNC_DIRECTIONS and session == 4
+        self.reply("set_session_setting", 0 if valid else spec.INVALID_PARAMETER,
+                   session_id=session, sync_direction=direction, sync_attr_check_option=True,
+                   no_delete=True, google_drive_convert_online_doc=False)
+        if valid:
+            self.directions[session] = direction
+
+    @precondition(lambda self: self.writable)
+    @rule(length=st.sampled_from([spec.SCHEDULE_LENGTH - 1, spec.SCHEDULE_LENGTH,
+                                  spec.SCHEDULE_LENGTH + 1]))
+    def set_schedule_setting(self, length: int) -> None:
+        code = 0 if length == spec.SCHEDULE_LENGTH else spec.INVALID_PARAMETER
+        self.reply("set_schedule_setting", code, connection_id=3, is_enabled_schedule=False,
+                   schedule_info='"' + "1" * length + '"')
+
+    @rule(connection=st.sampled_from([3, 5, 42]))
+    def get_connection_setting(self, connection: int) -> None:
+        self.reply("get_connection_setting", 0 if connection in (3, 5)
+                   else spec.INVALID_PARAMETER, connection_id=connection)
+
+    @rule()
+    def missing_parameter(self) -> None:
+        self.reply("get_connection_setting", spec.LOST_PARAMETER)
+
+    @rule()
+    def unknown_method(self) -> None:
+        self.reply("no_such_method", spec.NO_SUCH_METHOD)
+
+    # -- what must always hold -------------------------------------------------------------------
+
+    @invariant()
+    def reads_reflect_acknowledged_writes(self) -> None:
+        config = self.ok("get_config")
+        if (config["worker_count"], config["log_count"]) != (self.workers, self.log_count):
+            raise ConformanceFailure("get_config after set_global_config",
+                                     f"{spec.DOCUMENT} set_pkg_config",
+                                     (self.workers, self.log_count),
+                                     (config["worker_count"], config["log_count"]))
+        for session, direction in self.directions.items():
+            tasks = self.ok("list_sess", connection_id=3)["sess"]
+            observed = next(t["sync_direction"] for t in tasks if t["sess_id"] == session)
+            if observed != direction:
+                raise ConformanceFailure("list_sess after set_session_setting",
+                                         f"{spec.DOCUMENT} set_task_settings", direction,
+                                         observed)

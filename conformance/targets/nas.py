@@ -1,0 +1,62 @@
+"""The ``nas`` target: any SYNO.CloudSync endpoint over HTTP — the emulator, or a real NAS.
+
+It logs in with the unmodified ``synology-api`` client (so the DSM 7 handshake is the real
+one) and then makes raw calls with the session, so a machine can also send what the client
+would correct (a 167-character schedule) or never send (an unknown method).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from synology_api import base_api
+from synology_api.cloud_sync import CloudSync
+
+MUTATING = frozenset({
+    "set_global_config", "set_personal_config", "set_connection_setting",
+    "set_schedule_setting", "set_session_setting", "set_selective_sync_config", "pause",
+    "resume", "unlink_connection", "unlink_session", "create_session"})
+
+
+class ReadOnlyRefused(RuntimeError):
+    """A mutating call on a ``read_only`` target."""
+
+
+class NasTarget:
+    """One logged-in session on a SYNO.CloudSync endpoint."""
+
+    has_controls = False
+
+    def __init__(self, host: str, port: int, user: str, password: str, *,
+                 read_only: bool = False, otp_code: str | None = None) -> None:
+        self.base = f"http://{host}:{port}/webapi/entry.cgi"
+        self.read_only = read_only
+        base_api.BaseApi.shared_session = None  # the client shares one session class-wide
+        self.client = CloudSync(host, str(port), user, password, secure=False,
+                                cert_verify=False, dsm_version=7, debug=False,
+                                otp_code=otp_code)
+        session = self.client.session
+        self.sid: str = session._sid
+        self.token: str | None = session._syno_token
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """One SYNO.CloudSync call; the decoded JSON reply (``success``, ``data``/``error``)."""
+        if self.read_only and method in MUTATING:
+            raise ReadOnlyRefused(method)
+        query = {"api": "SYNO.CloudSync", "version": "1", "method": method,
+                 **{k: _wire(v) for k, v in params.items()}, "_sid": self.sid}
+        headers = {"X-SYNO-TOKEN": self.token} if self.token else {}
+        reply = requests.get(self.base, params=query, headers=headers, timeout=60)
+        reply.raise_for_status()
+        body: dict[str, Any] = reply.json()
+        return body
+
+    def close(self) -> None:
+        base_api.BaseApi.shared_session = None
+
+
+def _wire(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,51 @@
+"""The SYNO.CloudSync machine against the emulated NAS over HTTP, read-write and read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.coverage import Coverage
+from conformance.machines.synology import SynologyMachine
+from conformance.targets.nas import NasTarget, ReadOnlyRefused
+from sim.synology import Nas, NasServer, load_seed
+
+SEED = Path(__file__).parents[1] / "fixtures" / "nas" / "default.yaml"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[NasServer]:
+    nas = Nas(tmp_path / "nas", load_seed(SEED))
+    srv = NasServer(nas, test_control=True).start()
+    yield srv
+    srv.stop()
+    nas.store.close()
+
+
+def test_the_emulator_conforms(server: NasServer) -> None:
+    SynologyMachine.coverage = Coverage()
+    SynologyMachine.target_factory = staticmethod(
+        lambda: NasTarget("127.0.0.1", server.port, "admin", "Admin-Pass-1"))
+    run_state_machine_as_test(SynologyMachine, settings=settings(
+        max_examples=25, stateful_step_count=15, deadline=None))
+    reached = SynologyMachine.coverage.reached
+    for method in ("set_global_config", "set_session_setting", "set_schedule_setting"):
+        assert ("error", "CloudSync", method, "0") in reached
+        assert ("error", "CloudSync", method, "120") in reached
+    assert ("error", "CloudSync", "get_connection_setting", "114") in reached
+    assert ("error", "CloudSync", "no_such_method", "103") in reached
+
+
+def test_a_read_only_target_makes_no_change(server: NasServer) -> None:
+    target = NasTarget("127.0.0.1", server.port, "admin", "Admin-Pass-1", read_only=True)
+    try:
+        with pytest.raises(ReadOnlyRefused):
+            target.call("set_global_config", repo_vol_path="/volume1", log_count=1,
+                        worker_count=1, admin_mode="enable")
+        assert target.call("get_config")["data"]["worker_count"] == 3
+    finally:
+        target.close()
