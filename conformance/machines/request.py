@@ -1,0 +1,173 @@
+"""A state machine for ``@ohos.request`` downloads against the reference on a simulated device,
+with real HTTP from a fixture server: creation errors, the network rules at start, outcomes
+after time passes, and what must always hold of a task's events (research §3)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from conformance.coverage import Coverage
+from conformance.machines.cloudsync import ConformanceFailure
+from conformance.spec import ohos_request as spec
+from sim.device import Device, load_profile
+from sim.ohos.common import AppSandbox, BusinessError, Caller
+from sim.ohos.request import CurlOptions, RequestModule
+from sim.servers import FixtureHTTPServer
+
+SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING: "SESSION_RUNNING",
+            spec.SESSION_PENDING: "SESSION_PENDING", spec.SESSION_PAUSED: "SESSION_PAUSED",
+            spec.SESSION_FAILED: "SESSION_FAILED"}
+ALLOWED = {  # research §3.3 "reachable transitions"
+    ("SESSION_PENDING", "SESSION_RUNNING"), ("SESSION_PENDING", "SESSION_FAILED"),
+    ("SESSION_PENDING", "SESSION_PAUSED"), ("SESSION_RUNNING", "SESSION_SUCCESSFUL"),
+    ("SESSION_RUNNING", "SESSION_FAILED"), ("SESSION_RUNNING", "SESSION_PAUSED"),
+    ("SESSION_RUNNING", "SESSION_PENDING"), ("SESSION_PAUSED", "SESSION_PENDING"),
+    ("SESSION_PENDING", "SESSION_SUCCESSFUL"),
+}
+
+
+class RequestMachine(RuleBasedStateMachine):
+    """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin``."""
+
+    server: ClassVar[FixtureHTTPServer | None] = None
+    coverage = Coverage()
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert self.server is not None
+        self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
+        self.device = Device(load_profile("phone"))
+        options = CurlOptions(connect_timeout_s=2, low_speed_time_s=5)
+        self.sandbox = AppSandbox(self.root / "app")
+        self.request = RequestModule(self.device, sandbox=self.sandbox, curl_options=options)
+        self.denied = RequestModule(self.device, sandbox=AppSandbox(self.root / "other"),
+                                    caller=Caller(), curl_options=options)
+        self.tasks: list[tuple[Any, list[tuple[str, Any]], str | None]] = []
+        self.names = 0
+
+    def teardown(self) -> None:
+        self.device.run(until=self.device.env.now + 120)  # let running transfers end
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def create(self, config: Any, expected: int, caller_ok: bool = True) -> Any:
+        module = self.request if caller_ok else self.denied
+        try:
+            promise = module.download(config)
+            task = self.device.run(promise) if promise is not None else None
+            observed = 0
+        except BusinessError as exc:
+            observed, task = exc.code, None
+            if not exc.message.startswith(spec.MESSAGES[exc.code]):
+                raise ConformanceFailure("download message", "research §1.2",
+                                         spec.MESSAGES[exc.code], exc.message) from None
+        if observed != expected:
+            raise ConformanceFailure("request.download", f"{spec.DOCUMENT} ## request.download",
+                                     expected, observed)
+        self.coverage.error("request.download", observed)
+        return task
+
+    def url(self) -> str:
+        assert self.server is not None
+        return f"{self.server.url}/files/small.bin"
+
+    @rule(kind=st.sampled_from(["no-url", "ftp", "bad-header", "bad-network-type"]))
+    def bad_config(self, kind: str) -> None:
+        config = {"no-url": {}, "ftp": {"url": "ftp://127.0.0.1/x"},
+                  "bad-header": {"url": self.url(), "header": "x"},
+                  "bad-network-type": {"url": self.url(), "networkType": "wifi"}}[kind]
+        before = sorted(self.sandbox.cache_dir.rglob("*"))
+        self.create(config, spec.EXCEPTION_PARAMCHECK)
+        if sorted(self.sandbox.cache_dir.rglob("*")) != before:
+            raise ConformanceFailure("bad input writes nothing", "DEVELOPERS: bad input",
+                                     before, sorted(self.sandbox.cache_dir.rglob("*")))
+
+    @precondition(lambda self: self.names > 0)
+    @rule()
+    def existing_file(self) -> None:
+        self.create({"url": self.url(), "filePath": "f0.bin"}, spec.EXCEPTION_FILEPATH)
+
+    @rule()
+    def without_permission(self) -> None:
+        self.create({"url": self.url()}, spec.EXCEPTION_PERMISSION, caller_ok=False)
+
+    @rule(network_type=st.sampled_from([0, spec.NETWORK_WIFI, spec.NETWORK_MOBILE]),
+          metered=st.booleans())
+    def download(self, network_type: int, metered: bool) -> None:
+        net = self.device.sensors.network()
+        radio = net.active_radio
+        if not net.internet:
+            outcome: str | None = f"fail:{spec.ERROR_OFFLINE}"
+        elif network_type and radio is not None and (
+                (radio.metered and not metered)
+                or not network_type & (spec.NETWORK_WIFI if net.active.value == "wifi"
+                                       else spec.NETWORK_MOBILE)):
+            outcome = f"fail:{spec.ERROR_UNSUPPORTED_NETWORK_TYPE}"
+        else:
+            outcome = "complete"
+        name = f"f{self.names}.bin"
+        self.names += 1
+        task = self.create({"url": self.url(), "filePath": name, "networkType": network_type,
+                            "enableMetered": metered}, 0)
+        events: list[tuple[str, Any]] = []
+        for kind in ("complete", "pause", "remove"):
+            task.on(kind, lambda k=kind, e=events: e.append((k, None)))
+        task.on("fail", lambda code, e=events: e.append(("fail", code)))
+        task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
+        self.tasks.append((task, events, outcome))
+
+    @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
+    def radio(self, radio: str, up: bool) -> None:
+        # only between downloads: the outcome of one in flight is predicted at its start
+        if all(task.info().status in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED)
+               for task, _, _ in self.tasks):
+            self.device.controls.set_radio(radio, up)
+
+    @rule(seconds=st.sampled_from([1.0, 30.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.device.run(until=self.device.env.now + seconds)
+
+    @invariant()
+    def tasks_keep_their_promises(self) -> None:
+        for task, events, outcome in self.tasks:
+            finals = [e for e in events if e[0] in ("complete", "fail")]
+            if len(finals) > 1:
+                raise ConformanceFailure("one complete or fail per task", "research §3.9",
+                                         1, finals)
+            progress = [p for kind, p in events if kind == "progress"]
+            received = [r for r, _ in progress]
+            if received != sorted(received):
+                raise ConformanceFailure("progress only grows", "research §3.9", "monotone",
+                                         received)
+            if finals:
+                observed = "complete" if finals[0][0] == "complete" else f"fail:{finals[0][1]}"
+                if observed != outcome:
+                    raise ConformanceFailure("download outcome", "research §3.3, §3.8",
+                                             outcome, observed)
+                if observed == "complete" and progress and progress[-1][0] != progress[-1][1]:
+                    raise ConformanceFailure("complete after all bytes", "research §3.9",
+                                             "received == total", progress[-1])
+                status = SESSIONS[task.info().status]
+                self.coverage.value("SESSION", status)
+                self.coverage.error("DownloadTask.fail" if finals[0][0] == "fail"
+                                    else "DownloadTask.complete", finals[0][1] or 0)
+
+    @invariant()
+    def states_move_along_allowed_transitions(self) -> None:
+        history: dict[int, str] = {}
+        for event in self.device.trace.events:
+            data = event.data
+            if event.kind.value == "api.event" and data.get("api") == "request.download":
+                state = SESSIONS[data["status"]]
+                previous = history.get(data["task"])
+                if previous is not None and previous != state:
+                    if (previous, state) not in ALLOWED:
+                        raise ConformanceFailure("DownloadTask state", "research §3.3",
+                                                 sorted(ALLOWED), (previous, state))
+                    self.coverage.transition("DownloadTask", previous, state)
+                history[data["task"]] = state

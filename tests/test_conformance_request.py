@@ -1,0 +1,23 @@
+"""The @ohos.request machine against the reference, with real HTTP."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.coverage import Coverage
+from conformance.machines.request import RequestMachine
+from conformance.spec import ohos_request as spec
+from sim.servers import FixtureHTTPServer
+
+
+def test_the_reference_keeps_its_download_promises(http_server: FixtureHTTPServer) -> None:
+    RequestMachine.server = http_server
+    RequestMachine.coverage = Coverage()
+    run_state_machine_as_test(RequestMachine, settings=settings(
+        max_examples=40, stateful_step_count=15, deadline=None))
+    reached = RequestMachine.coverage.reached
+    for code in (0, spec.EXCEPTION_PARAMCHECK, spec.EXCEPTION_PERMISSION):
+        assert ("error", "request", "download", str(code)) in reached
+    assert ("enum", "SESSION", "SESSION_SUCCESSFUL", "") in reached
+    assert ("transition", "DownloadTask", "SESSION_RUNNING", "SESSION_SUCCESSFUL") in reached
