@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import hashlib
 import mimetypes
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from email.utils import formatdate
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+
+from sim.servers.threaded import ThreadedServer
 
 CHUNK = 64 * 1024
 
@@ -78,73 +79,24 @@ def _parse_range(header: str, size: int) -> _Range | None:
     return _Range(start, min(end, size - 1))
 
 
-class FixtureHTTPServer:
+class FixtureHTTPServer(ThreadedServer):
     """Serve ``root`` on 127.0.0.1; uploads are stored under ``uploads`` (default root/uploads)."""
 
+    thread_name = "fixture-http"
+
     def __init__(self, root: Path, uploads: Path | None = None, port: int = 0) -> None:
+        super().__init__(port)
         self.root = Path(root).resolve()
         self.uploads_dir = Path(uploads) if uploads is not None else self.root / "uploads"
-        self._port = port
         self.received: list[ReceivedUpload] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         """Every request seen: method, path with query, headers."""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.port = 0
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FixtureHTTPServer:
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        self._thread = threading.Thread(target=self._serve, name="fixture-http", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
-        return self
+        return super().start()
 
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        self._loop = None
-
-    def __enter__(self) -> FixtureHTTPServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._startup())
-        except BaseException as exc:  # reported to start()
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        loop.run_forever()
-        leftover = asyncio.all_tasks(loop)  # handlers still sleeping (slow headers, throttling)
-        for task in leftover:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-        loop.close()
-
-    async def _startup(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=1024**4)
         app.router.add_get("/files/{name:.+}", self._file)  # HEAD too
         app.router.add_route("GET", "/chunked/{name:.+}", self._chunked)
@@ -154,18 +106,7 @@ class FixtureHTTPServer:
         app.router.add_route("POST", "/upload", self._upload)
         app.router.add_route("PUT", "/upload", self._upload)
         app.middlewares.append(self._record)
-        # connections still open at shutdown (a paused client, a dropped body) get 1 s, not 60
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     # -- handlers ----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from sim.cloud import CloudFull, CloudService, CloudUnavailable, Drive, VersionConflict
 from sim.device import Device, load_profile
 from sim.errors import TransferInterrupted
+from sim.servers.threaded import ThreadedServer
 from sim.synology import crypto, methods
 from sim.synology.errors import (
     INVALID_SESSION,
@@ -434,89 +435,31 @@ def _excluded(rel: str, size: int, filters: dict[str, Any], upload: bool) -> boo
     return upload and limit > 0 and size > limit
 
 
-class NasServer:
+class NasServer(ThreadedServer):
     """The NAS's web server on 127.0.0.1, in its own thread (like the fixture HTTP server)."""
+
+    thread_name = "nas-http"
 
     def __init__(self, nas: Nas, port: int = 0, *, test_control: bool = False,
                  realtime: bool = True) -> None:
+        super().__init__(port)
         self.nas = nas
-        self._port = port
         self.test_control = test_control
         self.realtime = realtime and not test_control
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
         self.ssid = crypto.new_ssid()
         crypto.rsa_key()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> NasServer:
-        self._thread = threading.Thread(target=self._serve, name="nas-http", daemon=True)
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(15)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(15)
-        self._loop = None
-
-    def __enter__(self) -> NasServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._startup())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        loop.run_forever()
-        leftover = asyncio.all_tasks(loop)
-        for task in leftover:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-        loop.close()
-
-    async def _startup(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/webapi/{path:.*}", self._handle)
         if self.test_control:
             app.router.add_post("/_test/advance", self._advance)
             app.router.add_post("/_test/device", self._device)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
+        return app
+
+    async def started(self) -> None:
         if self.realtime:
             asyncio.get_running_loop().create_task(self._clock())
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _clock(self) -> None:
         """Simulated time follows the wall clock."""
