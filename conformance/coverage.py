@@ -48,11 +48,17 @@ def documented(spec: ApiSpec) -> set[Item]:
 def matrix(spec: ApiSpec, coverage: Coverage, unreachable: Iterable[Item] = ()) -> \
         dict[str, Any]:
     """Reached, unreached and excused items of one API, as JSON-ready data."""
-    wanted = documented(spec)
+    return items_matrix(spec.name, spec.document, documented(spec), coverage, unreachable)
+
+
+def items_matrix(api: str, document: str, wanted: set[Item], coverage: Coverage,
+                 unreachable: Iterable[Item] = ()) -> dict[str, Any]:
+    """The matrix for an explicit set of documented items."""
+    spec_name, spec_document = api, document
     excused = set(unreachable) & wanted
     reached = wanted & coverage.reached
     missing = wanted - reached - excused
-    return {"api": spec.name, "document": spec.document, "documented": len(wanted),
+    return {"api": spec_name, "document": spec_document, "documented": len(wanted),
             "reached": sorted(map(list, reached)), "unreached": sorted(map(list, missing)),
             "excused": sorted(map(list, excused)),
             "percent": round(100 * len(reached) / len(wanted), 1) if wanted else 100.0}

@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     nas.add_argument("--test-control", action="store_true", help="serve /_test/advance and "
                      "/_test/device, and let simulated time move only through them")
 
+    conf = sub.add_parser("conformance", help="run the conformance machines against the "
+                          "references and write the coverage matrix")
+    conf.add_argument("--examples", type=int, default=50, help="Hypothesis examples per machine")
+    conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
     plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
@@ -273,6 +278,25 @@ def _serve_nas(args: argparse.Namespace) -> int:
         nas.store.close()
 
 
+def _conformance(args: argparse.Namespace, console: Console) -> int:
+    from conformance.runner import run
+
+    if args.examples < 1:
+        raise ConfigError("--examples", "", args.examples, "must be at least 1")
+    report = run(args.out, args.examples,
+                 progress=lambda what: console.print(f"[dim]{what}[/dim]"))
+    table = Table(title=f"conformance run {report.started}")
+    for column in ("API", "documented items", "reached", "%"):
+        table.add_column(column)
+    for m in report.matrices:
+        table.add_row(m["api"], str(m["documented"]), str(len(m["reached"])), str(m["percent"]))
+    console.print(table)
+    for failure in report.failures:
+        console.print(f"[red]FAILED[/red] {failure['machine']}: {failure['rule']}")
+        console.print(failure["steps"], markup=False)
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``syncrig`` console script."""
     args = build_parser().parse_args(argv)
@@ -280,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args, console)
+        if args.command == "conformance":
+            return _conformance(args, console)
         if args.command == "serve":
             if args.server == "nas":
                 return _serve_nas(args)

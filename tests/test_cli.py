@@ -153,3 +153,17 @@ def test_serve_nas_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     bad_seed.write_text("users:\n  - {name: a, password: b, totp_secret: short}\n")
     assert_clean_error(syncrig("serve", "nas", "--data", tmp_path / "d", "--seed-file",
                                bad_seed), "users[0].totp_secret", "not a usable TOTP secret")
+
+
+def test_conformance_writes_the_matrix(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--examples", "3", "--out", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run_dir,) = tmp_path.iterdir()
+    report = json.loads((run_dir / "matrix.json").read_text())
+    assert report["ok"] is True and report["failures"] == []
+    assert [m["api"] for m in report["matrices"]] == [
+        "@ohos.file.cloudSync", "@ohos.request", "SYNO.CloudSync"]
+    for m in report["matrices"]:
+        assert m["documented"] == len(m["reached"]) + len(m["unreached"]) + len(m["excused"])
+    assert "| @ohos.file.cloudSync |" in (run_dir / "matrix.md").read_text()
+    assert "conformance run" in done.stdout

@@ -23,6 +23,7 @@ from sim.servers import FixtureHTTPServer
 SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING: "SESSION_RUNNING",
             spec.SESSION_PENDING: "SESSION_PENDING", spec.SESSION_PAUSED: "SESSION_PAUSED",
             spec.SESSION_FAILED: "SESSION_FAILED"}
+ERRORS = {getattr(spec, n): n for n in dir(spec) if n.startswith("ERROR_")}
 ALLOWED = {  # research §3.3 "reachable transitions"
     ("SESSION_PENDING", "SESSION_RUNNING"), ("SESSION_PENDING", "SESSION_FAILED"),
     ("SESSION_PENDING", "SESSION_PAUSED"), ("SESSION_RUNNING", "SESSION_SUCCESSFUL"),
@@ -154,6 +155,8 @@ class RequestMachine(RuleBasedStateMachine):
                                              "received == total", progress[-1])
                 status = SESSIONS[task.info().status]
                 self.coverage.value("SESSION", status)
+                if finals[0][0] == "fail":
+                    self.coverage.value("ERROR", ERRORS.get(finals[0][1], "?"))
                 self.coverage.error("DownloadTask.fail" if finals[0][0] == "fail"
                                     else "DownloadTask.complete", finals[0][1] or 0)
 

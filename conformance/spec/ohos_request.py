@@ -112,3 +112,9 @@ METHODS: tuple[MethodSpec, ...] = tuple(
         ("DownloadTask", "resume", "resume(): Promise<void> / (callback)",
          "## DownloadTask ### resume"),
     ))
+
+
+def documented_items() -> set[tuple[str, str, str, str]]:
+    """The page's constants as coverage items: ("enum", group, name, "") — group is the
+    prefix (NETWORK, ERROR, PAUSED, SESSION)."""
+    return {("enum", name.split("_", 1)[0], name, "") for name in DOCUMENTED_CONSTANTS}

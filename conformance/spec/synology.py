@@ -70,7 +70,9 @@ SCHEDULE_LENGTH = 7 * 24
 """set_connection_schedule's schedule_info: 7 days × 24 hours (set_connection_schedule)."""
 
 METHODS: tuple[MethodSpec, ...] = tuple(
-    MethodSpec("CloudSync", name, wire, (), f"{DOCUMENT} {name}") for name, wire in
+    MethodSpec("CloudSync", wire, name, (0,), f"{DOCUMENT} {name}") for name, wire in
     WIRE_METHODS.items())
+"""Keyed by the wire method; the page lists no codes per method, so the documented item of
+each is its success (code 0)."""
 
 SPEC = ApiSpec("SYNO.CloudSync", DOCUMENT, ERRORS, METHODS)
