@@ -22,6 +22,13 @@ CALLERS = st.sampled_from(["system", "no-permission", "not-system"])
 GALLERY = "com.ohos.photos"
 
 
+def _huge(path: str) -> Any:
+    """A cloud object larger than any device's free space (its bytes are never read)."""
+    from sim.cloud.drive import CloudObject
+
+    return CloudObject(path, 10**14, "0" * 64, 1, 0.0)
+
+
 class ConformanceFailure(AssertionError):
     """A documented rule the target broke: the rule's section, expected and observed."""
 
@@ -190,6 +197,76 @@ class CloudSyncMachine(RuleBasedStateMachine):
                             lambda: module.getFileSyncState(uri))
         if state is not None:
             self.coverage.value("FileSyncState", spec.FileSyncState(state).name)
+
+    @rule(caller=CALLERS, owner=st.sampled_from(["GallerySync", "Download"]),
+          method=st.sampled_from(["on", "off"]))
+    def listeners(self, caller: str, owner: str, method: str) -> None:
+        """on/off of the system API classes: 201 before 202 (research §2.2)."""
+        module = self.target.modules[caller]
+        obj = module.GallerySync() if owner == "GallerySync" else module.Download()
+        code = self.caller_code(caller)
+        if code == 0 and method == "off":
+            obj.on("progress", lambda pg: None)  # off needs a registration on this instance
+        call = (lambda: obj.on("progress", lambda pg: None)) if method == "on" \
+            else (lambda: obj.off("progress"))
+        self.expect(f"{owner}.{method}", code, call)
+
+    @rule(caller=CALLERS, kind=st.sampled_from(["in-cloud", "not-in-cloud", "too-big"]),
+          stop=st.booleans())
+    def download(self, caller: str, kind: str, stop: bool) -> None:
+        module = self.target.modules[caller]
+        rel = {"in-cloud": "dl/a.bin", "not-in-cloud": "dl/none.bin", "too-big": "dl/big.bin"}
+        if kind == "in-cloud" and self.target.drive.container(BUNDLE).get(rel[kind]) is None:
+            self.target.cloud.seed(self.target.drive, BUNDLE, rel[kind], b"x" * 1000)
+        if kind == "too-big" and self.target.drive.container(BUNDLE).get(rel[kind]) is None:
+            self.target.drive.quota = 10**15
+            self.target.drive.container(BUNDLE).objects[rel[kind]] = _huge(rel[kind])
+        uri = module.files.uri(rel[kind])
+        download = module.Download()
+        code = self.caller_code(caller)
+        if stop:
+            self.expect("Download.stop", code, lambda: download.stop(uri))
+            return
+        if code == 0:
+            code = {"in-cloud": 0, "not-in-cloud": spec.NO_SUCH_FILE,
+                    "too-big": spec.NO_SPACE}[kind]
+        self.expect("Download.start", code, lambda: download.start(uri))
+
+    @rule(caller=CALLERS, kind=st.sampled_from(["synced", "local-only", "invalid"]))
+    def clean_cache(self, caller: str, kind: str) -> None:
+        module = self.target.modules[caller]
+        if kind == "synced" and self.target.drive.container(BUNDLE).get("cc/s.bin") is None:
+            self.target.cloud.seed(self.target.drive, BUNDLE, "cc/s.bin", b"cached")
+            module.files.write("cc/s.bin", b"cached")
+        if kind == "local-only":
+            module.files.write("cc/local.bin", b"only here")
+        uri = {"synced": module.files.uri("cc/s.bin"), "local-only":
+               module.files.uri("cc/local.bin"), "invalid": "file://x.y/data/storage/el2/a"}[kind]
+        code = self.caller_code(caller) or {"synced": 0, "local-only": spec.NO_SUCH_FILE,
+                                            "invalid": spec.INVALID_URI}[kind]
+        self.expect("CloudFileCache.cleanCache", code,
+                    lambda: module.CloudFileCache().cleanCache(uri))
+
+    @rule(caller=CALLERS, kind=st.sampled_from(["folder", "missing", "invalid"]),
+          unregister=st.booleans())
+    def change_subscription(self, caller: str, kind: str, unregister: bool) -> None:
+        module = self.target.modules[caller]
+        (module.sandbox.cloud_dir / "watched").mkdir(exist_ok=True)
+        uri = {"folder": module.files.uri("watched"), "missing": module.files.uri("nowhere"),
+               "invalid": "file://x.y/data/storage/el2/cloud/a"}[kind]
+        code = spec.NOT_SYSTEM_APP if caller == "not-system" else {
+            "folder": 0, "missing": spec.NO_SUCH_FILE, "invalid": spec.INVALID_URI}[kind]
+        if unregister:
+            self.expect("cloudSync.unregisterChange", code, lambda: module.unregisterChange(uri))
+        else:
+            callback = self._watch
+            if code == 0:
+                module.unregisterChange(uri)  # the same callback twice on one uri is 401
+            self.expect("cloudSync.registerChange", code,
+                        lambda: module.registerChange(uri, True, callback))
+
+    def _watch(self, change: Any) -> None:
+        self.coverage.value("NotifyType", spec.NotifyType(change.type).name)
 
     @rule(data=st.binary(max_size=200))
     def write_file(self, data: bytes) -> None:
