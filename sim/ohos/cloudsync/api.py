@@ -221,6 +221,15 @@ class _SyncBase:
     def _caller(self) -> BusinessError | None:
         return self._module.caller_error()
 
+    def _service_call(self, callback: AsyncCallback | None) -> BusinessError | None:
+        """The checks every asynchronous call makes: arguments (thrown), then the caller and
+        the IPC to the service (the error the promise will reject with)."""
+        self._module.check_callback(callback)
+        error = self._caller()
+        if error is None and not self._module.cloud.ipc_ok():
+            error = self._module.error(K.IPC_ERROR)
+        return error
+
     def on(self, evt: str, callback: Callable[[SyncProgress], None]) -> None:
         """Listen to sync progress. A second ``on`` keeps the first callback (research §2.8)."""
         module = self._module
@@ -261,10 +270,7 @@ class _SyncBase:
         """Start syncing. Refused with 22400002 (no network), 22400001 (cloud not ready) or
         22400003 (battery below 10 % and not charging); later problems arrive as progress."""
         module = self._module
-        module.check_callback(callback)
-        error = self._caller()
-        if error is None and not module.cloud.ipc_ok():
-            error = module.error(K.IPC_ERROR)
+        error = self._service_call(callback)
         if error is None:
             code = self._engine.check_start()
             if code:
@@ -275,11 +281,7 @@ class _SyncBase:
 
     def stop(self, callback: AsyncCallback | None = None) -> Promise | None:
         """Stop syncing: a running sync ends with STOPPED and a pending re-run is dropped."""
-        module = self._module
-        module.check_callback(callback)
-        error = self._caller()
-        if error is None and not module.cloud.ipc_ok():
-            error = module.error(K.IPC_ERROR)
+        error = self._service_call(callback)
         if error is None:
             self._engine.stop()
         return self._answer(error, None, callback)
@@ -307,12 +309,8 @@ class FileSync(_SyncBase):
 
     def getLastSyncTime(self, callback: AsyncCallback | None = None) -> Promise | None:
         """UTC milliseconds of the last run that completed without error (0 before any)."""
-        module = self._module
-        module.check_callback(callback)
-        error = self._caller()
-        if error is None and not module.cloud.ipc_ok():
-            error = module.error(K.IPC_ERROR)
-        return module.settle(error, self._engine.last_sync_ms, callback)
+        error = self._service_call(callback)
+        return self._module.settle(error, self._engine.last_sync_ms, callback)
 
 
 class _FetchBase:
