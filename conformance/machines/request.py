@@ -85,7 +85,7 @@ class RequestMachine(RuleBasedStateMachine):
         before = sorted(self.sandbox.cache_dir.rglob("*"))
         self.create(config, spec.EXCEPTION_PARAMCHECK)
         if sorted(self.sandbox.cache_dir.rglob("*")) != before:
-            raise ConformanceFailure("bad input writes nothing", "DEVELOPERS: bad input",
+            raise ConformanceFailure("bad input writes nothing", "research §3.1",
                                      before, sorted(self.sandbox.cache_dir.rglob("*")))
 
     @precondition(lambda self: self.names > 0)
