@@ -12,10 +12,10 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import simpy
 import simpy.rt
@@ -226,6 +226,22 @@ def _plot(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _serve_until_stopped(banner: str, stop: Callable[[], None]) -> NoReturn:
+    """Print ``banner`` and wait; Ctrl-C or SIGTERM runs ``stop`` (main then exits with 130).
+
+    Both signals are bound here even when the process started with SIGINT ignored (a shell's
+    background job), so a server started with ``&`` can still be stopped cleanly.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(banner, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        stop()
+
+
 def _serve_http(args: argparse.Namespace, console: Console) -> int:
     from sim.servers import FixtureHTTPServer
 
@@ -238,15 +254,8 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
         server.start()
     except OSError as exc:
         raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
-    # stop on Ctrl-C and on SIGTERM, even when started with SIGINT ignored (a background job)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(f"serving {args.root.resolve()} on {server.url} (Ctrl-C stops)", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        server.stop()
+    _serve_until_stopped(f"serving {args.root.resolve()} on {server.url} (Ctrl-C stops)",
+                         server.stop)
 
 
 def _serve_nas(args: argparse.Namespace) -> int:
@@ -266,16 +275,13 @@ def _serve_nas(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(f"NAS ({args.data}) serving DSM's web API on {server.url}/webapi/ (Ctrl-C stops)",
-          flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
+
+    def stop() -> None:
         server.stop()
         nas.store.close()
+
+    _serve_until_stopped(f"NAS ({args.data}) serving DSM's web API on {server.url}/webapi/ "
+                         "(Ctrl-C stops)", stop)
 
 
 def _conformance(args: argparse.Namespace, console: Console) -> int:

@@ -153,6 +153,10 @@ def test_serve_nas_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     bad_seed.write_text("users:\n  - {name: a, password: b, totp_secret: short}\n")
     assert_clean_error(syncrig("serve", "nas", "--data", tmp_path / "d", "--seed-file",
                                bad_seed), "users[0].totp_secret", "not a usable TOTP secret")
+    bad_seed.write_text("users:\n  - {name: a, password: b}\nconnections:\n"
+                        "  - {id: 1, user: bob, type: db, account: x, task_name: t}\n")
+    assert_clean_error(syncrig("serve", "nas", "--data", tmp_path / "d", "--seed-file",
+                               bad_seed), "connections", "connection 1 belongs to 'bob'")
 
 
 def test_conformance_writes_the_matrix(tmp_path: Path) -> None:

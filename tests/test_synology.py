@@ -152,6 +152,8 @@ def test_connections_grouped_both_ways(rig: Rig) -> None:
     assert [c["id"] for c in by_user["conn"]] == [3, 5]
     assert [c["type"] for c in by_type["conn"]] == ["az", "db"]
     assert by_user["tray_status"] == "uptodate" and by_user["total"] == 2
+    # DSM numbers local users from 1024 in the order created; admin is the seed's first
+    assert {(c["user_name"], c["user_id"]) for c in by_user["conn"]} == {("admin", 1024)}
 
 
 def test_connection_settings_property_and_auth(rig: Rig) -> None:
@@ -465,9 +467,22 @@ def test_part_size_splits_uploads(rig: Rig) -> None:
     assert [e.data["nbytes"] for e in parts] == [1024 * 1024] * 3 + [10]
 
 
-def test_worker_count_limits_concurrent_rounds(rig: Rig) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_count_limits_concurrent_rounds(rig: Rig, workers: int) -> None:
     cs = rig.client()
-    cs.set_pkg_config("/volume1", workers=1)
-    assert rig.nas.workers.capacity == 1
-    cs.set_pkg_config("/volume1", workers=20)
-    assert rig.nas.workers.capacity == 20
+    cs.set_pkg_config("/volume1", workers=workers)
+    info = {"conn_id": 5, "path": "/photos", "server_folder_path": "/backup",
+            "sync_direction": "ONLY_UPLOAD"}
+    reply = cs.batch_request([{"api": "SYNO.CloudSync", "method": "create_session",
+                               "version": 1, "conn_info": info}])
+    assert reply["data"]["has_fail"] is False
+    cs.set_connection_settings(3, "Dropbox", max_upload_speed=102_400)  # bytes/s
+    cs.set_connection_settings(5, "S3 backup", max_upload_speed=102_400)
+    rig.advance(120)  # the seeded files come down first
+    rig.share("docs", "a.bin").write_bytes(b"a" * 1_024_000)  # 10 s at the cap
+    rig.share("photos", "b.bin").write_bytes(b"b" * 1_024_000)
+    rig.advance(5)  # the rounds due at t = 120 s start both tasks' uploads if workers allow
+    items = cs.get_recently_modified()["data"]["processing_items"]
+    assert len(items) == workers
+    rig.advance(30)
+    assert "/docs/a.bin" in rig.remote(3) and "/backup/b.bin" in rig.remote(5)

@@ -110,14 +110,15 @@ def get_config(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]
             "worker_count": config["worker_count"]}
 
 
-def _conn_entry(nas: Nas, row: sqlite3.Row, tasks: list[sqlite3.Row],
-                paused_all: bool) -> dict[str, Any]:
+def _conn_entry(nas: Nas, row: sqlite3.Row, tasks: list[sqlite3.Row], paused_all: bool,
+                uids: dict[str, int]) -> dict[str, Any]:
     settings = json.loads(row["settings"])
     return {"id": row["id"], "link_status": 1, "resource": "",
             "status": nas.connection_status(row, tasks, paused_all),
             "task_display_name": settings["task_name"], "task_name": settings["task_name"],
             "type": row["type"], "type_id": row["type_id"],
-            "unfinished_files": nas.unfinished_files(row["id"], tasks), "user_id": 1026,
+            "unfinished_files": nas.unfinished_files(row["id"], tasks),
+            "user_id": uids[row["user_name"]],
             "user_name": row["user_name"]}
 
 
@@ -135,7 +136,8 @@ def list_conn(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]:
     by_conn: dict[int, list[sqlite3.Row]] = {}
     for t in nas.store.tasks():
         by_conn.setdefault(t["conn_id"], []).append(t)
-    conns = [_conn_entry(nas, row, by_conn.get(row["id"], []), paused) for row in rows]
+    uids = nas.store.uids()
+    conns = [_conn_entry(nas, row, by_conn.get(row["id"], []), paused, uids) for row in rows]
     statuses = {c["status"] for c in conns}
     tray = "suspended" if paused else "syncing" if "syncing" in statuses else "uptodate"
     busy = sum(c["unfinished_files"] for c in conns)

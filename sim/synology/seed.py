@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pyotp
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from sim.loading import Size, Strict, load_model
 
@@ -69,6 +69,17 @@ class NasSeed(Strict):
     volumes: list[SeedVolume] = Field(default_factory=lambda: [SeedVolume()])
     shares: list[str] = Field(default_factory=list)
     connections: list[SeedConnection] = Field(default_factory=list)
+
+    @field_validator("connections")
+    @classmethod
+    def _owners_exist(cls, connections: list[SeedConnection],
+                      info: ValidationInfo) -> list[SeedConnection]:
+        names = {u.name for u in info.data.get("users", [])}
+        for c in connections:
+            if c.user not in names:
+                raise ValueError(f"connection {c.id} belongs to {c.user!r}, who is not among "
+                                 "the users")
+        return connections
 
 
 def load_seed(path: Path) -> NasSeed:

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS logs (
     file_name TEXT NOT NULL, path TEXT NOT NULL, file_type TEXT NOT NULL);
 """
 
+FIRST_UID = 1024  # DSM numbers local users from here
+
 DEFAULT_CONFIG = {"repo_vol_path": "/volume1", "log_count": 20000, "worker_count": 3,
                   "admin_mode": "enable", "sync_mode": False, "paused": False}
 
@@ -122,8 +124,16 @@ class Store:
                  is_admin: bool = False) -> None:
         salt = os.urandom(16).hex()
         with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?)",
+            # an upsert keeps the user's rowid, from which its uid derives (see :meth:`uids`)
+            db.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE "
+                       "SET salt = excluded.salt, pw_hash = excluded.pw_hash, "
+                       "totp_secret = excluded.totp_secret, is_admin = excluded.is_admin",
                        (name, salt, hash_password(password, salt), totp_secret, int(is_admin)))
+
+    def uids(self) -> dict[str, int]:
+        """Each user's DSM uid: local users are numbered from 1024 in the order created."""
+        return {row["name"]: FIRST_UID - 1 + row["rowid"]
+                for row in self.query("SELECT rowid, name FROM users")}
 
     def user(self, name: str) -> sqlite3.Row | None:
         rows = self.query("SELECT * FROM users WHERE name = ?", (name,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pycurl
@@ -98,6 +98,18 @@ def probe(url: str, headers: list[str], options: CurlOptions) -> CurlResult:
     return _finish(c, lines)
 
 
+def _launch(c: pycurl.Curl, lines: list[str], abort: threading.Event,
+            run: Callable[[], None], name: str) -> threading.Thread:
+    """Start ``run`` (which performs ``c``) on its own thread, collecting header lines into
+    ``lines``; setting ``abort`` makes curl give up at its next progress callback."""
+    c.setopt(pycurl.HEADERFUNCTION, lambda raw: lines.append(raw.decode("latin-1")))
+    c.setopt(pycurl.NOPROGRESS, 0)
+    c.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if abort.is_set() else 0)
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 _END = object()
 
 
@@ -116,12 +128,8 @@ class Fetch:
         if resume_from > 0:
             c.setopt(pycurl.RESUME_FROM_LARGE, resume_from)
         c.setopt(pycurl.WRITEFUNCTION, self._write)
-        c.setopt(pycurl.HEADERFUNCTION, lambda raw: self._lines.append(raw.decode("latin-1")))
-        c.setopt(pycurl.NOPROGRESS, 0)
-        c.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._abort.is_set() else 0)
         self._curl = c
-        self._thread = threading.Thread(target=self._run, name="curl-fetch", daemon=True)
-        self._thread.start()
+        self._thread = _launch(c, self._lines, self._abort, self._run, "curl-fetch")
 
     def _write(self, data: bytes) -> int | None:
         # hand over blocks of BLOCK bytes: one queue operation per block, not per recv()
@@ -208,12 +216,8 @@ class Send:
         c.setopt(pycurl.READFUNCTION, self._read)
         c.setopt(pycurl.UPLOAD_BUFFERSIZE, 2 * 1024 * 1024)
         c.setopt(pycurl.WRITEFUNCTION, self._write)
-        c.setopt(pycurl.HEADERFUNCTION, lambda raw: self._lines.append(raw.decode("latin-1")))
-        c.setopt(pycurl.NOPROGRESS, 0)
-        c.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._abort.is_set() else 0)
         self._curl = c
-        self._thread = threading.Thread(target=self._run, name="curl-send", daemon=True)
-        self._thread.start()
+        self._thread = _launch(c, self._lines, self._abort, self._run, "curl-send")
 
     def _run(self) -> None:
         self.result = _finish(self._curl, self._lines)
