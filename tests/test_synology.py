@@ -218,10 +218,13 @@ def test_package_config_limits(rig: Rig) -> None:
     assert cs.get_pkg_config()["data"]["worker_count"] == 5  # nothing changed
 
 
-def test_relink_behaviour(rig: Rig) -> None:
+def test_relink_behaviour_is_reported_as_sync_mode(rig: Rig) -> None:
     cs = rig.client()
+    assert cs.get_pkg_config()["data"]["sync_mode"] is False
     cs.set_relink_behavior(True)
     assert cs.get_pkg_config()["data"]["sync_mode"] is True
+    cs.set_relink_behavior(False)
+    assert cs.get_pkg_config()["data"]["sync_mode"] is False
 
 
 def test_connection_settings_are_stored(rig: Rig) -> None:
