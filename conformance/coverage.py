@@ -54,11 +54,10 @@ def matrix(spec: ApiSpec, coverage: Coverage, unreachable: Iterable[Item] = ()) 
 def items_matrix(api: str, document: str, wanted: set[Item], coverage: Coverage,
                  unreachable: Iterable[Item] = ()) -> dict[str, Any]:
     """The matrix for an explicit set of documented items."""
-    spec_name, spec_document = api, document
     excused = set(unreachable) & wanted
     reached = wanted & coverage.reached
     missing = wanted - reached - excused
-    return {"api": spec_name, "document": spec_document, "documented": len(wanted),
+    return {"api": api, "document": document, "documented": len(wanted),
             "reached": sorted(map(list, reached)), "unreached": sorted(map(list, missing)),
             "excused": sorted(map(list, excused)),
             "percent": round(100 * len(reached) / len(wanted), 1) if wanted else 100.0}

@@ -1,6 +1,7 @@
 """A state machine for ``@ohos.request`` downloads against the reference on a simulated device,
-with real HTTP from a fixture server: creation errors, the network rules at start, outcomes
-after time passes, and what must always hold of a task's events (research §3)."""
+with real HTTP from a fixture server: creation errors, the network rules at start, what a
+faulty server's answer fails with, outcomes after time passes, and what must always hold of a
+task's events (research §3)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ ALLOWED = {  # research §3.3 "reachable transitions"
     ("SESSION_PENDING", "SESSION_SUCCESSFUL"),
 }
 
+SERVER_FAULTS = {  # research §3.5: the result of each server answer
+    "/status/404": spec.ERROR_UNHANDLED_HTTP_CODE, "/status/500": spec.ERROR_UNHANDLED_HTTP_CODE,
+    "/loop": spec.ERROR_TOO_MANY_REDIRECTS,
+}
+
 
 class RequestMachine(RuleBasedStateMachine):
     """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin``."""
@@ -49,7 +55,7 @@ class RequestMachine(RuleBasedStateMachine):
         self.request = RequestModule(self.device, sandbox=self.sandbox, curl_options=options)
         self.denied = RequestModule(self.device, sandbox=AppSandbox(self.root / "other"),
                                     caller=Caller(), curl_options=options)
-        self.tasks: list[tuple[Any, list[tuple[str, Any]], str | None]] = []
+        self.tasks: list[tuple[Any, list[tuple[str, Any]], str | None, int]] = []
         self.names = 0
 
     def teardown(self) -> None:
@@ -100,6 +106,15 @@ class RequestMachine(RuleBasedStateMachine):
     @rule(network_type=st.sampled_from([0, spec.NETWORK_WIFI, spec.NETWORK_MOBILE]),
           metered=st.booleans())
     def download(self, network_type: int, metered: bool) -> None:
+        self.start("/files/small.bin", "complete", network_type, metered)
+
+    @rule(path=st.sampled_from(sorted(SERVER_FAULTS)))
+    def download_from_a_faulty_server(self, path: str) -> None:
+        self.start(path, f"fail:{SERVER_FAULTS[path]}", 0, True)
+
+    def start(self, path: str, served: str, network_type: int, metered: bool) -> None:
+        """Start a download whose outcome is predicted now: the network rules at start
+        (research §3.8), else what the server's answer maps to (``served``, §3.5)."""
         net = self.device.sensors.network()
         radio = net.active_radio
         if not net.internet:
@@ -110,23 +125,24 @@ class RequestMachine(RuleBasedStateMachine):
                                        else spec.NETWORK_MOBILE)):
             outcome = f"fail:{spec.ERROR_UNSUPPORTED_NETWORK_TYPE}"
         else:
-            outcome = "complete"
+            outcome = served
         name = f"f{self.names}.bin"
         self.names += 1
-        task = self.create({"url": self.url(), "filePath": name, "networkType": network_type,
-                            "enableMetered": metered}, 0)
+        assert self.server is not None
+        task = self.create({"url": f"{self.server.url}{path}", "filePath": name,
+                            "networkType": network_type, "enableMetered": metered}, 0)
         events: list[tuple[str, Any]] = []
         for kind in ("complete", "pause", "remove"):
             task.on(kind, lambda k=kind, e=events: e.append((k, None)))
         task.on("fail", lambda code, e=events: e.append(("fail", code)))
         task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
-        self.tasks.append((task, events, outcome))
+        self.tasks.append((task, events, outcome, network_type))
 
     @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start
         if all(task.info().status in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED)
-               for task, _, _ in self.tasks):
+               for task, _, _, _ in self.tasks):
             self.device.controls.set_radio(radio, up)
 
     @rule(seconds=st.sampled_from([1.0, 30.0]))
@@ -135,7 +151,7 @@ class RequestMachine(RuleBasedStateMachine):
 
     @invariant()
     def tasks_keep_their_promises(self) -> None:
-        for task, events, outcome in self.tasks:
+        for task, events, outcome, network_type in self.tasks:
             finals = [e for e in events if e[0] in ("complete", "fail")]
             if len(finals) > 1:
                 raise ConformanceFailure("one complete or fail per task", "research §3.9",
@@ -148,11 +164,15 @@ class RequestMachine(RuleBasedStateMachine):
             if finals:
                 observed = "complete" if finals[0][0] == "complete" else f"fail:{finals[0][1]}"
                 if observed != outcome:
-                    raise ConformanceFailure("download outcome", "research §3.3, §3.8",
+                    raise ConformanceFailure("download outcome", "research §3.3, §3.5, §3.8",
                                              outcome, observed)
                 if observed == "complete" and progress and progress[-1][0] != progress[-1][1]:
                     raise ConformanceFailure("complete after all bytes", "research §3.9",
                                              "received == total", progress[-1])
+                # the networkType value's documented effect has now been checked
+                for name in ("NETWORK_WIFI", "NETWORK_MOBILE"):
+                    if network_type & getattr(spec, name):
+                        self.coverage.value("NETWORK", name)
                 status = SESSIONS[task.info().status]
                 self.coverage.value("SESSION", status)
                 if finals[0][0] == "fail":
@@ -173,4 +193,5 @@ class RequestMachine(RuleBasedStateMachine):
                         raise ConformanceFailure("DownloadTask state", "research §3.3",
                                                  sorted(ALLOWED), (previous, state))
                     self.coverage.transition("DownloadTask", previous, state)
+                self.coverage.value("SESSION", state)  # a state seen, on an allowed path
                 history[data["task"]] = state
