@@ -38,6 +38,9 @@ def test_the_emulator_conforms(server: NasServer) -> None:
         assert ("error", "CloudSync", method, "120") in reached
     assert ("error", "CloudSync", "get_connection_setting", "114") in reached
     assert ("error", "CloudSync", "no_such_method", "103") in reached
+    for method in ("set_personal_config", "pause", "resume", "get_log", "get_property",
+                   "list_conn"):
+        assert ("error", "CloudSync", method, "0") in reached
 
 
 def test_a_read_only_target_makes_no_change(server: NasServer) -> None:

@@ -27,6 +27,8 @@ class SynologyMachine(RuleBasedStateMachine):
         config = self.ok("get_config")
         self.workers = config["worker_count"]
         self.log_count = config["log_count"]
+        self.sync_mode = config["sync_mode"]
+        self.paused_all = self.ok("list_conn")["is_pause"]
         self.directions: dict[int, str] = {}
 
     def teardown(self) -> None:
@@ -81,6 +83,36 @@ class SynologyMachine(RuleBasedStateMachine):
         self.reply("set_schedule_setting", code, connection_id=3, is_enabled_schedule=False,
                    schedule_info='"' + "1" * length + '"')
 
+    @precondition(lambda self: self.writable)
+    @rule(delete_from_cloud=st.booleans())
+    def set_personal_config(self, delete_from_cloud: bool) -> None:
+        self.ok("set_personal_config", sync_mode=str(delete_from_cloud).lower())
+        self.sync_mode = delete_from_cloud
+
+    @precondition(lambda self: self.writable)
+    @rule(method=st.sampled_from(["pause", "resume"]), connection=st.sampled_from([None, 3, 42]))
+    def pause_or_resume(self, method: str, connection: int | None) -> None:
+        # without connection_id the call applies to every connection (research §3)
+        params = {} if connection is None else {"connection_id": connection}
+        self.reply(method, spec.INVALID_PARAMETER if connection == 42 else 0, **params)
+        if connection is None:
+            self.paused_all = method == "pause"
+
+    @rule(connection=st.sampled_from([3, 42]), limit=st.sampled_from([1, 200]))
+    def get_log(self, connection: int, limit: int) -> None:
+        code = 0 if connection == 3 else spec.INVALID_PARAMETER
+        body = self.reply("get_log", code, connection_id=connection, offset=0, keyword="",
+                          date_from=0, date_to=0, log_level=-1, action=-1, limit=limit)
+        if code == 0 and len(body["data"]["items"]) > min(limit, body["data"]["total"]):
+            raise ConformanceFailure("get_log returns at most limit items",
+                                     f"{spec.DOCUMENT} get_connection_logs", limit,
+                                     len(body["data"]["items"]))
+
+    @rule(connection=st.sampled_from([3, 5, 42]))
+    def get_property(self, connection: int) -> None:
+        self.reply("get_property", 0 if connection in (3, 5) else spec.INVALID_PARAMETER,
+                   connection_id=connection)
+
     @rule(connection=st.sampled_from([3, 5, 42]))
     def get_connection_setting(self, connection: int) -> None:
         self.reply("get_connection_setting", 0 if connection in (3, 5)
@@ -99,6 +131,15 @@ class SynologyMachine(RuleBasedStateMachine):
     @invariant()
     def reads_reflect_acknowledged_writes(self) -> None:
         config = self.ok("get_config")
+        if config["sync_mode"] != self.sync_mode:
+            raise ConformanceFailure("get_config after set_personal_config",
+                                     f"{spec.DOCUMENT} set_relink_behavior", self.sync_mode,
+                                     config["sync_mode"])
+        connections = self.ok("list_conn")
+        if connections["is_pause"] != self.paused_all:
+            raise ConformanceFailure("list_conn after pause/resume of all connections",
+                                     f"{spec.DOCUMENT} connection_pause", self.paused_all,
+                                     connections["is_pause"])
         if (config["worker_count"], config["log_count"]) != (self.workers, self.log_count):
             raise ConformanceFailure("get_config after set_global_config",
                                      f"{spec.DOCUMENT} set_pkg_config",
