@@ -15,7 +15,8 @@ def test_the_reference_keeps_its_download_promises(http_server: FixtureHTTPServe
     RequestMachine.server = http_server
     RequestMachine.coverage = Coverage()
     run_state_machine_as_test(RequestMachine, settings=settings(
-        max_examples=40, stateful_step_count=15, deadline=None))
+        max_examples=40, stateful_step_count=15, deadline=None,
+        derandomize=True))  # the coverage asserted below must not depend on luck
     reached = RequestMachine.coverage.reached
     for code in (0, spec.EXCEPTION_PARAMCHECK, spec.EXCEPTION_PERMISSION):
         assert ("error", "request", "download", str(code)) in reached

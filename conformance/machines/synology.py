@@ -4,6 +4,7 @@ codes predicted from the spec table. On a ``read_only`` target only the reads ru
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import strategies as st
@@ -30,6 +31,7 @@ class SynologyMachine(RuleBasedStateMachine):
         self.sync_mode = config["sync_mode"]
         self.paused_all = self.ok("list_conn")["is_pause"]
         self.directions: dict[int, str] = {}
+        self.filters: dict[int, tuple[list[str], int]] = {}
 
     def teardown(self) -> None:
         self.target.close()
@@ -98,6 +100,34 @@ class SynologyMachine(RuleBasedStateMachine):
         if connection is None:
             self.paused_all = method == "pause"
 
+    @precondition(lambda self: self.writable)
+    @rule(session=st.sampled_from([4, 99]), extensions=st.sampled_from([[], ["mp3", "iso"]]),
+          max_size=st.sampled_from([0, 1_048_576, -1]))
+    def set_selective_sync_config(self, session: int, extensions: list[str],
+                                  max_size: int) -> None:
+        valid = session == 4 and max_size >= 0
+        lists = {name: json.dumps(extensions if "extensions" in name else [])
+                 for name in ("filtered_paths", "filtered_names", "filtered_extensions",
+                              "user_defined_names", "user_defined_extensions")}
+        self.reply("set_selective_sync_config", 0 if valid else spec.INVALID_PARAMETER,
+                   session_id=session, filtered_max_upload_size=max_size, **lists)
+        if valid:
+            self.filters[session] = (extensions, max_size)
+
+    @rule(session=st.sampled_from([4, 99]))
+    def get_selective_folder_list(self, session: int) -> None:
+        self.reply("get_selective_folder_list", 0 if session == 4 else spec.INVALID_PARAMETER,
+                   session_id=session, path="/", file_id="id:/docs", exists_type="null")
+
+    @rule(connection=st.sampled_from([3, 42]))
+    def get_conn_auth_info(self, connection: int) -> None:
+        self.reply("get_conn_auth_info", 0 if connection == 3 else spec.INVALID_PARAMETER,
+                   connection_id=connection)
+
+    @rule()
+    def get_recently_change(self) -> None:
+        self.ok("get_recently_change")
+
     @rule(connection=st.sampled_from([3, 42]), limit=st.sampled_from([1, 200]))
     def get_log(self, connection: int, limit: int) -> None:
         code = 0 if connection == 3 else spec.INVALID_PARAMETER
@@ -145,6 +175,14 @@ class SynologyMachine(RuleBasedStateMachine):
                                      f"{spec.DOCUMENT} set_pkg_config",
                                      (self.workers, self.log_count),
                                      (config["worker_count"], config["log_count"]))
+        for session, (extensions, max_size) in self.filters.items():
+            filters = self.ok("get_selective_sync_config", session_id=session)
+            observed = (filters["filtered_extensions"], filters["filtered_max_upload_size"])
+            if observed != (extensions, max_size):
+                raise ConformanceFailure("get_selective_sync_config after "
+                                         "set_selective_sync_config",
+                                         f"{spec.DOCUMENT} set_task_filters",
+                                         (extensions, max_size), observed)
         for session, direction in self.directions.items():
             tasks = self.ok("list_sess", connection_id=3)["sess"]
             observed = next(t["sync_direction"] for t in tasks if t["sess_id"] == session)
