@@ -30,3 +30,19 @@ def test_the_reference_conforms_and_reaches_the_start_codes(tmp_path: Path) -> N
     save(tmp_path / "matrix.json", [table])
     saved = json.loads((tmp_path / "matrix.json").read_text())
     assert saved[0]["api"] == "@ohos.file.cloudSync" and saved[0]["percent"] > 0
+
+
+def test_a_file_an_earlier_sync_uploaded_is_not_taken_for_local_only() -> None:
+    # the shrunk steps of a false failure a 200-example run once reported: the model thought
+    # the first local-only file was still local after a sync had uploaded it
+    machine = CloudSyncMachine()
+    try:
+        machine.clean_cache(caller="system", kind="local-only")
+        machine.file_sync_start(caller="system")
+        machine.time_passes(seconds=0.5)
+        machine.clean_cache(caller="system", kind="local-only")
+        machine.progress_is_well_formed()
+    finally:
+        machine.teardown()
+    assert ("error", "CloudFileCache", "cleanCache", str(spec.NO_SUCH_FILE)) in \
+        CloudSyncMachine.coverage.reached

@@ -51,6 +51,7 @@ class CloudSyncMachine(RuleBasedStateMachine):
         self._listener_sync.on("progress", self.progress.append)
         self.coverage.error("FileSync.on", 0)
         self.files = 0
+        self.local_files = 0
 
     def teardown(self) -> None:
         self.target.close()
@@ -238,10 +239,13 @@ class CloudSyncMachine(RuleBasedStateMachine):
         if kind == "synced" and self.target.drive.container(BUNDLE).get("cc/s.bin") is None:
             self.target.cloud.seed(self.target.drive, BUNDLE, "cc/s.bin", b"cached")
             module.files.write("cc/s.bin", b"cached")
+        # a new name each time: a sync started earlier may have uploaded an older one
+        self.local_files += 1
+        local = f"cc/local-{self.local_files}.bin"
         if kind == "local-only":
-            module.files.write("cc/local.bin", b"only here")
-        uri = {"synced": module.files.uri("cc/s.bin"), "local-only":
-               module.files.uri("cc/local.bin"), "invalid": "file://x.y/data/storage/el2/a"}[kind]
+            module.files.write(local, b"only here")
+        uri = {"synced": module.files.uri("cc/s.bin"), "local-only": module.files.uri(local),
+               "invalid": "file://x.y/data/storage/el2/a"}[kind]
         code = self.caller_code(caller) or {"synced": 0, "local-only": spec.NO_SUCH_FILE,
                                             "invalid": spec.INVALID_URI}[kind]
         self.expect("CloudFileCache.cleanCache", code,
