@@ -24,5 +24,7 @@ def test_the_reference_keeps_its_download_promises(http_server: FixtureHTTPServe
     assert ("transition", "DownloadTask", "SESSION_RUNNING", "SESSION_SUCCESSFUL") in reached
     assert ("enum", "SESSION", "SESSION_RUNNING", "") in reached
     assert ("enum", "NETWORK", "NETWORK_WIFI", "") in reached
-    for name in ("ERROR_UNHANDLED_HTTP_CODE", "ERROR_TOO_MANY_REDIRECTS"):
+    assert ("enum", "PAUSED", "PAUSED_WAITING_TO_RETRY", "") in reached
+    assert ("enum", "SESSION", "SESSION_PAUSED", "") in reached
+    for name in ("ERROR_UNHANDLED_HTTP_CODE", "ERROR_TOO_MANY_REDIRECTS", "ERROR_UNKNOWN"):
         assert ("enum", "ERROR", name, "") in reached

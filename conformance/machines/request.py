@@ -6,6 +6,7 @@ task's events (research §3)."""
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING:
             spec.SESSION_PENDING: "SESSION_PENDING", spec.SESSION_PAUSED: "SESSION_PAUSED",
             spec.SESSION_FAILED: "SESSION_FAILED"}
 ERRORS = {getattr(spec, n): n for n in dir(spec) if n.startswith("ERROR_")}
+PAUSES = {getattr(spec, n): n for n in dir(spec) if n.startswith("PAUSED_")}
 ALLOWED = {  # research §3.3 "reachable transitions"
     ("SESSION_PENDING", "SESSION_RUNNING"), ("SESSION_PENDING", "SESSION_FAILED"),
     ("SESSION_PENDING", "SESSION_PAUSED"), ("SESSION_RUNNING", "SESSION_SUCCESSFUL"),
@@ -57,10 +59,19 @@ class RequestMachine(RuleBasedStateMachine):
                                     caller=Caller(), curl_options=options)
         self.tasks: list[tuple[Any, list[tuple[str, Any]], str | None, int]] = []
         self.names = 0
+        # bound but not listening: a connection to it is refused at once, every time
+        self.nowhere = socket.socket()
+        self.nowhere.bind(("127.0.0.1", 0))
 
     def teardown(self) -> None:
-        self.device.run(until=self.device.env.now + 120)  # let running transfers end
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            # let running transfers end, then hold every task to its predicted outcome, not
+            # only those that ended within the steps
+            self.device.run(until=self.device.env.now + 120)
+            self.tasks_keep_their_promises()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.nowhere.close()
 
     def create(self, config: Any, expected: int, caller_ok: bool = True) -> Any:
         module = self.request if caller_ok else self.denied
@@ -112,7 +123,16 @@ class RequestMachine(RuleBasedStateMachine):
     def download_from_a_faulty_server(self, path: str) -> None:
         self.start(path, f"fail:{SERVER_FAULTS[path]}", 0, True)
 
-    def start(self, path: str, served: str, network_type: int, metered: bool) -> None:
+    @rule()
+    def download_from_a_server_that_refuses(self) -> None:
+        # research §3.5: connect errors retry; after the last attempt PAUSED/WAITING_TO_RETRY
+        port = self.nowhere.getsockname()[1]
+        # (research §3.3: PAUSED, ERROR_UNKNOWN, PAUSED_WAITING_TO_RETRY)
+        self.start("/x.bin", f"pause:{spec.PAUSED_WAITING_TO_RETRY}:{spec.ERROR_UNKNOWN}", 0, True,
+                   base=f"http://127.0.0.1:{port}")
+
+    def start(self, path: str, served: str, network_type: int, metered: bool,
+              base: str | None = None) -> None:
         """Start a download whose outcome is predicted now: the network rules at start
         (research §3.8), else what the server's answer maps to (``served``, §3.5)."""
         net = self.device.sensors.network()
@@ -129,7 +149,7 @@ class RequestMachine(RuleBasedStateMachine):
         name = f"f{self.names}.bin"
         self.names += 1
         assert self.server is not None
-        task = self.create({"url": f"{self.server.url}{path}", "filePath": name,
+        task = self.create({"url": f"{base or self.server.url}{path}", "filePath": name,
                             "networkType": network_type, "enableMetered": metered}, 0)
         events: list[tuple[str, Any]] = []
         for kind in ("complete", "pause", "remove"):
@@ -141,7 +161,8 @@ class RequestMachine(RuleBasedStateMachine):
     @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start
-        if all(task.info().status in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED)
+        if all(task.info().status in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED,
+                                      spec.SESSION_PAUSED)
                for task, _, _, _ in self.tasks):
             self.device.controls.set_radio(radio, up)
 
@@ -152,9 +173,10 @@ class RequestMachine(RuleBasedStateMachine):
     @invariant()
     def tasks_keep_their_promises(self) -> None:
         for task, events, outcome, network_type in self.tasks:
-            finals = [e for e in events if e[0] in ("complete", "fail")]
+            # no rule pauses a task, so a pause is where a task ends here
+            finals = [e for e in events if e[0] in ("complete", "fail", "pause")]
             if len(finals) > 1:
-                raise ConformanceFailure("one complete or fail per task", "research §3.9",
+                raise ConformanceFailure("one complete, fail or pause per task", "research §3.9",
                                          1, finals)
             progress = [p for kind, p in events if kind == "progress"]
             received = [r for r, _ in progress]
@@ -162,7 +184,10 @@ class RequestMachine(RuleBasedStateMachine):
                 raise ConformanceFailure("progress only grows", "research §3.9", "monotone",
                                          received)
             if finals:
-                observed = "complete" if finals[0][0] == "complete" else f"fail:{finals[0][1]}"
+                kind = finals[0][0]
+                observed = {"complete": "complete", "fail": f"fail:{finals[0][1]}",
+                            "pause": f"pause:{task.info().pausedReason}:"
+                                     f"{task.info().failedReason}"}[kind]
                 if observed != outcome:
                     raise ConformanceFailure("download outcome", "research §3.3, §3.5, §3.8",
                                              outcome, observed)
@@ -175,10 +200,12 @@ class RequestMachine(RuleBasedStateMachine):
                         self.coverage.value("NETWORK", name)
                 status = SESSIONS[task.info().status]
                 self.coverage.value("SESSION", status)
-                if finals[0][0] == "fail":
+                if kind == "fail":
                     self.coverage.value("ERROR", ERRORS.get(finals[0][1], "?"))
-                self.coverage.error("DownloadTask.fail" if finals[0][0] == "fail"
-                                    else "DownloadTask.complete", finals[0][1] or 0)
+                if kind == "pause":
+                    self.coverage.value("PAUSED", PAUSES[task.info().pausedReason])
+                    self.coverage.value("ERROR", ERRORS[task.info().failedReason])
+                self.coverage.error(f"DownloadTask.{kind}", finals[0][1] or 0)
 
     @invariant()
     def states_move_along_allowed_transitions(self) -> None:
