@@ -7,7 +7,7 @@ transition between states — so a matrix is a set difference against the spec t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,22 +45,27 @@ def documented(spec: ApiSpec) -> set[Item]:
     return items
 
 
-def matrix(spec: ApiSpec, coverage: Coverage, unreachable: Iterable[Item] = ()) -> \
-        dict[str, Any]:
+def matrix(spec: ApiSpec, coverage: Coverage,
+           unreachable: Mapping[Item, str] | None = None) -> dict[str, Any]:
     """Reached, unreached and excused items of one API, as JSON-ready data."""
     return items_matrix(spec.name, spec.document, documented(spec), coverage, unreachable)
 
 
 def items_matrix(api: str, document: str, wanted: set[Item], coverage: Coverage,
-                 unreachable: Iterable[Item] = ()) -> dict[str, Any]:
-    """The matrix for an explicit set of documented items."""
-    excused = set(unreachable) & wanted
+                 unreachable: Mapping[Item, str] | None = None) -> dict[str, Any]:
+    """The matrix for an explicit set of documented items. ``unreachable`` maps the items
+    this target cannot reach to the reason; they are listed, with it, as excused (an item
+    that was reached after all counts as reached)."""
     reached = wanted & coverage.reached
-    missing = wanted - reached - excused
+    excused = {item: reason for item, reason in (unreachable or {}).items()
+               if item in wanted and item not in reached}
+    missing = wanted - reached - set(excused)
     return {"api": api, "document": document, "documented": len(wanted),
             "reached": sorted(map(list, reached)), "unreached": sorted(map(list, missing)),
-            "excused": sorted(map(list, excused)),
-            "percent": round(100 * len(reached) / len(wanted), 1) if wanted else 100.0}
+            "excused": sorted([*item, reason] for item, reason in excused.items()),
+            "percent": round(100 * len(reached) / len(wanted), 1) if wanted else 100.0,
+            "accounted_percent": round(100 * (len(reached) + len(excused)) / len(wanted), 1)
+            if wanted else 100.0}
 
 
 def save(path: Path, matrices: list[dict[str, Any]]) -> None:

@@ -98,10 +98,42 @@ def build_parser() -> argparse.ArgumentParser:
     nas.add_argument("--test-control", action="store_true", help="serve /_test/advance and "
                      "/_test/device, and let simulated time move only through them")
 
-    conf = sub.add_parser("conformance", help="run the conformance machines against the "
-                          "references and write the coverage matrix")
-    conf.add_argument("--examples", type=int, default=50, help="Hypothesis examples per machine")
+    conf = sub.add_parser("conformance", help="run the conformance campaigns and write the "
+                          "coverage matrix and replay files")
+    conf.add_argument("--target", default="reference", help="reference (default: the "
+                      "in-process references and the NAS emulator) or nas=http://HOST:PORT "
+                      "(any SYNO.CloudSync endpoint; password from $SYNCRIG_NAS_PASSWORD)")
+    conf.add_argument("--nas-user", default="admin", help="user for a nas= target")
+    conf.add_argument("--read-only", action="store_true", help="make only non-mutating calls "
+                      "(for a NAS in use)")
+    conf.add_argument("--api", action="append", choices=["cloudSync", "request",
+                                                         "SYNO.CloudSync"],
+                      help="run only this campaign (repeatable); default: all the target has")
+    conf.add_argument("--device", default="phone", help="device profile of the simulated "
+                      "device (fixtures/devices name or YAML path)")
+    conf.add_argument("--hypothesis-profile", default="ci", choices=["ci", "explore", "nightly"],
+                      help="ci: derandomized, 50 examples; explore: 500 random examples with "
+                      "an example database; nightly: 5000")
+    conf.add_argument("--examples", type=int, help="examples per campaign (overrides the "
+                      "profile's)")
+    conf.add_argument("--steps", type=int, default=25, help="steps per example")
     conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+
+    mut = sub.add_parser("mutants", help="run the suite against deliberate deviations of the "
+                         "references and report which it caught")
+    mut.add_argument("names", nargs="*", help="mutants to run (default: the whole catalogue)")
+    mut.add_argument("--api", choices=["cloudSync", "request", "SYNO.CloudSync"],
+                     help="only the mutants of this campaign")
+    mut.add_argument("--list", action="store_true", help="list the catalogue and exit")
+    mut.add_argument("--examples", type=int, default=50, help="examples per campaign")
+    mut.add_argument("--min-score", type=float, default=0.95, help="exit 1 below this "
+                     "fraction killed")
+    mut.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+
+    rep = sub.add_parser("replay", help="re-run a replay file's steps and say whether the "
+                         "same rule breaks")
+    rep.add_argument("file", type=Path)
+    rep.add_argument("--plot", type=Path, help="write the device timeline of the replay as PNG")
 
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
@@ -284,23 +316,122 @@ def _serve_nas(args: argparse.Namespace) -> int:
                          "(Ctrl-C stops)", stop)
 
 
+def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    import os
+
+    from conformance.suite import CAMPAIGNS, Options
+    from sim.device import load_profile
+
+    if args.examples is not None and args.examples < 1:
+        raise ConfigError("--examples", "", args.examples, "must be at least 1")
+    if args.steps < 1:
+        raise ConfigError("--steps", "", args.steps, "must be at least 1")
+    load_profile(args.device)  # a bad profile is bad input, not a failure of the target
+    overrides: dict[str, Any] = {"device": args.device, "steps": args.steps,
+                                 "read_only": args.read_only}
+    if args.examples is not None:
+        overrides["examples"] = args.examples
+    if args.target == "reference":
+        names = args.api or list(CAMPAIGNS)
+    elif args.target.startswith("nas="):
+        from conformance.suite import _host_port
+
+        _host_port(args.target[4:])
+        overrides |= {"nas": args.target[4:], "nas_user": args.nas_user,
+                      "nas_password": os.environ.get("SYNCRIG_NAS_PASSWORD", "")}
+        if any(name != "SYNO.CloudSync" for name in args.api or []):
+            raise ConfigError("--api", "", ",".join(args.api), "a nas= target has only "
+                              "SYNO.CloudSync")
+        names = ["SYNO.CloudSync"]
+    else:
+        raise ConfigError("--target", "", args.target, "must be reference or "
+                          "nas=http://HOST:PORT")
+    return Options.for_profile(args.hypothesis_profile, **overrides), names
+
+
 def _conformance(args: argparse.Namespace, console: Console) -> int:
     from conformance.runner import run
 
-    if args.examples < 1:
-        raise ConfigError("--examples", "", args.examples, "must be at least 1")
-    report = run(args.out, args.examples,
+    options, names = _conformance_options(args)
+    report = run(args.out, options, names,
                  progress=lambda what: console.print(f"[dim]{what}[/dim]"))
     table = Table(title=f"conformance run {report.started}")
-    for column in ("API", "documented items", "reached", "%"):
+    for column in ("API", "documented items", "reached", "%", "seconds", "result"):
         table.add_column(column)
-    for m in report.matrices:
-        table.add_row(m["api"], str(m["documented"]), str(len(m["reached"])), str(m["percent"]))
+    for out in report.outcomes:
+        m = out.matrix
+        table.add_row(m["api"], str(m["documented"]), str(len(m["reached"])), str(m["percent"]),
+                      f"{out.seconds:.1f}", "conforms" if out.ok else "[red]FAILED[/red]")
     console.print(table)
-    for failure in report.failures:
-        console.print(f"[red]FAILED[/red] {failure['machine']}: {failure['rule']}")
-        console.print(failure["steps"], markup=False)
+    for out in report.failures:
+        console.print(f"[red]FAILED[/red] {out.describe()}", markup=False, highlight=False)
     return 0 if report.ok else 1
+
+
+def _mutants(args: argparse.Namespace, console: Console) -> int:
+    import datetime as dt
+
+    from conformance import mutants as M
+    from conformance.suite import Options
+
+    chosen = [M.BY_NAME[n] for n in args.names if n in M.BY_NAME]
+    unknown = [n for n in args.names if n not in M.BY_NAME]
+    if unknown:
+        raise ConfigError("mutants", "", ", ".join(unknown), "not in the catalogue (see "
+                          "syncrig mutants --list)")
+    chosen = chosen or list(M.CATALOGUE)
+    if args.api:
+        chosen = [m for m in chosen if m.campaign == args.api]
+    if args.list:
+        for m in chosen:
+            console.print(f"{m.name:34} {m.campaign:15} {m.breaks}", markup=False,
+                          highlight=False)
+        return 0
+    if args.examples < 1:
+        raise ConfigError("--examples", "", args.examples, "must be at least 1")
+    if not 0 <= args.min_score <= 1:
+        raise ConfigError("--min-score", "", args.min_score, "must be within 0..1")
+    options = Options(examples=args.examples)
+    started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = args.out / f"mutants-{started}"
+
+    def show(v: M.Verdict) -> None:
+        row = v.to_json()
+        fate = f"killed in {row['steps']} steps ({row['seconds']} s) by {row['by']}" \
+            if v.killed else "[red]survived[/red]"
+        console.print(f"{v.mutant.name}: {fate}", highlight=False)
+
+    verdicts = M.run_mutants(chosen, options, folder / "replays", progress=show)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = M.summary(verdicts)
+    (folder / "mutants.json").write_text(json.dumps(
+        {"started": started, "options": options.to_json(), "summary": summary,
+         "mutants": [v.to_json() for v in verdicts]}, indent=2))
+    (folder / "mutants.md").write_text(M.markdown(verdicts, options))
+    console.print(f"{summary['killed']} of {summary['mutants']} killed (score "
+                  f"{summary['score']}), median shrunk trace {summary['median_steps']} steps; "
+                  f"report: {folder}")
+    return 0 if summary["score"] >= args.min_score else 1
+
+
+def _replay(args: argparse.Namespace, console: Console) -> int:
+    from conformance.suite import replay
+
+    result = replay(args.file, args.plot)
+    console.print(f"{len(result.steps)} steps of {result.campaign} replayed")
+    for i, step in enumerate(result.steps, 1):
+        console.print(f"  {i}. {step}", markup=False, highlight=False)
+    recorded = result.recorded["message"] if result.recorded else "no failure"
+    observed = result.observed["message"] if result.observed else "no failure"
+    console.print(f"recorded: {recorded}", markup=False, highlight=False)
+    console.print(f"observed: {observed}", markup=False, highlight=False)
+    if result.plot is not None:
+        console.print(f"timeline: {result.plot}")
+    if result.reproduced:
+        console.print("reproduced" if result.observed else "still conforms")
+        return 1 if result.observed else 0
+    console.print("[yellow]not reproduced[/yellow]: the target now behaves differently")
+    return 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,6 +443,10 @@ def main(argv: list[str] | None = None) -> int:
             return _simulate(args, console)
         if args.command == "conformance":
             return _conformance(args, console)
+        if args.command == "mutants":
+            return _mutants(args, console)
+        if args.command == "replay":
+            return _replay(args, console)
         if args.command == "serve":
             if args.server == "nas":
                 return _serve_nas(args)

@@ -159,15 +159,30 @@ def test_serve_nas_bad_input_is_one_clear_line(tmp_path: Path) -> None:
                                bad_seed), "connections", "connection 1 belongs to 'bob'")
 
 
-def test_conformance_writes_the_matrix(tmp_path: Path) -> None:
-    done = syncrig("conformance", "--examples", "3", "--out", tmp_path)
+def test_conformance_main_job_accounts_for_every_cloudsync_item(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--out", tmp_path)  # the README's main job
     assert done.returncode == 0, done.stdout + done.stderr
     (run_dir,) = tmp_path.iterdir()
     report = json.loads((run_dir / "matrix.json").read_text())
-    assert report["ok"] is True and report["failures"] == []
+    assert report["ok"] is True
+    assert [c["failure"] for c in report["campaigns"]] == [None, None, None]
     assert [m["api"] for m in report["matrices"]] == [
         "@ohos.file.cloudSync", "@ohos.request", "SYNO.CloudSync"]
     for m in report["matrices"]:
         assert m["documented"] == len(m["reached"]) + len(m["unreached"]) + len(m["excused"])
-    assert "| @ohos.file.cloudSync |" in (run_dir / "matrix.md").read_text()
+    cloudsync = report["matrices"][0]
+    assert cloudsync["unreached"] == [] and cloudsync["accounted_percent"] == 100.0
+    assert all(len(item) == 5 and item[4] for item in cloudsync["excused"])  # with reasons
+    text = (run_dir / "matrix.md").read_text()
+    assert "| @ohos.file.cloudSync |" in text and "not reachable on this target" in text
     assert "conformance run" in done.stdout
+
+
+def test_conformance_fails_when_a_documented_item_is_not_reached(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "cloudSync", "--examples", "1", "--steps", "2",
+                   "--out", tmp_path)
+    assert done.returncode == 1
+    assert "documented items not reached" in done.stdout
+    (run_dir,) = tmp_path.iterdir()
+    report = json.loads((run_dir / "matrix.json").read_text())
+    assert report["ok"] is False and report["matrices"][0]["unreached"]

@@ -37,10 +37,10 @@ def test_a_file_an_earlier_sync_uploaded_is_not_taken_for_local_only() -> None:
     # the first local-only file was still local after a sync had uploaded it
     machine = CloudSyncMachine()
     try:
-        machine.clean_cache(caller="system", kind="local-only")
-        machine.file_sync_start(caller="system")
+        machine.clean_cache(kind="local-only")
+        machine.file_sync_start()
         machine.time_passes(seconds=0.5)
-        machine.clean_cache(caller="system", kind="local-only")
+        machine.clean_cache(kind="local-only")
         machine.progress_is_well_formed()
     finally:
         machine.teardown()

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.cloudsync import ConformanceFailure
+from conformance.machines.base import ConformanceFailure, RecordedMachine
 from conformance.spec import ohos_request as spec
 from sim.device import Device, load_profile
 from sim.ohos.common import AppSandbox, BusinessError, Caller
@@ -41,17 +41,18 @@ SERVER_FAULTS = {  # research §3.5: the result of each server answer
 }
 
 
-class RequestMachine(RuleBasedStateMachine):
+class RequestMachine(RecordedMachine):
     """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin``."""
 
     server: ClassVar[FixtureHTTPServer | None] = None
+    device_profile: ClassVar[str] = "phone"
     coverage = Coverage()
 
     def __init__(self) -> None:
         super().__init__()
         assert self.server is not None
         self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
-        self.device = Device(load_profile("phone"))
+        self.device = Device(load_profile(self.device_profile))
         options = CurlOptions(connect_timeout_s=2, low_speed_time_s=5)
         self.sandbox = AppSandbox(self.root / "app")
         self.request = RequestModule(self.device, sandbox=self.sandbox, curl_options=options)

@@ -8,15 +8,15 @@ import json
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.cloudsync import ConformanceFailure
+from conformance.machines.base import ConformanceFailure, RecordedMachine
 from conformance.spec import synology as spec
 from conformance.targets.nas import NasTarget
 
 
-class SynologyMachine(RuleBasedStateMachine):
+class SynologyMachine(RecordedMachine):
     """Bind :attr:`target_factory` to a callable returning a fresh :class:`NasTarget`."""
 
     target_factory: Any = None
@@ -57,7 +57,8 @@ class SynologyMachine(RuleBasedStateMachine):
     # -- rules ---------------------------------------------------------------------------------
 
     @precondition(lambda self: self.writable)
-    @rule(workers=st.integers(-1, 25), log_count=st.sampled_from([0, 1, 20000, 100000, 100001]))
+    @rule(workers=st.sampled_from([-1, 0, 1, 2, spec.MAX_WORKERS, spec.MAX_WORKERS + 1]),
+          log_count=st.sampled_from([0, 1, 20000, 100000, 100001]))
     def set_global_config(self, workers: int, log_count: int) -> None:
         valid = 1 <= workers <= spec.MAX_WORKERS and 1 <= log_count <= spec.MAX_LOG_COUNT
         self.reply("set_global_config", 0 if valid else spec.INVALID_PARAMETER,
@@ -67,9 +68,8 @@ class SynologyMachine(RuleBasedStateMachine):
             self.workers, self.log_count = workers, log_count
 
     @precondition(lambda self: self.writable)
-    @rule(direction=st.sampled_from([*spec.SYNC_DIRECTIONS, "SIDEWAYS", ""]),
-          session=st.sampled_from([4, 99]))
-    def set_session_setting(self, direction: str, session: int) -> None:
+    @rule(direction=st.sampled_from([*spec.SYNC_DIRECTIONS, "SIDEWAYS", ""]))
+    def set_session_setting(self, direction: str, session: int = 4) -> None:
         valid = direction in spec.SYNC_DIRECTIONS and session == 4
         self.reply("set_session_setting", 0 if valid else spec.INVALID_PARAMETER,
                    session_id=session, sync_direction=direction, sync_attr_check_option=True,
@@ -92,7 +92,7 @@ class SynologyMachine(RuleBasedStateMachine):
         self.sync_mode = delete_from_cloud
 
     @precondition(lambda self: self.writable)
-    @rule(method=st.sampled_from(["pause", "resume"]), connection=st.sampled_from([None, 3, 42]))
+    @rule(method=st.sampled_from(["pause", "resume"]), connection=st.sampled_from([None, 3]))
     def pause_or_resume(self, method: str, connection: int | None) -> None:
         # without connection_id the call applies to every connection (research §3)
         params = {} if connection is None else {"connection_id": connection}
@@ -101,10 +101,10 @@ class SynologyMachine(RuleBasedStateMachine):
             self.paused_all = method == "pause"
 
     @precondition(lambda self: self.writable)
-    @rule(session=st.sampled_from([4, 99]), extensions=st.sampled_from([[], ["mp3", "iso"]]),
+    @rule(extensions=st.sampled_from([[], ["mp3", "iso"]]),
           max_size=st.sampled_from([0, 1_048_576, -1]))
-    def set_selective_sync_config(self, session: int, extensions: list[str],
-                                  max_size: int) -> None:
+    def set_selective_sync_config(self, extensions: list[str], max_size: int,
+                                  session: int = 4) -> None:
         valid = session == 4 and max_size >= 0
         lists = {name: json.dumps(extensions if "extensions" in name else [])
                  for name in ("filtered_paths", "filtered_names", "filtered_extensions",
@@ -114,13 +114,13 @@ class SynologyMachine(RuleBasedStateMachine):
         if valid:
             self.filters[session] = (extensions, max_size)
 
-    @rule(session=st.sampled_from([4, 99]))
-    def get_selective_folder_list(self, session: int) -> None:
+    @rule()
+    def get_selective_folder_list(self, session: int = 4) -> None:
         self.reply("get_selective_folder_list", 0 if session == 4 else spec.INVALID_PARAMETER,
                    session_id=session, path="/", file_id="id:/docs", exists_type="null")
 
-    @rule(connection=st.sampled_from([3, 42]))
-    def get_conn_auth_info(self, connection: int) -> None:
+    @rule()
+    def get_conn_auth_info(self, connection: int = 3) -> None:
         self.reply("get_conn_auth_info", 0 if connection == 3 else spec.INVALID_PARAMETER,
                    connection_id=connection)
 
@@ -128,8 +128,8 @@ class SynologyMachine(RuleBasedStateMachine):
     def get_recently_change(self) -> None:
         self.ok("get_recently_change")
 
-    @rule(connection=st.sampled_from([3, 42]), limit=st.sampled_from([1, 200]))
-    def get_log(self, connection: int, limit: int) -> None:
+    @rule(limit=st.sampled_from([1, 200]))
+    def get_log(self, limit: int, connection: int = 3) -> None:
         code = 0 if connection == 3 else spec.INVALID_PARAMETER
         body = self.reply("get_log", code, connection_id=connection, offset=0, keyword="",
                           date_from=0, date_to=0, log_level=-1, action=-1, limit=limit)
@@ -138,15 +138,31 @@ class SynologyMachine(RuleBasedStateMachine):
                                      f"{spec.DOCUMENT} get_connection_logs", limit,
                                      len(body["data"]["items"]))
 
-    @rule(connection=st.sampled_from([3, 5, 42]))
+    @rule(connection=st.sampled_from([3, 5]))
     def get_property(self, connection: int) -> None:
         self.reply("get_property", 0 if connection in (3, 5) else spec.INVALID_PARAMETER,
                    connection_id=connection)
 
-    @rule(connection=st.sampled_from([3, 5, 42]))
+    @rule(connection=st.sampled_from([3, 5]))
     def get_connection_setting(self, connection: int) -> None:
         self.reply("get_connection_setting", 0 if connection in (3, 5)
                    else spec.INVALID_PARAMETER, connection_id=connection)
+
+    @rule()
+    def unknown_ids(self) -> None:
+        """A connection or task that does not exist is 120 for every method that names one,
+        and changes nothing (the invariants read everything back)."""
+        writable = self.writable
+        if writable:
+            self.set_session_setting("ONE_WAY_UPLOAD", session=99)
+            self.set_selective_sync_config([], 0, session=99)
+            self.reply("pause", spec.INVALID_PARAMETER, connection_id=42)
+            self.reply("resume", spec.INVALID_PARAMETER, connection_id=42)
+        self.get_selective_folder_list(session=99)
+        self.get_conn_auth_info(connection=42)
+        self.get_log(limit=1, connection=42)
+        self.get_property(connection=42)
+        self.get_connection_setting(connection=42)
 
     @rule()
     def missing_parameter(self) -> None:

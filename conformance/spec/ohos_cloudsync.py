@@ -176,3 +176,24 @@ METHODS: tuple[MethodSpec, ...] = (
 
 SPEC = ApiSpec("@ohos.file.cloudSync", DOCUMENT, ERRORS, METHODS,
                (SyncState, ErrorType, State, DownloadErrorType, FileSyncState, NotifyType))
+
+
+_NO_FILESYNC = ("an ordinary app cannot hold a FileSync: its constructor throws 202 first "
+                "(## FileSync ### constructor), so this method's 202 is never the one seen")
+UNREACHABLE: dict[tuple[str, str, str, str], str] = {
+    **{("error", "FileSync", name, "202"): _NO_FILESYNC
+       for name in ("start", "stop", "on", "off", "getLastSyncTime")},
+    ("enum", "FileSyncState", "DOWNLOADING", ""): "getFileSyncState never returns it: stored "
+    "states map onto UPLOADING, TO_BE_UPLOADED, UPLOAD_FAILURE, UPLOAD_SUCCESS, and COMPLETED "
+    "for anything else (research §2.11)",
+    ("enum", "FileSyncState", "STOPPED", ""): "getFileSyncState never returns it (research "
+    "§2.11, as DOWNLOADING)",
+    ("enum", "DownloadErrorType", "FREQUENT_USER_REQUESTS", ""): "the cloud server's flow "
+    "control (research §2.7); the simulated cloud has none",
+    ("enum", "DownloadErrorType", "UNKNOWN_ERROR", ""): "any other server error (research "
+    "§2.7); the simulated cloud's faults all have their own type",
+    ("enum", "DownloadErrorType", "LOCAL_STORAGE_FULL", ""): "the reference reserves a "
+    "download's bytes as it starts, right after start()'s 13900025 check: space cannot run "
+    "out later",
+}
+"""Documented items the reference target cannot reach, and why."""

@@ -167,6 +167,21 @@ def resolve_fixture(kind: str, name_or_path: str | Path) -> Path:
     return path
 
 
+_PROFILES: dict[tuple[Path, int, int], DeviceProfile] = {}
+
+
 def load_profile(name_or_path: str | Path) -> DeviceProfile:
-    """Load a device profile by name (``phone``, ``tablet``, ``nas``) or path."""
-    return load_model(DeviceProfile, resolve_fixture("devices", name_or_path))
+    """Load a device profile by name (``phone``, ``tablet``, ``nas``) or path.
+
+    Conformance campaigns build a device per example; a parsed profile is kept per file
+    (until the file changes) and each caller gets its own copy.
+    """
+    path = resolve_fixture("devices", name_or_path).resolve()
+    try:
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return load_model(DeviceProfile, path)  # load_model names the problem
+    if key not in _PROFILES:
+        _PROFILES[key] = load_model(DeviceProfile, path)
+    return _PROFILES[key].model_copy(deep=True)

@@ -368,15 +368,19 @@ class Download(_FetchBase):
     """Download of cloud files' content (system API, CLOUDFILE_SYNC)."""
 
     def on(self, evt: str, callback: Callable[[DownloadProgress], None]) -> None:
+        """Listen to download progress; the callback is registered with the sync service
+        (an IPC call, so 13600001 when it does not answer)."""
         self._module.require_caller()
         if evt != "progress" or not callable(callback):
             raise self._module.error(K.INVALID_PARAMETER)
+        self._module.require_ipc()
         self._listener = callback
 
     def off(self, evt: str, callback: Callable[[DownloadProgress], None] | None = None) -> None:
         self._module.require_caller()
         if evt != "progress" or (callback is not None and not callable(callback)):
             raise self._module.error(K.INVALID_PARAMETER)
+        self._module.require_ipc()
         if self._listener is None:
             raise self._module.error(K.IPC_ERROR)  # no callback registered (research §2.1)
         self._listener = None

@@ -651,6 +651,15 @@ class _Fetch:
                     self._report(State.FAILED, exc.bytes_done, obj.size,
                                  DownloadErrorType.NETWORK_UNAVAILABLE)
                 return
+            current = engine.container.get(self.rel)
+            if current is None or current.version != obj.version:
+                # deleted or replaced in the cloud while its bytes were on the way: the
+                # content asked for is gone
+                reservation.release()
+                self.temp.unlink(missing_ok=True)
+                self._report(State.FAILED, obj.size, obj.size,
+                             DownloadErrorType.CONTENT_NOT_FOUND)
+                return
             local = engine.root / self.rel
             mtime_ns = engine._place(engine.container.blob(obj), local, obj.size)
             reservation.commit(obj.size)

@@ -1,0 +1,112 @@
+"""What every conformance machine shares: failures that name the broken rule, and a record of
+the steps a run took, so the shortest failing run can be saved and replayed.
+
+Hypothesis ends a failing campaign by running the shrunk example once more; the steps of that
+last run (:attr:`RecordedMachine.last_steps`) are the trace a replay file carries.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from hypothesis.stateful import RULE_MARKER, RuleBasedStateMachine
+
+from conformance.coverage import Coverage
+
+
+class ConformanceFailure(AssertionError):
+    """A documented rule the target broke: the rule, its section, expected and observed."""
+
+    def __init__(self, rule: str, section: str, expected: object, observed: object) -> None:
+        super().__init__(f"{rule} ({section}): expected {expected!r}, observed {observed!r}")
+        self.rule = rule
+        self.section = section
+        self.expected = expected
+        self.observed = observed
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "section": self.section, "expected": repr(self.expected),
+                "observed": repr(self.observed)}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule call: its name, arguments and the simulated time it started at."""
+
+    rule: str
+    args: dict[str, Any]
+    at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "args": {k: encode(v)
+                                                           for k, v in self.args.items()}}
+        if self.at is not None:
+            out["at"] = round(self.at, 6)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        return cls(str(data["rule"]), {k: decode(v) for k, v in data.get("args", {}).items()},
+                   data.get("at"))
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        when = f"t={self.at:g}s " if self.at is not None else ""
+        return f"{when}{self.rule}({args})"
+
+
+def encode(value: Any) -> Any:
+    """Rule arguments as JSON: bytes become ``{"hex": ...}``; the rest are JSON already."""
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"hex"}:
+        return bytes.fromhex(value["hex"])
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+class RecordedMachine(RuleBasedStateMachine):
+    """A state machine whose rule calls are recorded as :class:`Step` s.
+
+    Subclasses get every ``@rule`` wrapped once, at class creation; the record is per instance
+    (:attr:`steps`) and the class keeps the latest (:attr:`last_steps`).
+    """
+
+    coverage: ClassVar[Coverage] = Coverage()
+    last_steps: ClassVar[list[Step]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, attr in list(vars(cls).items()):
+            marker = getattr(attr, RULE_MARKER, None)
+            if marker is not None and not getattr(marker.function, "_recorded", False):
+                marker.function = _recording(name, marker.function)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[Step] = []
+        type(self).last_steps = self.steps
+
+    def now(self) -> float | None:
+        """The simulated time a step starts at, where the machine has a device."""
+        device = getattr(self, "device", None)
+        return float(device.env.now) if device is not None else None
+
+
+def _recording(name: str, function: Any) -> Any:
+    @functools.wraps(function)
+    def recorded(machine: RecordedMachine, **kwargs: Any) -> Any:
+        machine.steps.append(Step(name, dict(kwargs), machine.now()))
+        return function(machine, **kwargs)
+
+    recorded._recorded = True  # type: ignore[attr-defined]
+    return recorded

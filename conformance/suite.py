@@ -1,0 +1,426 @@
+"""The conformance suite: one campaign per API, each a machine plus the world it runs in.
+
+The command line (``syncrig conformance``, ``replay``, ``mutants``) and the pytest plugin all
+run campaigns through :func:`run_campaign`, so a failure found anywhere carries the same
+structured record and replay file, and a replay builds exactly the world the campaign had.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import RULE_MARKER, run_state_machine_as_test
+
+from conformance.coverage import Coverage, items_matrix, matrix
+from conformance.machines.base import ConformanceFailure, RecordedMachine, Step
+from conformance.machines.cloudsync import CloudSyncMachine
+from conformance.machines.request import RequestMachine
+from conformance.machines.synology import SynologyMachine
+from conformance.spec import ohos_cloudsync, ohos_request, synology
+from conformance.targets.nas import NasTarget
+from conformance.targets.reference import ReferenceCloudSync
+from sim.errors import ConfigError
+from sim.servers import FixtureHTTPServer
+
+REPLAY_FORMAT = "syncrig-replay/1"
+SEED_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "nas" / "default.yaml"
+EMULATOR_USER, EMULATOR_PASSWORD = "admin", "Admin-Pass-1"
+"""The administrator ``fixtures/nas/default.yaml`` seeds the emulator with."""
+
+HYPOTHESIS_PROFILES = {
+    # name: (examples per campaign, derandomized, example database)
+    "ci": (50, True, False),
+    "explore": (500, False, True),
+    "nightly": (5000, False, True),
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a run is made: the same options rebuild the same world for a replay."""
+
+    examples: int = 50
+    steps: int = 25
+    device: str = "phone"
+    hypothesis_profile: str = "ci"
+    nas: str | None = None
+    """``http://host:port`` of a SYNO.CloudSync endpoint; ``None``: the emulator."""
+    nas_user: str = EMULATOR_USER
+    nas_password: str = EMULATOR_PASSWORD
+    read_only: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        # the password stays out of reports and replay files
+        return {"examples": self.examples, "steps": self.steps, "device": self.device,
+                "hypothesis_profile": self.hypothesis_profile, "nas": self.nas,
+                "nas_user": self.nas_user, "read_only": self.read_only}
+
+    @classmethod
+    def for_profile(cls, name: str, **overrides: Any) -> Options:
+        if name not in HYPOTHESIS_PROFILES:
+            raise ConfigError("--hypothesis-profile", "", name,
+                              f"must be one of {', '.join(HYPOTHESIS_PROFILES)}")
+        examples = HYPOTHESIS_PROFILES[name][0]
+        return cls(**{"examples": examples, "hypothesis_profile": name, **overrides})
+
+
+Environment = Callable[[Path, Options], contextlib.AbstractContextManager[None]]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One API's machine, the world it needs, and how its coverage becomes a matrix."""
+
+    name: str
+    machine: type[RecordedMachine]
+    environment: Environment
+    matrix: Callable[[Coverage], dict[str, Any]]
+    examples_factor: float = 1.0
+    """SYNO calls are HTTP round trips with a login each example: half the examples."""
+    gate: bool = True
+    """A documented item neither reached nor excused fails the run. Off while a machine does
+    not yet drive every documented item; its report says so."""
+
+
+@contextlib.contextmanager
+def _cloudsync_world(work: Path, options: Options) -> Iterator[None]:
+    saved = CloudSyncMachine.target_factory
+    CloudSyncMachine.target_factory = staticmethod(
+        lambda: ReferenceCloudSync(options.device))
+    try:
+        yield
+    finally:
+        CloudSyncMachine.target_factory = saved
+
+
+@contextlib.contextmanager
+def _request_world(work: Path, options: Options) -> Iterator[None]:
+    www = work / "www"
+    www.mkdir(parents=True, exist_ok=True)
+    (www / "small.bin").write_bytes(random.Random(0).randbytes(300_000))
+    with FixtureHTTPServer(www) as server:
+        RequestMachine.server = server
+        RequestMachine.device_profile = options.device
+        try:
+            yield
+        finally:
+            RequestMachine.server = None
+
+
+@contextlib.contextmanager
+def _nas_world(work: Path, options: Options) -> Iterator[None]:
+    from sim.synology import Nas, NasServer, load_seed
+
+    if options.nas is not None:
+        host, port = _host_port(options.nas)
+        SynologyMachine.target_factory = staticmethod(lambda: NasTarget(
+            host, port, options.nas_user, options.nas_password, read_only=options.read_only))
+        try:
+            yield
+        finally:
+            SynologyMachine.target_factory = None
+        return
+    nas = Nas(work / "nas", load_seed(SEED_FILE))
+    try:
+        with NasServer(nas, test_control=True) as server:
+            SynologyMachine.target_factory = staticmethod(lambda: NasTarget(
+                "127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
+                read_only=options.read_only))
+            try:
+                yield
+            finally:
+                SynologyMachine.target_factory = None
+    finally:
+        nas.store.close()
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.port is None:
+        raise ConfigError("--target", "nas", url, "must be nas=http://HOST:PORT")
+    return parts.hostname, parts.port
+
+
+CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
+    Campaign("cloudSync", CloudSyncMachine, _cloudsync_world,
+             lambda cov: matrix(ohos_cloudsync.SPEC, cov, ohos_cloudsync.UNREACHABLE)),
+    Campaign("request", RequestMachine, _request_world,
+             lambda cov: items_matrix("@ohos.request", ohos_request.DOCUMENT,
+                                      ohos_request.documented_items(), cov), gate=False),
+    Campaign("SYNO.CloudSync", SynologyMachine, _nas_world,
+             lambda cov: matrix(synology.SPEC, cov), examples_factor=0.5, gate=False),
+)}
+
+
+@dataclass
+class Outcome:
+    """What one campaign found: its matrix, and its failure if it had one."""
+
+    campaign: str
+    matrix: dict[str, Any]
+    seconds: float
+    failure: dict[str, Any] | None = None
+    steps: list[Step] = field(default_factory=list)
+    replay: Path | None = None
+    gate: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """No broken rule, and (where the campaign gates on it) no documented item left
+        unreached without a reason."""
+        return self.failure is None and not (self.gate and self.matrix["unreached"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "ok": self.ok, "coverage_gate": self.gate,
+                "seconds": round(self.seconds, 3),
+                "failure": self.failure, "steps": [s.to_json() for s in self.steps],
+                "replay": str(self.replay) if self.replay else None}
+
+    def describe(self) -> str:
+        """The failure as a person reads it: the rule, then the shrunk steps."""
+        if self.failure is None:
+            if self.ok:
+                return f"{self.campaign}: conforms"
+            items = "; ".join(" ".join(i).strip() for i in self.matrix["unreached"])
+            return f"{self.campaign}: documented items not reached: {items}"
+        lines = [f"{self.campaign}: {self.failure['message']}"]
+        lines += [f"  {i}. {step}" for i, step in enumerate(self.steps, 1)]
+        if self.replay is not None:
+            lines.append(f"  replay: syncrig replay {self.replay}")
+        return "\n".join(lines)
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, ConformanceFailure):
+        return {"kind": "violation", "message": str(exc), **exc.to_json()}
+    # anything else the target raised is a crash of the implementation under test: the
+    # documents promise an error code, never a traceback
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    return {"kind": "crash", "message": f"{type(exc).__name__}: {exc}", "rule":
+            "no call ends in an exception the documents do not list", "section": "",
+            "expected": "a documented result", "observed": f"{type(exc).__name__} at {where}"}
+
+
+def _settings(options: Options, campaign: Campaign) -> settings:
+    examples = max(1, round(options.examples * campaign.examples_factor))
+    _, derandomize, database = HYPOTHESIS_PROFILES.get(options.hypothesis_profile,
+                                                       HYPOTHESIS_PROFILES["ci"])
+    extra: dict[str, Any] = {} if database else {"database": None}
+    return settings(max_examples=examples, stateful_step_count=options.steps, deadline=None,
+                    derandomize=derandomize, report_multiple_bugs=False,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # see minimize()
+                    suppress_health_check=[HealthCheck.too_slow],
+                    **extra)
+
+
+def run_campaign(campaign: Campaign, options: Options, work: Path,
+                 replays: Path | None = None) -> Outcome:
+    """Run one campaign; on failure keep the shortest steps that still break the same rule
+    and, given ``replays``, save them as a replay file there."""
+    machine = campaign.machine
+    machine.coverage = Coverage()
+    machine.last_steps = []
+    started = time.perf_counter()
+    failure: dict[str, Any] | None = None
+    steps: list[Step] = []
+    with campaign.environment(work, options):
+        try:
+            run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                machine, settings=_settings(options, campaign))
+        except Flaky as exc:
+            failure = {"kind": "flaky", "message": f"not reproducible: {exc}", "rule": "",
+                       "section": "", "expected": "", "observed": ""}
+        except Exception as exc:
+            failure = _failure(exc)
+            steps = minimize(machine, list(machine.last_steps), failure)
+    outcome = Outcome(campaign.name, campaign.matrix(machine.coverage),
+                      time.perf_counter() - started, failure, steps, gate=campaign.gate)
+    if failure is not None and replays is not None:
+        outcome.replay = save_replay(replays / f"{_slug(campaign.name)}.json", outcome, options)
+    return outcome
+
+
+class _Inapplicable(Exception):
+    """A step whose rule's precondition does not hold where a shorter trace puts it."""
+
+
+def play(machine_class: type[RecordedMachine], steps: list[Step],
+         after: Callable[[RecordedMachine], None] | None = None) -> dict[str, Any] | None:
+    """Run ``steps`` on a fresh machine as Hypothesis would (invariants after each step,
+    teardown at the end); the failure they produce, or ``None``. ``after`` sees the machine
+    once it is torn down (to plot its device, say)."""
+    machine = machine_class()
+    observed: dict[str, Any] | None = None
+    try:
+        _check_invariants(machine)
+        for step in steps:
+            bound = getattr(machine, step.rule)
+            marker = getattr(bound, RULE_MARKER)
+            if not all(pre(machine) for pre in marker.preconditions):
+                raise _Inapplicable(step.rule)
+            bound(**step.args)
+            _check_invariants(machine)
+    except _Inapplicable:
+        raise
+    except Exception as exc:
+        observed = _failure(exc)
+    finally:
+        try:
+            machine.teardown()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            observed = observed or _failure(exc)
+    if after is not None:
+        after(machine)
+    return observed
+
+
+def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    return a is not None and b is not None and (a["kind"], a["rule"]) == (b["kind"], b["rule"])
+
+
+def minimize(machine_class: type[RecordedMachine], steps: list[Step],
+             failure: dict[str, Any], budget: int = 400) -> list[Step]:
+    """The shortest sub-trace of ``steps`` found that breaks the same rule: chunks, then
+    single steps, are dropped while the failure stays (delta debugging; at most ``budget``
+    replays). Hypothesis's own shrinker is off: on a state machine it spends minutes where
+    this spends a second, and this result is checked to replay."""
+    try:
+        if not _same(play(machine_class, steps), failure):
+            return steps  # not deterministic enough to shrink: keep what failed
+    except _Inapplicable:
+        return steps
+    runs = 0
+    size = max(1, len(steps) // 2)
+    while runs < budget:
+        changed = False
+        i = len(steps) - size
+        while i >= 0 and runs < budget:
+            candidate = steps[:i] + steps[i + size:]
+            runs += 1
+            try:
+                kept = _same(play(machine_class, candidate), failure)
+            except _Inapplicable:
+                kept = False
+            if kept:
+                steps, changed = candidate, True
+            i = min(i, len(steps)) - size
+        if size > 1:
+            size = max(1, size // 2)
+        elif not changed:
+            break
+    return steps
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
+
+
+def save_replay(path: Path, outcome: Outcome, options: Options) -> Path:
+    """A replay file: the campaign, the options that built its world, the broken rule and
+    the shrunk steps — everything ``syncrig replay`` needs, nothing from this machine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "format": REPLAY_FORMAT, "campaign": outcome.campaign, "options": options.to_json(),
+        "failure": outcome.failure, "steps": [s.to_json() for s in outcome.steps]},
+        indent=2) + "\n")
+    return path
+
+
+@dataclass
+class Replay:
+    """A replayed trace: whether it broke the same rule as when it was saved."""
+
+    campaign: str
+    recorded: dict[str, Any] | None
+    observed: dict[str, Any] | None
+    steps: list[Step]
+    plot: Path | None = None
+
+    @property
+    def reproduced(self) -> bool:
+        if self.recorded is None or self.observed is None:
+            return self.recorded is self.observed
+        return (self.recorded.get("kind"), self.recorded.get("rule")) == \
+            (self.observed.get("kind"), self.observed.get("rule"))
+
+
+def load_replay(path: Path) -> tuple[Campaign, Options, dict[str, Any] | None, list[Step]]:
+    """Read and check a replay file; bad files raise :class:`ConfigError` naming the field."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(str(path), "", "", exc.strerror or "cannot be read") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(str(path), "", "", f"is not JSON ({exc.msg}, line {exc.lineno})") \
+            from None
+    if not isinstance(data, dict) or data.get("format") != REPLAY_FORMAT:
+        raise ConfigError(str(path), "format", data.get("format") if isinstance(data, dict)
+                          else data, f"must be {REPLAY_FORMAT!r}")
+    if data.get("campaign") not in CAMPAIGNS:
+        raise ConfigError(str(path), "campaign", data.get("campaign"),
+                          f"must be one of {', '.join(CAMPAIGNS)}")
+    known = set(Options.__dataclass_fields__)
+    raw = data.get("options", {})
+    if not isinstance(raw, dict) or set(raw) - known:
+        raise ConfigError(str(path), "options", raw, f"keys must be among {sorted(known)}")
+    steps_raw = data.get("steps")
+    if not isinstance(steps_raw, list):
+        raise ConfigError(str(path), "steps", steps_raw, "must be a list")
+    campaign = CAMPAIGNS[data["campaign"]]
+    steps = []
+    for i, item in enumerate(steps_raw):
+        if not isinstance(item, dict) or not callable(getattr(campaign.machine,
+                                                              str(item.get("rule")), None)):
+            raise ConfigError(str(path), f"steps[{i}].rule", item.get("rule") if
+                              isinstance(item, dict) else item,
+                              f"is not a rule of {campaign.machine.__name__}")
+        steps.append(Step.from_json(item))
+    return campaign, replace(Options(), **raw), data.get("failure"), steps
+
+
+def replay(path: Path, plot: Path | None = None) -> Replay:
+    """Re-run a replay file's steps in order, checking the invariants after each, as the
+    campaign did; ``plot`` renders the device timeline the steps produced."""
+    campaign, options, recorded, steps = load_replay(path)
+    plotted: list[Path] = []
+
+    def draw(machine: RecordedMachine) -> None:
+        device = getattr(machine, "device", None)
+        if plot is not None and device is not None:
+            from sim.plot import plot_trace
+
+            plotted.append(plot_trace(device.trace.timeline(), plot,
+                                      title=f"replay of {path.name}: {campaign.name}"))
+
+    work = Path(tempfile.mkdtemp(prefix="syncrig-replay-"))
+    try:
+        with campaign.environment(work, options):
+            try:
+                observed = play(campaign.machine, steps, after=draw)
+            except _Inapplicable as exc:
+                raise ConfigError(str(path), "steps", str(exc), "a step's precondition does "
+                                  "not hold: the file was edited or is for another version") \
+                    from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Replay(campaign.name, recorded, observed, steps, plotted[0] if plotted else None)
+
+
+def _check_invariants(machine: RecordedMachine) -> None:
+    for inv in machine.setup_state().invariants:  # type: ignore[no-untyped-call]
+        if all(pre(machine) for pre in inv.preconditions):
+            inv.function(machine)
