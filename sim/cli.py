@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "profile's)")
     conf.add_argument("--steps", type=int, default=25, help="steps per example")
     conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+    conf.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                      help="plant a deviation of the catalogue in the reference (repeatable; "
+                      "see syncrig mutants --list)")
 
     mut = sub.add_parser("mutants", help="run the suite against deliberate deviations of the "
                          "references and report which it caught")
@@ -134,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "same rule breaks")
     rep.add_argument("file", type=Path)
     rep.add_argument("--plot", type=Path, help="write the device timeline of the replay as PNG")
+    rep.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                     help="replay with a deviation of the catalogue planted (repeatable)")
 
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
@@ -349,12 +354,30 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     return Options.for_profile(args.hypothesis_profile, **overrides), names
 
 
+@contextmanager
+def _planted(names: list[str]) -> Iterator[None]:
+    """Apply the named mutants of the catalogue for the duration."""
+    from contextlib import ExitStack
+
+    from conformance.mutants import BY_NAME
+
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise ConfigError("--mutant", "", ", ".join(unknown), "not in the catalogue (see "
+                          "syncrig mutants --list)")
+    with ExitStack() as stack:
+        for name in names:
+            stack.enter_context(BY_NAME[name].applied())
+        yield
+
+
 def _conformance(args: argparse.Namespace, console: Console) -> int:
     from conformance.runner import run
 
     options, names = _conformance_options(args)
-    report = run(args.out, options, names,
-                 progress=lambda what: console.print(f"[dim]{what}[/dim]"))
+    with _planted(args.mutant):
+        report = run(args.out, options, names,
+                     progress=lambda what: console.print(f"[dim]{what}[/dim]"))
     table = Table(title=f"conformance run {report.started}")
     for column in ("API", "documented items", "reached", "%", "seconds", "result"):
         table.add_column(column)
@@ -364,7 +387,8 @@ def _conformance(args: argparse.Namespace, console: Console) -> int:
                       f"{out.seconds:.1f}", "conforms" if out.ok else "[red]FAILED[/red]")
     console.print(table)
     for out in report.failures:
-        console.print(f"[red]FAILED[/red] {out.describe()}", markup=False, highlight=False)
+        console.print("[red]FAILED[/red] ", end="")
+        console.print(out.describe(), markup=False, highlight=False)
     return 0 if report.ok else 1
 
 
@@ -383,9 +407,8 @@ def _mutants(args: argparse.Namespace, console: Console) -> int:
     if args.api:
         chosen = [m for m in chosen if m.campaign == args.api]
     if args.list:
-        for m in chosen:
-            console.print(f"{m.name:34} {m.campaign:15} {m.breaks}", markup=False,
-                          highlight=False)
+        for m in chosen:  # one line each, unwrapped: for people and for grep
+            print(f"{m.name:34} {m.campaign:15} {m.breaks}")
         return 0
     if args.examples < 1:
         raise ConfigError("--examples", "", args.examples, "must be at least 1")
@@ -417,7 +440,8 @@ def _mutants(args: argparse.Namespace, console: Console) -> int:
 def _replay(args: argparse.Namespace, console: Console) -> int:
     from conformance.suite import replay
 
-    result = replay(args.file, args.plot)
+    with _planted(args.mutant):
+        result = replay(args.file, args.plot)
     console.print(f"{len(result.steps)} steps of {result.campaign} replayed")
     for i, step in enumerate(result.steps, 1):
         console.print(f"  {i}. {step}", markup=False, highlight=False)

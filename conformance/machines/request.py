@@ -159,6 +159,31 @@ class RequestMachine(RecordedMachine):
         task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
         self.tasks.append((task, events, outcome, network_type))
 
+    @rule()
+    def network_rules(self) -> None:
+        """Each network a download can start on (offline, Wi-Fi, metered cellular) against
+        each networkType/enableMetered choice (research §3.8); each download is let run to
+        its end before the network changes again."""
+        controls = self.device.controls
+        self.settle_tasks()  # a download in flight was predicted for the network it began on
+        for wifi, cellular in ((False, False), (True, False), (False, True)):
+            for network_type in (0, spec.NETWORK_WIFI, spec.NETWORK_MOBILE):
+                for metered in (False, True):
+                    controls.set_radio("wifi", wifi)
+                    controls.set_radio("cellular", cellular)
+                    self.start("/files/small.bin", "complete", network_type, metered)
+                    self.settle_tasks()
+        controls.set_radio("wifi", True)
+        controls.set_radio("cellular", True)
+
+    def settle_tasks(self, limit: float = 120.0) -> None:
+        """Let time pass until every task has ended (completed, failed or paused)."""
+        end = self.device.env.now + limit
+        while self.device.env.now < end and any(
+                task.info().status not in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED,
+                                           spec.SESSION_PAUSED) for task, _, _, _ in self.tasks):
+            self.device.run(until=self.device.env.now + 1.0)
+
     @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start

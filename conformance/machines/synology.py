@@ -68,6 +68,16 @@ class SynologyMachine(RecordedMachine):
             self.workers, self.log_count = workers, log_count
 
     @precondition(lambda self: self.writable)
+    @rule()
+    def global_config_limits(self) -> None:
+        """worker_count and log_count at and past each documented limit: inside is saved,
+        outside is 120 and changes nothing (the invariants read it back)."""
+        for workers in (0, 1, spec.MAX_WORKERS, spec.MAX_WORKERS + 1):
+            self.set_global_config(workers, 1)
+        for log_count in (0, 1, spec.MAX_LOG_COUNT, spec.MAX_LOG_COUNT + 1):
+            self.set_global_config(1, log_count)
+
+    @precondition(lambda self: self.writable)
     @rule(direction=st.sampled_from([*spec.SYNC_DIRECTIONS, "SIDEWAYS", ""]))
     def set_session_setting(self, direction: str, session: int = 4) -> None:
         valid = direction in spec.SYNC_DIRECTIONS and session == 4

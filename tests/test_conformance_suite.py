@@ -1,0 +1,178 @@
+"""The suite around the machines: failures with shortest traces, replay files, the mutant
+catalogue and the pytest plugin — each exercised with a planted deviation of the reference."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.mutants import BY_NAME, CATALOGUE, MutantError, run_mutants, summary
+from conformance.suite import CAMPAIGNS, Options, load_replay, play, replay, run_campaign
+from sim.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def syncrig(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, cwd=cwd or ROOT)
+
+
+def test_every_mutant_applies_changes_its_function_and_is_undone() -> None:
+    assert len(CATALOGUE) >= 40 and len(BY_NAME) == len(CATALOGUE)  # names are unique
+    for mutant in CATALOGUE:
+        assert mutant.campaign in CAMPAIGNS, mutant.name
+        owner, attr, original = mutant._target()
+        mutated, _, _ = mutant.source()
+        assert mutated != "".join(__import__("inspect").getsourcelines(original)[0])
+        with mutant.applied():
+            assert vars(owner)[attr] is not original, mutant.name
+        assert vars(owner)[attr] is original, mutant.name
+
+
+def test_a_module_function_is_replaced_where_it_was_imported_and_in_tables() -> None:
+    api = importlib.import_module("sim.ohos.request.api")
+    download = importlib.import_module("sim.ohos.request.download")
+    methods = importlib.import_module("sim.synology.methods")
+    before = download.parse_config
+    with BY_NAME["rq-any-scheme-accepted"].applied():
+        assert api.parse_config is download.parse_config is not before
+    assert api.parse_config is download.parse_config is before
+    handler = methods.METHODS["set_global_config"]
+    with BY_NAME["syno-workers-limit-21"].applied():
+        assert methods.METHODS["set_global_config"] is not handler
+    assert methods.METHODS["set_global_config"] is handler
+
+
+def test_a_mutant_whose_snippet_is_gone_says_so() -> None:
+    from dataclasses import replace
+
+    stale = replace(BY_NAME["cs-battery-low-at-10"], old="battery.level < 11")
+    with pytest.raises(MutantError, match="occurs 0 times"), stale.applied():
+        pass
+
+
+def test_a_planted_deviation_fails_with_its_rule_a_minimal_trace_and_a_replay(
+        tmp_path: Path) -> None:
+    mutant = BY_NAME["cs-battery-warning-at-15"]
+    with mutant.applied():
+        outcome = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=20), tmp_path / "w",
+                               replays=tmp_path / "replays")
+        assert outcome.failure is not None and outcome.failure["kind"] == "violation"
+        assert outcome.failure["rule"] == "sync outcome (battery-15)"
+        assert "COMPLETED" in outcome.failure["expected"]
+        assert "BATTERY_LEVEL_WARNING" in outcome.failure["observed"]
+        assert 1 <= len(outcome.steps) <= 6
+        # 1-minimal: without any one of its steps the rule no longer breaks
+        machine = CAMPAIGNS["cloudSync"].machine
+        for i in range(len(outcome.steps)):
+            shorter = outcome.steps[:i] + outcome.steps[i + 1:]
+            observed = play(machine, shorter)
+            assert observed is None or observed["rule"] != outcome.failure["rule"]
+        assert outcome.replay is not None and outcome.replay.exists()
+        again = replay(outcome.replay, plot=tmp_path / "timeline.png")
+        assert again.reproduced and again.observed is not None
+        assert again.plot is not None and again.plot.stat().st_size > 10_000
+    fixed = replay(outcome.replay)  # the reference as it is: the rule holds
+    assert not fixed.reproduced and fixed.observed is None
+    saved = json.loads(outcome.replay.read_text())
+    assert saved["format"] == "syncrig-replay/1" and saved["campaign"] == "cloudSync"
+    assert "nas_password" not in saved["options"]
+
+
+def test_replay_command_reproduces_and_names_what_changed(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "request", "--examples", "20",
+                   "--mutant", "rq-metered-ignored", "--out", tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "download outcome" in done.stdout and "syncrig replay" in done.stdout
+    (replay_file,) = tmp_path.glob("conformance-*/replays/request.json")
+    again = syncrig("replay", replay_file, "--mutant", "rq-metered-ignored")
+    assert again.returncode == 1 and "reproduced" in again.stdout, again.stdout
+    fixed = syncrig("replay", replay_file)
+    assert fixed.returncode == 3 and "not reproduced" in fixed.stdout
+
+
+@pytest.mark.parametrize(("content", "field"), [
+    ("{", "is not JSON"), ('{"format": "other"}', "format"),
+    ('{"format": "syncrig-replay/1", "campaign": "x", "steps": []}', "campaign"),
+    ('{"format": "syncrig-replay/1", "campaign": "cloudSync", "steps": [{"rule": "rm"}]}',
+     "steps[0].rule"),
+    ('{"format": "syncrig-replay/1", "campaign": "cloudSync", "options": {"x": 1}, '
+     '"steps": []}', "options"),
+])
+def test_a_bad_replay_file_is_one_clear_line(tmp_path: Path, content: str, field: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        load_replay(path)
+    done = syncrig("replay", path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_mutants_are_killed_and_reported(tmp_path: Path) -> None:
+    chosen = [BY_NAME[n] for n in ("cs-not-system-as-201", "syno-workers-limit-21")]
+    verdicts = run_mutants(chosen, Options(examples=20), replays=tmp_path)
+    assert [v.killed for v in verdicts] == [True, True]
+    assert verdicts[0].outcome.failure is not None
+    assert "expected 202, observed 201" in verdicts[0].outcome.failure["message"]
+    assert "worker_count" in verdicts[1].mutant.breaks
+    result = summary(verdicts)
+    assert result["score"] == 1.0 and result["survivors"] == []
+    assert result["median_steps"] is not None and result["median_steps"] <= 6
+
+
+def test_mutants_command(tmp_path: Path) -> None:
+    listed = syncrig("mutants", "--list")
+    assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == len(CATALOGUE)
+    done = syncrig("mutants", "rq-complete-twice", "--examples", "10", "--out", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (report,) = tmp_path.glob("mutants-*/mutants.json")
+    data = json.loads(report.read_text())
+    assert data["summary"]["killed"] == 1
+    assert data["mutants"][0]["by"].startswith("one complete, fail or pause per task")
+    unknown = syncrig("mutants", "no-such-mutant")
+    assert unknown.returncode == 2 and "no-such-mutant" in unknown.stderr
+
+
+def test_pytest_plugin_runs_the_suite_and_reports_a_violation(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--syncrig-target=reference",
+         "--syncrig-api=cloudSync", "--syncrig-examples=20",
+         "--syncrig-mutant=cs-not-system-as-201", f"--syncrig-report={report}",
+         f"--junitxml={junit}"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED syncrig::cloudSync" in done.stdout
+    assert "expected 202, observed 201" in done.stdout and "syncrig replay" in done.stdout
+    assert (report / "replays" / "cloudsync.json").exists()
+    matrix = json.loads((report / "matrix-cloudSync.json").read_text())
+    assert matrix["failure"]["kind"] == "violation"
+    xml = junit.read_text()
+    assert 'classname="syncrig" name="cloudSync"' in xml and "<failure" in xml
+
+
+def test_pytest_plugin_shards_campaigns_across_processes(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+         "--syncrig-target=reference", "--syncrig-api=request", "--syncrig-api=SYNO.CloudSync",
+         "--syncrig-examples=6", "-m", "syncrig_conformance"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
+def test_pytest_plugin_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-4.1",
+                             "documented behaviour only"),
+                            ("--syncrig-target=ftp://x", "must be reference or nas=")):
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                               *option.split()], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path)
+        assert done.returncode == 4 and message in done.stderr, done.stderr
