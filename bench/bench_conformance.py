@@ -6,7 +6,7 @@ a step there is Hypothesis's own cost (drawing the rule and its arguments, runni
 invariant). A campaign's ratio is its steps/s over the baseline's (1.0 = no cost beyond
 Hypothesis's). Steps are counted from the recorded trace of every example. The suite's wall
 time is that of ``syncrig conformance`` (all campaigns, ``ci`` profile, one process), split by
-campaign and, within one, into example generation and the shortening of a failing trace.
+campaign; a second, profiled run of each campaign splits its time by area of the code.
 
 Usage: ``python bench/bench_conformance.py [--examples 50] [--json]``
 """
@@ -14,8 +14,10 @@ Usage: ``python bench/bench_conformance.py [--examples 50] [--json]``
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import platform
+import pstats
 import shutil
 import tempfile
 import time
@@ -59,6 +61,34 @@ def bare(examples: int, step_count: int) -> dict[str, float]:
     return {"steps": Bare.steps, "seconds": seconds, "steps_per_s": Bare.steps / seconds}
 
 
+AREAS = (("sim/device", "device model"), ("sim/ohos", "reference APIs"),
+         ("sim/synology", "NAS emulator"), ("sim/cloud", "simulated cloud"),
+         ("sim/", "other sim"), ("conformance/", "machines and suite"),
+         ("hypothesis", "Hypothesis"), ("simpy", "SimPy"), ("aiohttp", "HTTP servers"),
+         ("requests", "HTTP clients"), ("urllib3", "HTTP clients"),
+         ("synology_api", "HTTP clients"), ("cryptography", "crypto (DSM login)"))
+
+
+LOW_LEVEL = (("acquire", "waiting on other threads"), ("threading", "waiting on other threads"),
+             ("sleep", "waiting on other threads"), ("sqlite", "SQLite"),
+             ("socket", "sockets"), ("select", "sockets"), ("poll", "sockets"),
+             ("http/client", "sockets"), ("posix", "file system"), ("io.", "file system"),
+             ("_io", "file system"), ("shutil", "file system"), ("tempfile", "file system"),
+             ("pathlib", "file system"), ("os.py", "file system"))
+
+
+def areas(stats: pstats.Stats) -> dict[str, float]:
+    """Own time per area of the code, from a profile."""
+    out: dict[str, float] = {}
+    for (filename, _, function), (_, _, tottime, _, _) in \
+            stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{filename} {function}"
+        area = next((label for key, label in AREAS if key in filename), None) or \
+            next((label for key, label in LOW_LEVEL if key in where), "other stdlib")
+        out[area] = out.get(area, 0.0) + tottime
+    return out
+
+
 def campaign(name: str, options: Options, work: Path) -> dict[str, Any]:
     counted: list[list[Any]] = []
     machine = CAMPAIGNS[name].machine
@@ -71,13 +101,21 @@ def campaign(name: str, options: Options, work: Path) -> dict[str, Any]:
     RecordedMachine.__init__ = counting  # type: ignore[method-assign]
     try:
         outcome = run_campaign(CAMPAIGNS[name], options, work / name)
+        steps = sum(len(s) for s in counted)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_campaign(CAMPAIGNS[name], options, work / f"{name}-profiled")
+        profiler.disable()
     finally:
         RecordedMachine.__init__ = original  # type: ignore[method-assign]
-    steps = sum(len(s) for s in counted)
+    where = areas(pstats.Stats(profiler))
+    total = sum(where.values()) or 1.0
     m = outcome.matrix
     return {"campaign": name, "machine": machine.__name__, "examples": len(counted),
             "steps": steps, "seconds": outcome.seconds, "steps_per_s": steps / outcome.seconds,
-            "ok": outcome.ok, "reached": len(m["reached"]), "documented": m["documented"]}
+            "ok": outcome.ok, "reached": len(m["reached"]), "documented": m["documented"],
+            "where": {k: round(v / total, 3) for k, v in sorted(where.items(),
+                                                              key=lambda kv: -kv[1])}}
 
 
 def main() -> None:
@@ -89,9 +127,8 @@ def main() -> None:
     base = bare(args.examples, options.steps)
     work = Path(tempfile.mkdtemp(prefix="syncrig-bench-"))
     try:
-        started = time.perf_counter()
         rows = [campaign(name, options, work) for name in CAMPAIGNS]
-        total = time.perf_counter() - started
+        total = sum(row["seconds"] for row in rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for row in rows:
@@ -111,6 +148,8 @@ def main() -> None:
               f", {100 * row['share_of_suite']:4.1f} % of the suite; "
               f"{row['reached']}/{row['documented']} items, "
               f"{'conforms' if row['ok'] else 'FAILED'}")
+        top = ", ".join(f"{k} {100 * v:.0f} %" for k, v in list(row["where"].items())[:5])
+        print(f"{'':16} where the time goes (profiled run, own time): {top}")
     print(f"ci suite ({args.examples} examples per campaign): {total:.1f} s wall")
 
 

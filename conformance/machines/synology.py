@@ -102,6 +102,19 @@ class SynologyMachine(RecordedMachine):
         self.sync_mode = delete_from_cloud
 
     @precondition(lambda self: self.writable)
+    @rule()
+    def pause_resume_cycle(self) -> None:
+        """Pause and resume, of every connection and of one, each read back at once; the
+        state it found is restored."""
+        before = self.paused_all
+        for method in ("pause", "resume", "pause", "resume"):
+            self.pause_or_resume(method, None)
+            self.reads_reflect_acknowledged_writes()
+        for method in ("pause", "resume"):
+            self.pause_or_resume(method, 3)
+        self.pause_or_resume("pause" if before else "resume", None)
+
+    @precondition(lambda self: self.writable)
     @rule(method=st.sampled_from(["pause", "resume"]), connection=st.sampled_from([None, 3]))
     def pause_or_resume(self, method: str, connection: int | None) -> None:
         # without connection_id the call applies to every connection (research §3)

@@ -39,6 +39,10 @@ class NasTarget:
         session = self.client.session
         self.sid: str = session._sid
         self.token: str | None = session._syno_token
+        # one kept-alive connection for the machine's many calls; on loopback, no proxy
+        # lookup in the environment for each of them
+        self.http = requests.Session()
+        self.http.trust_env = host not in ("127.0.0.1", "localhost", "::1")
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One SYNO.CloudSync call; the decoded JSON reply (``success``, ``data``/``error``)."""
@@ -47,12 +51,13 @@ class NasTarget:
         query = {"api": "SYNO.CloudSync", "version": "1", "method": method,
                  **{k: _wire(v) for k, v in params.items()}, "_sid": self.sid}
         headers = {"X-SYNO-TOKEN": self.token} if self.token else {}
-        reply = requests.get(self.base, params=query, headers=headers, timeout=60)
+        reply = self.http.get(self.base, params=query, headers=headers, timeout=60)
         reply.raise_for_status()
         body: dict[str, Any] = reply.json()
         return body
 
     def close(self) -> None:
+        self.http.close()
         base_api.BaseApi.shared_session = None
 
 
