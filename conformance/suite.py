@@ -58,6 +58,9 @@ class Options:
     hypothesis_profile: str = "ci"
     nas: str | None = None
     """``http://host:port`` of a SYNO.CloudSync endpoint; ``None``: the emulator."""
+    rpc: str | None = None
+    """``host:port`` of a syncrig-rpc/1 server for the cloudSync campaign; ``None``: the
+    reference in-process."""
     nas_user: str = EMULATOR_USER
     nas_password: str = EMULATOR_PASSWORD
     read_only: bool = False
@@ -66,7 +69,7 @@ class Options:
         # the password stays out of reports and replay files
         return {"examples": self.examples, "steps": self.steps, "device": self.device,
                 "hypothesis_profile": self.hypothesis_profile, "nas": self.nas,
-                "nas_user": self.nas_user, "read_only": self.read_only}
+                "nas_user": self.nas_user, "read_only": self.read_only, "rpc": self.rpc}
 
     @classmethod
     def for_profile(cls, name: str, **overrides: Any) -> Options:
@@ -98,8 +101,15 @@ class Campaign:
 @contextlib.contextmanager
 def _cloudsync_world(work: Path, options: Options) -> Iterator[None]:
     saved = CloudSyncMachine.target_factory
-    CloudSyncMachine.target_factory = staticmethod(
-        lambda: ReferenceCloudSync(options.device))
+    if options.rpc is not None:
+        from conformance.targets.rpc import RpcCloudSync
+
+        host, port = rpc_address(options.rpc)
+        CloudSyncMachine.target_factory = staticmethod(
+            lambda: RpcCloudSync(host, port, options.device))
+    else:
+        CloudSyncMachine.target_factory = staticmethod(
+            lambda: ReferenceCloudSync(options.device))
     try:
         yield
     finally:
@@ -145,6 +155,14 @@ def _nas_world(work: Path, options: Options) -> Iterator[None]:
                 SynologyMachine.target_factory = None
     finally:
         nas.store.close()
+
+
+def rpc_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` of an rpc target."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("--target", "rpc", text, "must be rpc=HOST:PORT")
+    return host, int(port)
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -247,6 +265,11 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
         except Exception as exc:
             failure = _failure(exc)
             steps = minimize(machine, list(machine.last_steps), failure)
+        else:
+            tour = machine.tour()
+            failure = play(machine, tour, skip_inapplicable=True)
+            if failure is not None:
+                steps = minimize(machine, tour, failure, skip_inapplicable=True)
     outcome = Outcome(campaign.name, campaign.matrix(machine.coverage),
                       time.perf_counter() - started, failure, steps, gate=campaign.gate)
     if failure is not None and replays is not None:
@@ -259,7 +282,8 @@ class _Inapplicable(Exception):
 
 
 def play(machine_class: type[RecordedMachine], steps: list[Step],
-         after: Callable[[RecordedMachine], None] | None = None) -> dict[str, Any] | None:
+         after: Callable[[RecordedMachine], None] | None = None,
+         skip_inapplicable: bool = False) -> dict[str, Any] | None:
     """Run ``steps`` on a fresh machine as Hypothesis would (invariants after each step,
     teardown at the end); the failure they produce, or ``None``. ``after`` sees the machine
     once it is torn down (to plot its device, say)."""
@@ -271,6 +295,8 @@ def play(machine_class: type[RecordedMachine], steps: list[Step],
             bound = getattr(machine, step.rule)
             marker = getattr(bound, RULE_MARKER)
             if not all(pre(machine) for pre in marker.preconditions):
+                if skip_inapplicable:
+                    continue
                 raise _Inapplicable(step.rule)
             bound(**step.args)
             _check_invariants(machine)
@@ -293,13 +319,14 @@ def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 
 
 def minimize(machine_class: type[RecordedMachine], steps: list[Step],
-             failure: dict[str, Any], budget: int = 400) -> list[Step]:
+             failure: dict[str, Any], budget: int = 400,
+             skip_inapplicable: bool = False) -> list[Step]:
     """The shortest sub-trace of ``steps`` found that breaks the same rule: chunks, then
     single steps, are dropped while the failure stays (delta debugging; at most ``budget``
     replays). Hypothesis's own shrinker is off: on a state machine it spends minutes where
     this spends a second, and this result is checked to replay."""
     try:
-        if not _same(play(machine_class, steps), failure):
+        if not _same(play(machine_class, steps, skip_inapplicable=skip_inapplicable), failure):
             return steps  # not deterministic enough to shrink: keep what failed
     except _Inapplicable:
         return steps
@@ -312,7 +339,8 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
             candidate = steps[:i] + steps[i + size:]
             runs += 1
             try:
-                kept = _same(play(machine_class, candidate), failure)
+                kept = _same(play(machine_class, candidate,
+                                  skip_inapplicable=skip_inapplicable), failure)
             except _Inapplicable:
                 kept = False
             if kept:

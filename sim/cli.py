@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     http.add_argument("--uploads", type=Path, help="where uploads are stored "
                       "(default ROOT/uploads)")
 
+    rpc = serve_sub.add_parser("rpc", help="the cloudSync reference over syncrig-rpc/1 "
+                               "(JSON-RPC; see conformance/rpc.py)")
+    rpc.add_argument("--port", type=int, default=7300, help="port (0 picks a free one)")
+    rpc.add_argument("--stdio", action="store_true", help="serve one client on stdin/stdout "
+                     "instead of TCP")
+
     nas = serve_sub.add_parser("nas", help="the emulated Synology NAS (SYNO.CloudSync)")
     nas.add_argument("--port", type=int, default=5000, help="port (0 picks a free one)")
     nas.add_argument("--data", type=Path, required=True, help="data directory (SQLite, shares, "
@@ -101,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     conf = sub.add_parser("conformance", help="run the conformance campaigns and write the "
                           "coverage matrix and replay files")
     conf.add_argument("--target", default="reference", help="reference (default: the "
-                      "in-process references and the NAS emulator) or nas=http://HOST:PORT "
-                      "(any SYNO.CloudSync endpoint; password from $SYNCRIG_NAS_PASSWORD)")
+                      "in-process references and the NAS emulator), nas=http://HOST:PORT "
+                      "(any SYNO.CloudSync endpoint; password from $SYNCRIG_NAS_PASSWORD) or "
+                      "rpc=HOST:PORT (a cloudSync implementation speaking syncrig-rpc/1)")
     conf.add_argument("--nas-user", default="admin", help="user for a nas= target")
     conf.add_argument("--read-only", action="store_true", help="make only non-mutating calls "
                       "(for a NAS in use)")
@@ -295,6 +302,23 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
                          server.stop)
 
 
+def _serve_rpc(args: argparse.Namespace) -> int:
+    from conformance.rpc import RpcServer, serve_stream
+    from conformance.targets.rpc import open_target
+
+    if args.stdio:
+        serve_stream(open_target, sys.stdin.buffer, sys.stdout.buffer)
+        return 0
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port", "", args.port, "must be within 0..65535")
+    try:
+        server = RpcServer(open_target, args.port).start()
+    except OSError as exc:
+        raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
+    _serve_until_stopped(f"syncrig-rpc/1 on 127.0.0.1:{server.port} (Ctrl-C stops)",
+                         server.stop)
+
+
 def _serve_nas(args: argparse.Namespace) -> int:
     from sim.device.profile import fixtures_dir
     from sim.synology import Nas, NasServer, load_seed
@@ -348,9 +372,18 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
             raise ConfigError("--api", "", ",".join(args.api), "a nas= target has only "
                               "SYNO.CloudSync")
         names = ["SYNO.CloudSync"]
+    elif args.target.startswith("rpc="):
+        from conformance.suite import rpc_address
+
+        rpc_address(args.target[4:])
+        overrides["rpc"] = args.target[4:]
+        if any(name != "cloudSync" for name in args.api or []):
+            raise ConfigError("--api", "", ",".join(args.api), "an rpc= target serves "
+                              "cloudSync only")
+        names = ["cloudSync"]
     else:
-        raise ConfigError("--target", "", args.target, "must be reference or "
-                          "nas=http://HOST:PORT")
+        raise ConfigError("--target", "", args.target, "must be reference, "
+                          "nas=http://HOST:PORT or rpc=HOST:PORT")
     return Options.for_profile(args.hypothesis_profile, **overrides), names
 
 
@@ -474,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             if args.server == "nas":
                 return _serve_nas(args)
+            if args.server == "rpc":
+                return _serve_rpc(args)
             return _serve_http(args, console)
         return _plot(args, console)
     except ConfigError as exc:

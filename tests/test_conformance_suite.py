@@ -176,3 +176,36 @@ def test_pytest_plugin_refuses_what_it_cannot_do(tmp_path: Path) -> None:
                                *option.split()], capture_output=True, text=True, timeout=120,
                               cwd=tmp_path)
         assert done.returncode == 4 and message in done.stderr, done.stderr
+
+
+def test_a_documented_item_neither_reached_nor_excused_fails_the_campaign(
+        tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from conformance.machines.cloudsync import CloudSyncMachine
+
+    class NoTour(CloudSyncMachine):
+        @classmethod
+        def tour(cls) -> list:  # type: ignore[type-arg]
+            return []
+
+    campaign = replace(CAMPAIGNS["cloudSync"], machine=NoTour)
+    outcome = run_campaign(campaign, Options(examples=1, steps=1), tmp_path)
+    assert outcome.failure is None and outcome.matrix["unreached"]
+    assert not outcome.ok
+    assert outcome.describe().startswith("cloudSync: documented items not reached: ")
+    full = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=1, steps=1), tmp_path / "t")
+    assert full.ok and full.matrix["unreached"] == []  # the tour reaches the rest
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--target", "rpc=nowhere"), "rpc=HOST:PORT"), (("--target", "ftp://x"), "must be reference"),
+    (("--target", "nas=http://x"), "nas=http://HOST:PORT"), (("--examples", "0"), "at least 1"),
+    (("--device", "toaster"), "unknown device"), (("--mutant", "nope"), "not in the catalogue"),
+    (("--target", "rpc=127.0.0.1:9", "--api", "request"), "cloudSync only"),
+])
+def test_conformance_bad_options_are_one_clear_line(args: tuple[str, ...], message: str,
+                                                    tmp_path: Path) -> None:
+    done = syncrig("conformance", *args, "--out", tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []

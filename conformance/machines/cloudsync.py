@@ -18,20 +18,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, RecordedMachine
+from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
 from conformance.spec import ohos_cloudsync as spec
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.ohos.cloudsync import engine
 from sim.ohos.common import BusinessError
 
 GALLERY = "com.ohos.photos"
-
-
-def _huge(path: str) -> Any:
-    """A cloud object larger than any device's free space (its bytes are never read)."""
-    from sim.cloud.drive import CloudObject
-
-    return CloudObject(path, 10**14, "0" * 64, 1, 0.0)
 
 
 START_CONDITIONS = ("none", "offline", "logged-out", "switch-off", "battery-9", "battery-10",
@@ -179,6 +172,29 @@ class CloudSyncMachine(RecordedMachine):
 
     def teardown(self) -> None:
         self.target.close()
+
+    @classmethod
+    def tour(cls) -> list[Step]:
+        return [
+            *combos("write_file", data=[b"tour"]), *combos("callers_are_checked"),
+            *combos("bad_arguments"), *combos("ipc_failures"), *combos("start_conditions"),
+            *combos("sync_outcomes", order=[SYNC_CONDITIONS]),
+            *combos("download_outcomes", order=[sorted(DOWNLOAD_OUTCOMES)]),
+            *combos("file_system_faults"),
+            *combos("file_sync_state", kind=["file", "missing", "invalid"],
+                    array=[False, True]),
+            *combos("download", kind=["in-cloud", "not-in-cloud", "too-big"],
+                    stop=[False, True]),
+            *combos("clean_cache", kind=["synced", "local-only", "invalid"]),
+            *combos("change_subscription", kind=["folder", "missing", "invalid"],
+                    unregister=[False, True]),
+            *combos("watched_file", op=["add", "modify", "rename", "delete"], data=[b"w"]),
+            *combos("listeners", owner=["GallerySync", "Download"], method=["on", "off"]),
+            *combos("on_event_name", evt=["progress", "done"], gallery=[False, True]),
+            *combos("file_sync_start"), *combos("gallery_start"),
+            *combos("stop", gallery=[False, True]), *combos("last_sync_time"),
+            *combos("time_passes", seconds=[60.0]),
+        ]
 
     # -- checking ----------------------------------------------------------------------------
 
@@ -356,9 +372,7 @@ class CloudSyncMachine(RecordedMachine):
         size = 20_000_000 if condition == "radio-lost-mid-upload" else 100
         data = random.Random(self.outs).randbytes(size)
         if gallery:
-            folder = module.engine(GALLERY).root
-            (folder / "out").mkdir(parents=True, exist_ok=True)
-            (folder / rel).write_bytes(data)
+            self.target.write_app_file(GALLERY, rel, data)
         else:
             module.files.write(rel, data)
         if condition in ("clean", "local-full"):  # a pull takes time: the battery drains
@@ -497,16 +511,15 @@ class CloudSyncMachine(RecordedMachine):
         """A file-system error where the file's state or a watch is read surfaces as its
         documented code (research §2.11: the state lives in an extended attribute)."""
         module = self.target.modules["system"]
-        service = module.service
-        (module.sandbox.cloud_dir / "watched").mkdir(exist_ok=True)
+        module.files.mkdir("watched")
         try:
             for fault, code in FS_FAULTS.items():
-                service.fs_faults["f0.txt"] = fault
+                self.target.set_fs_fault("f0.txt", fault)
                 self.expect("cloudSync.getFileSyncState(string)", code,
                             lambda: module.getFileSyncState(module.files.uri("f0.txt")))
-            service.fs_faults.clear()
+            self.target.set_fs_fault("f0.txt", None)
             for fault in (errno.EPERM, errno.EACCES):
-                service.fs_faults["watched"] = fault
+                self.target.set_fs_fault("watched", fault)
                 for method in ("registerChange", "unregisterChange"):
                     call = (lambda: module.registerChange(module.files.uri("watched"), True,
                                                           _ignore)) \
@@ -514,7 +527,8 @@ class CloudSyncMachine(RecordedMachine):
                         else (lambda: module.unregisterChange(module.files.uri("watched")))
                     self.expect(f"cloudSync.{method}", FS_FAULTS[fault], call)
         finally:
-            service.fs_faults.clear()
+            self.target.set_fs_fault("f0.txt", None)
+            self.target.set_fs_fault("watched", None)
 
     def settle(self, progress: list[Any], limit: float = 600.0) -> None:
         """Let simulated time pass until the last progress event is a final one."""
@@ -596,8 +610,7 @@ class CloudSyncMachine(RecordedMachine):
         if kind == "in-cloud" and self.target.drive.container(BUNDLE).get(rel[kind]) is None:
             self.target.cloud.seed(self.target.drive, BUNDLE, rel[kind], b"x" * 1000)
         if kind == "too-big" and self.target.drive.container(BUNDLE).get(rel[kind]) is None:
-            self.target.drive.quota = 10**15
-            self.target.drive.container(BUNDLE).objects[rel[kind]] = _huge(rel[kind])
+            self.target.plant_object(BUNDLE, rel[kind], 10**14)
         uri = module.files.uri(rel[kind])
         download = module.Download()
         download.on("progress", self.downloads.append)
@@ -631,7 +644,7 @@ class CloudSyncMachine(RecordedMachine):
     @rule(kind=st.sampled_from(["folder", "missing", "invalid"]), unregister=st.booleans())
     def change_subscription(self, kind: str, unregister: bool) -> None:
         module = self.target.modules["system"]
-        (module.sandbox.cloud_dir / "watched").mkdir(exist_ok=True)
+        module.files.mkdir("watched")
         uri = {"folder": module.files.uri("watched"), "missing": module.files.uri("nowhere"),
                "invalid": "file://x.y/data/storage/el2/cloud/a"}[kind]
         code = {"folder": 0, "missing": spec.NO_SUCH_FILE, "invalid": spec.INVALID_URI}[kind]
@@ -653,11 +666,10 @@ class CloudSyncMachine(RecordedMachine):
         with the NotifyType for what happened and the file's URI."""
         module = self.target.modules["system"]
         files = module.files
-        folder = module.sandbox.cloud_dir / "watched"
-        folder.mkdir(exist_ok=True)
+        files.mkdir("watched")
         module.unregisterChange(files.uri("watched"))
         module.registerChange(files.uri("watched"), True, self._watch)
-        here = sorted(p.name for p in folder.iterdir() if p.is_file())
+        here = files.list("watched")
         mark = len(self.changes)
         if op == "add" or not here:
             name = f"w{len(here)}.txt"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, RecordedMachine
+from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
 from conformance.spec import ohos_request as spec
 from sim.device import Device, load_profile
 from sim.ohos.common import AppSandbox, BusinessError, Caller
@@ -73,6 +73,16 @@ class RequestMachine(RecordedMachine):
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
             self.nowhere.close()
+
+    @classmethod
+    def tour(cls) -> list[Step]:
+        return [
+            *combos("bad_config", kind=["no-url", "ftp", "bad-header", "bad-network-type"]),
+            *combos("network_rules"), *combos("existing_file"), *combos("without_permission"),
+            *combos("download_from_a_faulty_server", path=sorted(SERVER_FAULTS)),
+            *combos("download_from_a_server_that_refuses"),
+            *combos("time_passes", seconds=[30.0]),
+        ]
 
     def create(self, config: Any, expected: int, caller_ok: bool = True) -> Any:
         module = self.request if caller_ok else self.denied

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, RecordedMachine
+from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
 from conformance.spec import synology as spec
 from conformance.targets.nas import NasTarget
 
@@ -35,6 +35,24 @@ class SynologyMachine(RecordedMachine):
 
     def teardown(self) -> None:
         self.target.close()
+
+    @classmethod
+    def tour(cls) -> list[Step]:
+        return [
+            *combos("global_config_limits"),
+            *combos("set_session_setting", direction=[*spec.SYNC_DIRECTIONS, "SIDEWAYS"]),
+            *combos("set_schedule_setting", length=[spec.SCHEDULE_LENGTH - 1,
+                                                    spec.SCHEDULE_LENGTH]),
+            *combos("set_personal_config", delete_from_cloud=[True, False]),
+            *combos("pause_resume_cycle"),
+            *combos("set_selective_sync_config", extensions=[["mp3", "iso"], []],
+                    max_size=[1_048_576, -1]),
+            *combos("get_selective_folder_list"), *combos("get_conn_auth_info"),
+            *combos("get_recently_change"), *combos("get_log", limit=[1, 200]),
+            *combos("get_property", connection=[3, 5]),
+            *combos("get_connection_setting", connection=[3, 5]),
+            *combos("unknown_ids"), *combos("missing_parameter"), *combos("unknown_method"),
+        ]
 
     # -- checking ----------------------------------------------------------------------------
 

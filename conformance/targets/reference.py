@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from sim.cloud import CloudService
+from sim.cloud.drive import CloudObject
 from sim.device import Device, load_profile
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
@@ -45,6 +46,27 @@ class ReferenceCloudSync:
     @property
     def controls(self) -> object:
         return self.device.controls
+
+    # -- the world around the API, for machines (a target on a real device has none) -------
+
+    def write_app_file(self, bundle: str, rel: str, data: bytes) -> None:
+        """Another app (the Gallery, say) writing a file into its own cloud folder."""
+        path = self.modules["system"].engine(bundle).root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def set_fs_fault(self, rel: str, error: int | None) -> None:
+        """Make reading a file's stored state fail with ``error`` (an errno); None clears."""
+        faults = self.modules["system"].service.fs_faults
+        if error is None:
+            faults.pop(rel, None)
+        else:
+            faults[rel] = error
+
+    def plant_object(self, bundle: str, rel: str, size: int) -> None:
+        """A cloud object of ``size`` bytes whose content is never read (to be too big)."""
+        self.drive.quota = max(self.drive.quota, 10 * size)
+        self.drive.container(bundle).objects[rel] = CloudObject(rel, size, "0" * 64, 1, 0.0)
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -504,6 +504,17 @@ class LocalFiles:
     def read(self, rel: str) -> bytes:
         return self.path(rel).read_bytes()
 
+    def mkdir(self, rel: str) -> str:
+        """Create a folder (and its parents) in the cloud folder; its URI."""
+        self.path(rel).mkdir(parents=True, exist_ok=True)
+        return self.uri(rel)
+
+    def list(self, rel: str = "") -> list[str]:
+        """The names of the files (not folders) directly in a folder, sorted."""
+        folder = self.path(rel) if rel else self._module.sandbox.cloud_dir
+        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() \
+            else []
+
 
 __all__ = ["CloudFileCache", "CloudSyncModule", "Download", "FileSync", "GallerySync",
            "LocalFiles", "StorageFull"]
