@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,10 +71,15 @@ class RunReport:
         return "\n".join(lines) + "\n"
 
 
+def _one(name: str, options: Options, work: Path, replays: Path) -> Outcome:
+    return run_campaign(CAMPAIGNS[name], options, work / name, replays=replays)
+
+
 def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | None = None,
-        progress: Callable[[str], None] = lambda _: None) -> RunReport:
-    """Run the campaigns; write ``matrix.json``, ``matrix.md`` and any replay files to a new
-    folder ``out/conformance-<time>``."""
+        progress: Callable[[str], None] = lambda _: None, processes: int = 1) -> RunReport:
+    """Run the campaigns — side by side in ``processes`` forked processes when more than one
+    (a planted mutant is inherited) — and write ``matrix.json``, ``matrix.md`` and any replay
+    files to a new folder ``out/conformance-<time>``."""
     options = options or Options()
     started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = out / f"conformance-{started}"
@@ -80,10 +87,18 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
     names = list(campaigns) if campaigns is not None else list(CAMPAIGNS)
     work = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
     try:
-        for name in names:
-            progress(name)
-            report.outcomes.append(run_campaign(CAMPAIGNS[name], options, work / name,
-                                                replays=folder / "replays"))
+        if processes > 1 and len(names) > 1:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(processes, len(names)), mp_context=context) as pool:
+                futures = [pool.submit(_one, name, options, work, folder / "replays")
+                           for name in names]
+                for name, future in zip(names, futures, strict=True):
+                    report.outcomes.append(future.result())
+                    progress(f"{name}: done")
+        else:
+            for name in names:
+                progress(name)
+                report.outcomes.append(_one(name, options, work, folder / "replays"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)

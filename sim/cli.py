@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--examples", type=int, help="examples per campaign (overrides the "
                       "profile's)")
     conf.add_argument("--steps", type=int, default=25, help="steps per example")
+    conf.add_argument("-n", "--processes", type=int, default=1, help="run the campaigns side "
+                      "by side in N processes")
     conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
     conf.add_argument("--mutant", action="append", default=[], metavar="NAME",
                       help="plant a deviation of the catalogue in the reference (repeatable; "
@@ -355,6 +357,8 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
         raise ConfigError("--examples", "", args.examples, "must be at least 1")
     if args.steps < 1:
         raise ConfigError("--steps", "", args.steps, "must be at least 1")
+    if args.processes < 1:
+        raise ConfigError("--processes", "", args.processes, "must be at least 1")
     load_profile(args.device)  # a bad profile is bad input, not a failure of the target
     overrides: dict[str, Any] = {"device": args.device, "steps": args.steps,
                                  "read_only": args.read_only}
@@ -410,7 +414,8 @@ def _conformance(args: argparse.Namespace, console: Console) -> int:
     options, names = _conformance_options(args)
     with _planted(args.mutant):
         report = run(args.out, options, names,
-                     progress=lambda what: console.print(f"[dim]{what}[/dim]"))
+                     progress=lambda what: console.print(f"[dim]{what}[/dim]"),
+                     processes=args.processes)
     table = Table(title=f"conformance run {report.started}")
     for column in ("API", "documented items", "reached", "%", "seconds", "result"):
         table.add_column(column)

@@ -209,3 +209,13 @@ def test_conformance_bad_options_are_one_clear_line(args: tuple[str, ...], messa
     done = syncrig("conformance", *args, "--out", tmp_path)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_campaigns_side_by_side_in_processes(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "SYNO.CloudSync", "--api", "request", "-n", "2",
+                   "--examples", "5", "--out", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (report,) = tmp_path.glob("conformance-*/matrix.json")
+    data = json.loads(report.read_text())
+    assert [c["campaign"] for c in data["campaigns"]] == ["SYNO.CloudSync", "request"]
+    assert all(c["failure"] is None for c in data["campaigns"])
