@@ -255,6 +255,16 @@ CATALOGUE: tuple[Mutant, ...] = (
        "task._set(C.SESSION_PAUSED)\n        task._set(C.SESSION_RUNNING)\n        attempts = 0",
        "states move only along the documented transitions"),
 
+    _m("rq-resume-from-zero", _RQ, f"{_DL}:DownloadService._body",
+       "resume_from=position)", "resume_from=0)",
+       "a resumed download asks for the rest (Range) and ends with the server's bytes"),
+    _m("rq-no-space-as-data-error", _RQ, f"{_DL}:DownloadService._fail_space",
+       "code = (C.ERROR_INSUFFICIENT_SPACE if", "code = (C.ERROR_HTTP_DATA_ERROR if",
+       "a file that does not fit fails with ERROR_INSUFFICIENT_SPACE"),
+    _m("rq-network-loss-not-waited-out", _RQ, f"{_DL}:DownloadService._run",
+       'if outcome == "lost" and self.module.fidelity.network_loss_waits:', "if False:",
+       "a network lost mid-download pauses with PAUSED_WAITING_FOR_NETWORK"),
+
     # -- SYNO.CloudSync ------------------------------------------------------------------------
     _m("syno-workers-limit-21", _NAS, f"{_SM}:set_global_config",
        'int_param(params, "worker_count", low=1, high=MAX_WORKERS)',

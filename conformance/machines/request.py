@@ -80,7 +80,8 @@ class RequestMachine(RecordedMachine):
             *combos("bad_config", kind=["no-url", "ftp", "bad-header", "bad-network-type"]),
             *combos("network_rules"), *combos("existing_file"), *combos("without_permission"),
             *combos("download_from_a_faulty_server", path=sorted(SERVER_FAULTS)),
-            *combos("download_from_a_server_that_refuses"),
+            *combos("download_from_a_server_that_refuses"), *combos("storage_full"),
+            *combos("network_lost_mid_download"),
             *combos("time_passes", seconds=[30.0]),
         ]
 
@@ -194,6 +195,66 @@ class RequestMachine(RecordedMachine):
                                            spec.SESSION_PAUSED) for task, _, _, _ in self.tasks):
             self.device.run(until=self.device.env.now + 1.0)
 
+    @precondition(lambda self: self.server is not None)
+    @rule()
+    def network_lost_mid_download(self) -> None:
+        """The network goes while a download runs: PAUSED with PAUSED_WAITING_FOR_NETWORK;
+        it comes back: the task goes on by itself from where it stopped (a Range request)
+        and completes with the server's bytes exactly (research §3.3, §3.13)."""
+        assert self.server is not None
+        self.settle_tasks()
+        controls = self.device.controls
+        controls.set_radio("wifi", True)
+        name = f"f{self.names}.bin"
+        self.names += 1
+        task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
+        events: list[tuple[str, Any]] = []
+        for kind in ("complete", "pause"):
+            task.on(kind, lambda k=kind, e=events: e.append((k, None)))
+        task.on("fail", lambda code, e=events: e.append(("fail", code)))
+        task.on("progress", lambda r, t, e=events: e.append(("progress", r)))
+        self.device.run(until=self.device.env.now + 0.3)
+        controls.set_radio("wifi", False)
+        controls.set_radio("cellular", False)
+        self.device.run(until=self.device.env.now + 5.0)
+        info = task.info()
+        observed = (SESSIONS[info.status], PAUSES.get(info.pausedReason),
+                    [k for k, _ in events if k != "progress"])
+        expected = ("SESSION_PAUSED", "PAUSED_WAITING_FOR_NETWORK", ["pause"])
+        if observed != expected:
+            raise ConformanceFailure("network lost mid-download", "research §3.13", expected,
+                                     observed)
+        self.coverage.value("PAUSED", "PAUSED_WAITING_FOR_NETWORK")
+        controls.set_radio("wifi", True)
+        controls.set_radio("cellular", True)
+        end = self.device.env.now + 120
+        while self.device.env.now < end and task.info().status != spec.SESSION_SUCCESSFUL:
+            self.device.run(until=self.device.env.now + 1.0)
+        received = [r for k, r in events if k == "progress"]
+        finals = [k for k, _ in events if k != "progress"]
+        data = (self.sandbox.cache_dir / name).read_bytes()
+        big = (self.server.root / "big.bin").read_bytes()
+        if finals != ["pause", "complete"] or data != big or received != sorted(received):
+            raise ConformanceFailure("a download resumes where the network left it",
+                                     "research §3.3, §3.9", ("pause, complete", len(big)),
+                                     (finals, len(data), "same bytes" if data == big
+                                      else "different bytes"))
+
+    @precondition(lambda self: self.server is not None)
+    @rule()
+    def storage_full(self) -> None:
+        """No room on the device for the file: the download fails with
+        ERROR_INSUFFICIENT_SPACE (documented; research §3.6) and the storage is left as it
+        was."""
+        self.settle_tasks()
+        storage = self.device.storage
+        filled = self.device.controls.fill_storage(storage.free)
+        try:
+            self.start("/files/small.bin", f"fail:{spec.ERROR_INSUFFICIENT_SPACE}", 0, True)
+            self.settle_tasks()
+        finally:
+            self.device.controls.free_storage(filled)
+
     @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start
@@ -230,6 +291,16 @@ class RequestMachine(RecordedMachine):
                 if observed == "complete" and progress and progress[-1][0] != progress[-1][1]:
                     raise ConformanceFailure("complete after all bytes", "research §3.9",
                                              "received == total", progress[-1])
+                if observed == "complete":
+                    # the reasons keep their initial values on a task that never paused or
+                    # failed (research §3.3)
+                    reasons = (PAUSES[task.info().pausedReason],
+                               ERRORS[task.info().failedReason])
+                    if reasons != ("PAUSED_UNKNOWN", "ERROR_UNKNOWN"):
+                        raise ConformanceFailure("reasons of a completed task",
+                                                 "research §3.3",
+                                                 ("PAUSED_UNKNOWN", "ERROR_UNKNOWN"), reasons)
+                    self.coverage.value("PAUSED", "PAUSED_UNKNOWN")
                 # the networkType value's documented effect has now been checked
                 for name in ("NETWORK_WIFI", "NETWORK_MOBILE"):
                     if network_type & getattr(spec, name):

@@ -118,3 +118,22 @@ def documented_items() -> set[tuple[str, str, str, str]]:
     """The page's constants as coverage items: ("enum", group, name, "") — group is the
     prefix (NETWORK, ERROR, PAUSED, SESSION)."""
     return {("enum", name.split("_", 1)[0], name, "") for name in DOCUMENTED_CONSTANTS}
+
+
+_UNREACHABLE_3_6 = "research §3.6: "
+UNREACHABLE: dict[tuple[str, str, str, str], str] = {
+    ("enum", "ERROR", "ERROR_CANNOT_RESUME", ""): _UNREACHABLE_3_6 + "only from resume() while "
+    "the task is marked offline, a mark nothing sets; not produced on later releases",
+    ("enum", "ERROR", "ERROR_DEVICE_NOT_FOUND", ""): _UNREACHABLE_3_6 + "a service-side ENODEV "
+    "opening the file, which the client has already created (or refused with 13400002)",
+    ("enum", "ERROR", "ERROR_FILE_ALREADY_EXISTS", ""): _UNREACHABLE_3_6 + "the client throws "
+    "13400002 for an existing file first",
+    ("enum", "ERROR", "ERROR_FILE_ERROR", ""): _UNREACHABLE_3_6 + "another error opening a "
+    "file the client has already created",
+    ("enum", "PAUSED", "PAUSED_QUEUED_FOR_WIFI", ""): _UNREACHABLE_3_6 + "never set, on any "
+    "release (no size limit for mobile data exists to trigger it)",
+    ("enum", "ERROR", "ERROR_HTTP_DATA_ERROR", ""): "research §3.6: a write error of the "
+    "downloaded file with a 200/206 answer; the simulated device reports a full disk as "
+    "ERROR_INSUFFICIENT_SPACE (documented profile) and its real files do not fail otherwise",
+}
+"""Documented constants the reference cannot produce, and why."""

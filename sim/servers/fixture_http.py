@@ -173,7 +173,8 @@ class FixtureHTTPServer(ThreadedServer):
     async def _send(self, request: web.Request, response: web.StreamResponse, path: Path,
                     start: int, length: int) -> None:
         # the client may go away (an aborted or paused transfer): nothing to answer then
-        with contextlib.suppress(ConnectionResetError):
+        # (aiohttp says so with ConnectionResetError or a bare ConnectionError)
+        with contextlib.suppress(ConnectionError):
             await self._stream(request, response, path, start, length)
 
     async def _stream(self, request: web.Request, response: web.StreamResponse, path: Path,
