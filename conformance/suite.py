@@ -149,7 +149,7 @@ def _nas_world(work: Path, options: Options) -> Iterator[None]:
         with NasServer(nas, test_control=True) as server:
             SynologyMachine.target_factory = staticmethod(lambda: NasTarget(
                 "127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
-                read_only=options.read_only))
+                read_only=options.read_only, disposable=True))
             try:
                 yield
             finally:
@@ -181,7 +181,7 @@ CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
                                       ohos_request.documented_items(), cov,
                                       ohos_request.UNREACHABLE)),
     Campaign("SYNO.CloudSync", SynologyMachine, _nas_world,
-             lambda cov: matrix(synology.SPEC, cov), examples_factor=0.5, gate=False),
+             lambda cov: matrix(synology.SPEC, cov), examples_factor=0.5),
 )}
 
 

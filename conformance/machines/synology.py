@@ -32,6 +32,8 @@ class SynologyMachine(RecordedMachine):
         self.paused_all = self.ok("list_conn")["is_pause"]
         self.directions: dict[int, str] = {}
         self.filters: dict[int, tuple[list[str], int]] = {}
+        self.connections = {c["id"] for c in self.ok("list_conn")["conn"]}
+        self.names: dict[int, str] = {}
 
     def teardown(self) -> None:
         self.target.close()
@@ -51,7 +53,11 @@ class SynologyMachine(RecordedMachine):
             *combos("get_recently_change"), *combos("get_log", limit=[1, 200]),
             *combos("get_property", connection=[3, 5]),
             *combos("get_connection_setting", connection=[3, 5]),
+            *combos("set_connection_setting", name=["Renamed", " "], part_size=[10, 5000]),
+            *combos("task_lifecycle", path=["/docs", "/nowhere"],
+                    direction=["ONLY_UPLOAD", "SIDEWAYS"]),
             *combos("unknown_ids"), *combos("missing_parameter"), *combos("unknown_method"),
+            *combos("unlink_connection"),  # last: the campaign's NAS loses a connection
         ]
 
     # -- checking ----------------------------------------------------------------------------
@@ -181,13 +187,79 @@ class SynologyMachine(RecordedMachine):
 
     @rule(connection=st.sampled_from([3, 5]))
     def get_property(self, connection: int) -> None:
-        self.reply("get_property", 0 if connection in (3, 5) else spec.INVALID_PARAMETER,
-                   connection_id=connection)
+        self.reply("get_property", 0 if connection in self.connections
+                   else spec.INVALID_PARAMETER, connection_id=connection)
 
     @rule(connection=st.sampled_from([3, 5]))
     def get_connection_setting(self, connection: int) -> None:
-        self.reply("get_connection_setting", 0 if connection in (3, 5)
-                   else spec.INVALID_PARAMETER, connection_id=connection)
+        body = self.reply("get_connection_setting", 0 if connection in self.connections
+                          else spec.INVALID_PARAMETER, connection_id=connection)
+        name = self.names.get(connection)
+        if name is not None and body["data"]["task_name"] != name:
+            raise ConformanceFailure("get_connection_setting after set_connection_setting",
+                                     f"{spec.DOCUMENT} set_connection_settings", name,
+                                     body["data"]["task_name"])
+
+    @precondition(lambda self: self.writable)
+    @rule(name=st.sampled_from(["Dropbox", "Renamed", " "]), part_size=st.sampled_from([10, 5000]))
+    def set_connection_setting(self, name: str, part_size: int, connection: int = 3) -> None:
+        """Connection settings within their limits are saved (read back by
+        get_connection_setting); a blank name or a part size past 4096 MB is 120."""
+        valid = bool(name.strip()) and part_size <= 4096 and connection in self.connections
+        self.reply("set_connection_setting", 0 if valid else spec.INVALID_PARAMETER,
+                   connection_id=connection, task_name=name, pull_event_period=60,
+                   max_upload_speed=0, max_download_speed=0, storage_class='""', isSSE=False,
+                   part_size=part_size)
+        if valid:
+            self.names[connection] = name
+        self.get_connection_setting(connection)
+
+    @precondition(lambda self: self.writable)
+    @rule(path=st.sampled_from(["/docs", "/nowhere", "docs"]),
+          direction=st.sampled_from(["ONLY_UPLOAD", "SIDEWAYS"]))
+    def task_lifecycle(self, path: str, direction: str) -> None:
+        """A new task: test_task_setting and create_session agree on what is valid; a created
+        task is listed with its direction, and unlink_session removes it (once)."""
+        connection = 3 if 3 in self.connections else min(self.connections, default=3)
+        info = json.dumps({"conn_id": connection, "sync_direction": direction, "path": path,
+                           "server_folder_path": "/syncrig-new", "sess_name": "new task"})
+        valid = path == "/docs" and direction in spec.SYNC_DIRECTIONS and \
+            connection in self.connections
+        code = 0 if valid else spec.INVALID_PARAMETER
+        self.reply("test_task_setting", code, conn_info=info)
+        body = self.reply("create_session", code, conn_info=info)
+        if not valid:
+            return
+        sess = body["data"]["sess_id"]
+        listed = {t["sess_id"]: t for t in self.ok("list_sess", connection_id=connection)["sess"]}
+        if sess not in listed or listed[sess]["sync_direction"] != direction:
+            raise ConformanceFailure("list_sess after create_session",
+                                     f"{spec.DOCUMENT} create_sync_task_s3", direction,
+                                     listed.get(sess))
+        self.reply("unlink_session", 0, connection_id=connection, session_id=sess)
+        remaining = {t["sess_id"] for t in self.ok("list_sess",
+                                                    connection_id=connection)["sess"]}
+        if sess in remaining:
+            raise ConformanceFailure("list_sess after unlink_session",
+                                     f"{spec.DOCUMENT} task_remove", "gone", sess)
+        self.reply("unlink_session", spec.INVALID_PARAMETER, connection_id=connection,
+                   session_id=sess)
+
+    @precondition(lambda self: self.writable and self.target.disposable)
+    @rule()
+    def unlink_connection(self) -> None:
+        """Remove the S3 connection (only on a disposable target: it deletes a cloud link):
+        it is gone from list_conn and every call naming it is 120."""
+        if 5 not in self.connections:
+            self.reply("unlink_connection", spec.INVALID_PARAMETER, connection_id=5)
+            return
+        self.reply("unlink_connection", 0, connection_id=5)
+        self.connections.discard(5)
+        listed = {c["id"] for c in self.ok("list_conn")["conn"]}
+        if 5 in listed:
+            raise ConformanceFailure("list_conn after unlink_connection",
+                                     f"{spec.DOCUMENT} connection_remove", "gone", sorted(listed))
+        self.get_property(5)
 
     @rule()
     def unknown_ids(self) -> None:

@@ -29,9 +29,13 @@ class NasTarget:
     has_controls = False
 
     def __init__(self, host: str, port: int, user: str, password: str, *,
-                 read_only: bool = False, otp_code: str | None = None) -> None:
+                 read_only: bool = False, otp_code: str | None = None,
+                 disposable: bool = False) -> None:
         self.base = f"http://{host}:{port}/webapi/entry.cgi"
         self.read_only = read_only
+        self.disposable = disposable
+        """An emulator made for this run: calls that destroy what a real NAS holds (removing
+        a cloud connection) are made only here."""
         base_api.BaseApi.shared_session = None  # the client shares one session class-wide
         self.client = CloudSync(host, str(port), user, password, secure=False,
                                 cert_verify=False, dsm_version=7, debug=False,
