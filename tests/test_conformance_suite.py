@@ -219,3 +219,23 @@ def test_campaigns_side_by_side_in_processes(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert [c["campaign"] for c in data["campaigns"]] == ["SYNO.CloudSync", "request"]
     assert all(c["failure"] is None for c in data["campaigns"])
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_nas_in_use_is_spared_what_would_destroy_it(tmp_path: Path, read_only: bool) -> None:
+    from sim.synology import Nas, NasServer, load_seed
+
+    nas = Nas(tmp_path / "nas", load_seed(ROOT / "fixtures" / "nas" / "default.yaml"))
+    with NasServer(nas) as server:
+        outcome = run_campaign(CAMPAIGNS["SYNO.CloudSync"], Options(
+            examples=4, nas=f"http://127.0.0.1:{server.port}", nas_password="Admin-Pass-1",
+            read_only=read_only), tmp_path / "w")
+        connections = {c["id"] for c in nas.store.query("SELECT id FROM connections")}
+    nas.store.close()
+    assert outcome.ok, outcome.describe()
+    assert connections == {3, 5}  # unlink_connection was not run
+    excused = {tuple(item[:4]) for item in outcome.matrix["excused"]}
+    assert ("error", "CloudSync", "unlink_connection", "0") in excused
+    assert (("error", "CloudSync", "set_global_config", "0") in excused) is read_only
+    assert ("error", "CloudSync", "test_task_setting", "0") in \
+        {tuple(item) for item in outcome.matrix["reached"]}
