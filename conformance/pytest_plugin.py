@@ -21,6 +21,7 @@ import pytest
 from conformance.suite import (
     CAMPAIGNS,
     HYPOTHESIS_PROFILES,
+    PROFILE_CAMPAIGNS,
     Campaign,
     Options,
     Outcome,
@@ -36,7 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the conformance suite against TARGET: reference, or "
                     "nas=http://HOST:PORT (password from $SYNCRIG_NAS_PASSWORD)")
     group.addoption("--syncrig-profile", default="documented", metavar="PROFILE",
-                    help="fidelity profile the suite predicts (documented)")
+                    help="fidelity profile the target runs and the suite predicts: "
+                    "documented (default) or ohos-4.1 (cloudSync)")
     group.addoption("--syncrig-api", action="append", choices=list(CAMPAIGNS),
                     help="only this campaign (repeatable)")
     group.addoption("--syncrig-device", default="phone", help="device profile")
@@ -57,9 +59,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--syncrig-target") is None:
         return
     profile = config.getoption("--syncrig-profile")
-    if profile != "documented":
-        raise pytest.UsageError(f"--syncrig-profile={profile}: the machines predict the "
-                                "documented behaviour only; release profiles are not modelled")
+    if profile not in PROFILE_CAMPAIGNS:
+        raise pytest.UsageError(f"--syncrig-profile={profile}: the machines predict "
+                                f"{', '.join(PROFILE_CAMPAIGNS)} only")
     config.stash[_OPTIONS] = _options(config)
 
 
@@ -82,6 +84,9 @@ def _options(config: pytest.Config) -> tuple[Options, list[str]]:
     elif target != "reference":
         raise pytest.UsageError(f"--syncrig-target={target}: must be reference or "
                                 "nas=http://HOST:PORT")
+    profile = config.getoption("--syncrig-profile")
+    overrides["profile"] = profile
+    apis = [api for api in apis if api in PROFILE_CAMPAIGNS[profile]]
     return Options.for_profile(config.getoption("--syncrig-hypothesis-profile"),
                                **overrides), apis
 

@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--api", action="append", choices=["cloudSync", "request",
                                                          "SYNO.CloudSync"],
                       help="run only this campaign (repeatable); default: all the target has")
+    conf.add_argument("--profile", default="documented", help="fidelity profile the target "
+                      "runs and the machines predict: documented, or ohos-4.1 (cloudSync "
+                      "only)")
     conf.add_argument("--device", default="phone", help="device profile of the simulated "
                       "device (fixtures/devices name or YAML path)")
     conf.add_argument("--hypothesis-profile", default="ci", choices=["ci", "explore", "nightly"],
@@ -360,8 +363,13 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     if args.processes < 1:
         raise ConfigError("--processes", "", args.processes, "must be at least 1")
     load_profile(args.device)  # a bad profile is bad input, not a failure of the target
+    from conformance.suite import PROFILE_CAMPAIGNS
+
+    if args.profile not in PROFILE_CAMPAIGNS:
+        raise ConfigError("--profile", "", args.profile, "must be one of "
+                          f"{', '.join(PROFILE_CAMPAIGNS)} (the profiles the machines predict)")
     overrides: dict[str, Any] = {"device": args.device, "steps": args.steps,
-                                 "read_only": args.read_only}
+                                 "read_only": args.read_only, "profile": args.profile}
     if args.examples is not None:
         overrides["examples"] = args.examples
     if args.target == "reference":
@@ -388,6 +396,10 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     else:
         raise ConfigError("--target", "", args.target, "must be reference, "
                           "nas=http://HOST:PORT or rpc=HOST:PORT")
+    names = [n for n in names if n in PROFILE_CAMPAIGNS[args.profile]]
+    if not names:
+        raise ConfigError("--profile", "", args.profile, "applies to "
+                          f"{', '.join(PROFILE_CAMPAIGNS[args.profile])} only")
     return Options.for_profile(args.hypothesis_profile, **overrides), names
 
 

@@ -169,8 +169,8 @@ def test_pytest_plugin_shards_campaigns_across_processes(tmp_path: Path) -> None
 
 
 def test_pytest_plugin_refuses_what_it_cannot_do(tmp_path: Path) -> None:
-    for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-4.1",
-                             "documented behaviour only"),
+    for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-3.2",
+                             "predict documented, ohos-4.1 only"),
                             ("--syncrig-target=ftp://x", "must be reference or nas=")):
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                                *option.split()], capture_output=True, text=True, timeout=120,
@@ -239,3 +239,39 @@ def test_a_nas_in_use_is_spared_what_would_destroy_it(tmp_path: Path, read_only:
     assert (("error", "CloudSync", "set_global_config", "0") in excused) is read_only
     assert ("error", "CloudSync", "test_task_setting", "0") in \
         {tuple(item) for item in outcome.matrix["reached"]}
+
+
+def test_the_release_profile_conforms_to_its_own_predictions(tmp_path: Path) -> None:
+    outcome = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=5, profile="ohos-4.1"),
+                           tmp_path)
+    assert outcome.ok, outcome.describe()
+    excused = {tuple(item[:4]): item[4] for item in outcome.matrix["excused"]}
+    assert "§2.4" in excused[("enum", "ErrorType", "BATTERY_LEVEL_WARNING", "")]
+    assert "§2.12" in excused[("error", "cloudSync", "registerChange", "13900002")]
+
+
+def test_documented_predictions_catch_every_release_difference(tmp_path: Path) -> None:
+    """The documented machine against the release profile: it must fail, naming a rule the
+    release breaks (the messages are the first the tour meets)."""
+    from conformance.machines.cloudsync import CloudSyncMachine
+    from conformance.targets.reference import ReferenceCloudSync
+    from sim.ohos.cloudsync.fidelity import OHOS_4_1
+
+    saved = CloudSyncMachine.target_factory
+    CloudSyncMachine.target_factory = staticmethod(  # type: ignore[assignment]
+        lambda: ReferenceCloudSync("phone", OHOS_4_1))
+    try:
+        machine = CloudSyncMachine
+        failure = play(machine, machine.tour(), skip_inapplicable=True)
+    finally:
+        CloudSyncMachine.target_factory = saved
+    assert failure is not None and failure["kind"] == "violation"
+    assert "message" in failure["rule"] and "Permission verification failed" in \
+        failure["observed"]
+
+
+def test_conformance_profile_option(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--profile", "ohos-3.2", "--out", tmp_path)
+    assert done.returncode == 2 and "documented, ohos-4.1" in done.stderr
+    done = syncrig("conformance", "--profile", "ohos-4.1", "--api", "request", "--out", tmp_path)
+    assert done.returncode == 2 and "applies to cloudSync only" in done.stderr

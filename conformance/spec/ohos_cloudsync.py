@@ -197,3 +197,22 @@ UNREACHABLE: dict[tuple[str, str, str, str], str] = {
     "out later",
 }
 """Documented items the reference target cannot reach, and why."""
+
+
+_AS_401 = ("the release reports every registerChange/unregisterChange problem as 401 and "
+           "checks for no system app (research §2.12)")
+UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
+    "documented": UNREACHABLE,
+    "ohos-4.1": {
+        **UNREACHABLE,
+        ("enum", "ErrorType", "BATTERY_LEVEL_WARNING", ""): "the release never produces it: "
+        "below 15 % a non-forced sync ends with BATTERY_LEVEL_LOW (research §2.4)",
+        ("enum", "ErrorType", "DEVICE_TEMPERATURE_TOO_HIGH", ""): "the release has no thermal "
+        "check (research §2.6)",
+        **{("error", "cloudSync", method, str(code)): _AS_401
+           for method in ("registerChange", "unregisterChange")
+           for code in (NOT_SYSTEM_APP, OPERATION_NOT_PERMITTED, NO_SUCH_FILE,
+                        PERMISSION_DENIED_FS, INVALID_URI)},
+    },
+}
+"""Per fidelity profile: the documented items its target cannot reach, and why."""

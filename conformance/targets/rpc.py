@@ -12,9 +12,10 @@ from conformance.rpc import RpcClient
 class RpcCloudSync:
     """A fresh cloudSync target on the server, one connection per target."""
 
-    def __init__(self, host: str, port: int, device: str = "phone") -> None:
+    def __init__(self, host: str, port: int, device: str = "phone",
+                 profile: str = "documented") -> None:
         self._client = RpcClient.connect(host, port)
-        self._remote = self._client.open("cloudSync", device=device)
+        self._remote = self._client.open("cloudSync", device=device, profile=profile)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._remote, name)
@@ -32,7 +33,12 @@ def open_target(target: str, options: dict[str, Any]) -> Any:
 
     if target != "cloudSync":
         raise ValueError(f"unknown target {target!r} (this server has: cloudSync)")
-    unknown = set(options) - {"device"}
+    from sim.ohos.cloudsync.fidelity import PROFILES
+
+    unknown = set(options) - {"device", "profile"}
     if unknown:
-        raise ValueError(f"unknown options {sorted(unknown)} (known: device)")
-    return ReferenceCloudSync(str(options.get("device", "phone")))
+        raise ValueError(f"unknown options {sorted(unknown)} (known: device, profile)")
+    profile = str(options.get("profile", "documented"))
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+    return ReferenceCloudSync(str(options.get("device", "phone")), PROFILES[profile])
