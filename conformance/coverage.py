@@ -71,3 +71,17 @@ def items_matrix(api: str, document: str, wanted: set[Item], coverage: Coverage,
 def save(path: Path, matrices: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(matrices, indent=2))
+
+
+def combined(api: str, *matrices: dict[str, Any]) -> dict[str, Any]:
+    """One matrix of several APIs' (for a machine that drives them together)."""
+    documented = sum(m["documented"] for m in matrices)
+    reached = sorted(item for m in matrices for item in m["reached"])
+    excused = sorted(item for m in matrices for item in m["excused"])
+    return {"api": api, "document": ", ".join(m["document"] for m in matrices),
+            "documented": documented, "reached": reached,
+            "unreached": sorted(item for m in matrices for item in m["unreached"]),
+            "excused": excused,
+            "percent": round(100 * len(reached) / documented, 1) if documented else 100.0,
+            "accounted_percent": round(100 * (len(reached) + len(excused)) / documented, 1)
+            if documented else 100.0}

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import RULE_MARKER, run_state_machine_as_test
 
-from conformance.coverage import Coverage, items_matrix, matrix
+from conformance.coverage import Coverage, combined, items_matrix, matrix
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step
 from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.request import RequestMachine
@@ -140,6 +140,24 @@ def _request_world(work: Path, options: Options) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _phone_world(work: Path, options: Options) -> Iterator[None]:
+    # the phone machine inherits both worlds' bindings (target, fidelity, server)
+    with _cloudsync_world(work, options), _request_world(work, options):
+        yield
+
+
+def _phone_matrix(cov: Coverage) -> dict[str, Any]:
+    from conformance.machines.phone import PhoneMachine
+
+    return combined("phone (cloudSync + request)",
+                    matrix(ohos_cloudsync.SPEC, cov, ohos_cloudsync.UNREACHABLE_BY_PROFILE[
+                        PhoneMachine.fidelity.name]),
+                    items_matrix("@ohos.request", ohos_request.DOCUMENT,
+                                 ohos_request.documented_items(), cov,
+                                 ohos_request.UNREACHABLE))
+
+
+@contextlib.contextmanager
 def _nas_world(work: Path, options: Options) -> Iterator[None]:
     from sim.synology import Nas, NasServer, load_seed
 
@@ -191,7 +209,13 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "SYNO.CloudSync"),
+def _phone_machine() -> type[RecordedMachine]:
+    from conformance.machines.phone import PhoneMachine
+
+    return PhoneMachine
+
+
+PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "phone", "SYNO.CloudSync"),
                      "ohos-4.1": ("cloudSync",)}
 """The fidelity profiles the machines predict, and the campaigns each applies to (the
 request machine does not model ohos-3.2 or page-kb yet)."""
@@ -204,6 +228,7 @@ CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
              lambda cov: items_matrix("@ohos.request", ohos_request.DOCUMENT,
                                       ohos_request.documented_items(), cov,
                                       ohos_request.UNREACHABLE)),
+    Campaign("phone", _phone_machine(), _phone_world, _phone_matrix),
     Campaign("SYNO.CloudSync", SynologyMachine, _nas_world,
              lambda cov: matrix(synology.SPEC, cov, SynologyMachine.unreachable),
              examples_factor=0.5),

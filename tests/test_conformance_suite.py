@@ -275,3 +275,13 @@ def test_conformance_profile_option(tmp_path: Path) -> None:
     assert done.returncode == 2 and "documented, ohos-4.1" in done.stderr
     done = syncrig("conformance", "--profile", "ohos-4.1", "--api", "request", "--out", tmp_path)
     assert done.returncode == 2 and "applies to cloudSync only" in done.stderr
+
+
+def test_one_phone_runs_both_apis_and_their_rules_still_hold(tmp_path: Path) -> None:
+    outcome = run_campaign(CAMPAIGNS["phone"], Options(examples=5), tmp_path / "ok")
+    assert outcome.ok, outcome.describe()
+    m = outcome.matrix
+    assert m["documented"] == 126 + 20 and m["accounted_percent"] == 100.0
+    with BY_NAME["rq-metered-ignored"].applied():
+        broken = run_campaign(CAMPAIGNS["phone"], Options(examples=5), tmp_path / "bad")
+    assert broken.failure is not None and "download outcome" in broken.failure["rule"]

@@ -166,7 +166,8 @@ class CloudSyncMachine(RecordedMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.target = self.target_factory()
+        if "target" not in vars(self):  # a combined machine made it for its shared device
+            self.target = self.target_factory()
         self.device = self.target.device
         self.progress: list[Any] = []
         self._listener_sync = self.target.modules["system"].FileSync()

@@ -46,13 +46,16 @@ class RequestMachine(RecordedMachine):
 
     server: ClassVar[FixtureHTTPServer | None] = None
     device_profile: ClassVar[str] = "phone"
+    settle_each_download: ClassVar[bool] = False
+    """Let each download end before the next step: set where other rules share the device
+    and change its network at any time (a download's outcome is predicted at its start)."""
     coverage = Coverage()
 
     def __init__(self) -> None:
         super().__init__()
         assert self.server is not None
         self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
-        self.device = Device(load_profile(self.device_profile))
+        self.device = self.make_device()
         options = CurlOptions(connect_timeout_s=2, low_speed_time_s=5)
         self.sandbox = AppSandbox(self.root / "app")
         self.request = RequestModule(self.device, sandbox=self.sandbox, curl_options=options)
@@ -63,6 +66,10 @@ class RequestMachine(RecordedMachine):
         # bound but not listening: a connection to it is refused at once, every time
         self.nowhere = socket.socket()
         self.nowhere.bind(("127.0.0.1", 0))
+
+    def make_device(self) -> Any:
+        """The device the downloads run on: a fresh one unless a subclass shares one."""
+        return Device(load_profile(self.device_profile))
 
     def teardown(self) -> None:
         try:
@@ -128,7 +135,7 @@ class RequestMachine(RecordedMachine):
 
     @rule(network_type=st.sampled_from([0, spec.NETWORK_WIFI, spec.NETWORK_MOBILE]),
           metered=st.booleans())
-    def download(self, network_type: int, metered: bool) -> None:
+    def download_file(self, network_type: int, metered: bool) -> None:
         self.start("/files/small.bin", "complete", network_type, metered)
 
     @rule(path=st.sampled_from(sorted(SERVER_FAULTS)))
@@ -169,6 +176,8 @@ class RequestMachine(RecordedMachine):
         task.on("fail", lambda code, e=events: e.append(("fail", code)))
         task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
         self.tasks.append((task, events, outcome, network_type))
+        if self.settle_each_download:
+            self.settle_tasks()
 
     @rule()
     def network_rules(self) -> None:
