@@ -341,6 +341,9 @@ class RpcClient:
         self._ids = itertools.count(1)
         self._callbacks: dict[int, Callable[..., Any]] = {}
         self._callback_ids: dict[int, int] = {}
+        self.methods: dict[tuple[int, str], Proxy] = {}
+        """Bound methods already looked up: a method of an object stays that method, so the
+        second call of ``sync.start`` costs one round trip, not two."""
 
     @classmethod
     def connect(cls, host: str, port: int) -> RpcClient:
@@ -467,7 +470,13 @@ class Proxy:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._client.request("get", ref=self._ref, name=name)
+        cached = self._client.methods.get((self._ref, name))
+        if cached is not None:
+            return cached
+        value = self._client.request("get", ref=self._ref, name=name)
+        if isinstance(value, Proxy) and value._type == "method":
+            self._client.methods[(self._ref, name)] = value
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._client.request("set", ref=self._ref, name=name, value=self._client.encode(value))
