@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "nas=http://HOST:PORT (password from $SYNCRIG_NAS_PASSWORD)")
     group.addoption("--syncrig-profile", default="documented", metavar="PROFILE",
                     help="fidelity profile the target runs and the suite predicts: "
-                    "documented (default) or ohos-4.1 (cloudSync)")
+                    "documented (default), ohos-4.1 (cloudSync), ohos-3.2 or page-kb (request)")
     group.addoption("--syncrig-api", action="append", choices=list(CAMPAIGNS),
                     help="only this campaign (repeatable)")
     group.addoption("--syncrig-device", default="phone", help="device profile")

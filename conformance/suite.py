@@ -130,13 +130,17 @@ def _request_world(work: Path, options: Options) -> Iterator[None]:
     www.mkdir(parents=True, exist_ok=True)
     (www / "small.bin").write_bytes(random.Random(0).randbytes(300_000))
     (www / "big.bin").write_bytes(random.Random(1).randbytes(20_000_000))
+    from sim.ohos.request.fidelity import PROFILES
+
     with FixtureHTTPServer(www) as server:
         RequestMachine.server = server
         RequestMachine.device_profile = options.device
+        RequestMachine.request_fidelity = PROFILES.get(options.profile, PROFILES["documented"])
         try:
             yield
         finally:
             RequestMachine.server = None
+            RequestMachine.request_fidelity = PROFILES["documented"]
 
 
 @contextlib.contextmanager
@@ -216,9 +220,10 @@ def _phone_machine() -> type[RecordedMachine]:
 
 
 PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "phone", "SYNO.CloudSync"),
-                     "ohos-4.1": ("cloudSync",)}
-"""The fidelity profiles the machines predict, and the campaigns each applies to (the
-request machine does not model ohos-3.2 or page-kb yet)."""
+                     "ohos-4.1": ("cloudSync",), "ohos-3.2": ("request",),
+                     "page-kb": ("request",)}
+"""The fidelity profiles the machines predict, and the campaigns each applies to (a release
+profile belongs to one API)."""
 
 CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
     Campaign("cloudSync", CloudSyncMachine, _cloudsync_world,
@@ -227,7 +232,8 @@ CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
     Campaign("request", RequestMachine, _request_world,
              lambda cov: items_matrix("@ohos.request", ohos_request.DOCUMENT,
                                       ohos_request.documented_items(), cov,
-                                      ohos_request.UNREACHABLE)),
+                                      ohos_request.UNREACHABLE_BY_PROFILE[
+                                          RequestMachine.request_fidelity.name])),
     Campaign("phone", _phone_machine(), _phone_world, _phone_matrix),
     Campaign("SYNO.CloudSync", SynologyMachine, _nas_world,
              lambda cov: matrix(synology.SPEC, cov, SynologyMachine.unreachable),

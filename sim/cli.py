@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "SYNO.CloudSync"],
                       help="run only this campaign (repeatable); default: all the target has")
     conf.add_argument("--profile", default="documented", help="fidelity profile the target "
-                      "runs and the machines predict: documented, or ohos-4.1 (cloudSync "
-                      "only)")
+                      "runs and the machines predict: documented, ohos-4.1 (cloudSync), "
+                      "ohos-3.2 or page-kb (request)")
     conf.add_argument("--device", default="phone", help="device profile of the simulated "
                       "device (fixtures/devices name or YAML path)")
     conf.add_argument("--hypothesis-profile", default="ci", choices=["ci", "explore", "nightly"],

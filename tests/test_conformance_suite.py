@@ -169,8 +169,8 @@ def test_pytest_plugin_shards_campaigns_across_processes(tmp_path: Path) -> None
 
 
 def test_pytest_plugin_refuses_what_it_cannot_do(tmp_path: Path) -> None:
-    for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-3.2",
-                             "predict documented, ohos-4.1 only"),
+    for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-9",
+                             "predict documented, ohos-4.1, ohos-3.2, page-kb only"),
                             ("--syncrig-target=ftp://x", "must be reference or nas=")):
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                                *option.split()], capture_output=True, text=True, timeout=120,
@@ -271,8 +271,8 @@ def test_documented_predictions_catch_every_release_difference(tmp_path: Path) -
 
 
 def test_conformance_profile_option(tmp_path: Path) -> None:
-    done = syncrig("conformance", "--profile", "ohos-3.2", "--out", tmp_path)
-    assert done.returncode == 2 and "documented, ohos-4.1" in done.stderr
+    done = syncrig("conformance", "--profile", "ohos-9", "--out", tmp_path)
+    assert done.returncode == 2 and "documented, ohos-4.1, ohos-3.2, page-kb" in done.stderr
     done = syncrig("conformance", "--profile", "ohos-4.1", "--api", "request", "--out", tmp_path)
     assert done.returncode == 2 and "applies to cloudSync only" in done.stderr
 
@@ -285,3 +285,24 @@ def test_one_phone_runs_both_apis_and_their_rules_still_hold(tmp_path: Path) -> 
     with BY_NAME["rq-metered-ignored"].applied():
         broken = run_campaign(CAMPAIGNS["phone"], Options(examples=5), tmp_path / "bad")
     assert broken.failure is not None and "download outcome" in broken.failure["rule"]
+
+
+def test_the_request_release_profile_is_predicted_and_differs(tmp_path: Path) -> None:
+    outcome = run_campaign(CAMPAIGNS["request"], Options(examples=3, profile="ohos-3.2"),
+                           tmp_path / "a")
+    assert outcome.ok, outcome.describe()
+    excused = {tuple(item[:4]) for item in outcome.matrix["excused"]}
+    assert ("enum", "ERROR", "ERROR_INSUFFICIENT_SPACE", "") in excused
+    assert ["enum", "ERROR", "ERROR_HTTP_DATA_ERROR", ""] in outcome.matrix["reached"]
+    # the documented predictions against the release: the first difference breaks a rule
+    from conformance.machines.request import RequestMachine
+    from conformance.suite import _request_world
+    from sim.ohos.request.fidelity import OHOS_3_2
+
+    with _request_world(tmp_path / "b", Options()):
+        machine = RequestMachine()
+        machine.request = type(machine.request)(machine.device, sandbox=machine.sandbox,
+                                                fidelity=OHOS_3_2)
+        with pytest.raises(AssertionError, match="expected 401, observed 'a plain Error'"):
+            machine.bad_config(kind="ftp")
+        machine.teardown()

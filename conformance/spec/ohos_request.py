@@ -137,3 +137,18 @@ UNREACHABLE: dict[tuple[str, str, str, str], str] = {
     "ERROR_INSUFFICIENT_SPACE (documented profile) and its real files do not fail otherwise",
 }
 """Documented constants the reference cannot produce, and why."""
+
+
+UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
+    "documented": UNREACHABLE,
+    "page-kb": UNREACHABLE,
+    "ohos-3.2": {
+        **{k: v for k, v in UNREACHABLE.items() if k[2] != "ERROR_HTTP_DATA_ERROR"},
+        ("enum", "ERROR", "ERROR_INSUFFICIENT_SPACE", ""): _UNREACHABLE_3_6 + "never set on "
+        "3.2: a full disk is a write error, ERROR_HTTP_DATA_ERROR",
+        ("enum", "PAUSED", "PAUSED_WAITING_FOR_NETWORK", ""): _UNREACHABLE_3_6 + "on 3.2 only "
+        "through a rewrite nothing triggers; a lost network is retried, then "
+        "PAUSED_WAITING_TO_RETRY",
+    },
+}
+"""Per fidelity profile: the constants its target cannot produce, and why."""
