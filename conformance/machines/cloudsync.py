@@ -125,6 +125,12 @@ CALLER_CHECKED: dict[str, tuple[str, bool, Make]] = {
 """The system APIs and who may call them (the page: CLOUDFILE_SYNC and a system app)."""
 
 
+def _listening_to(obj: Any) -> Any:
+    """``obj`` with a progress listener, so only the arguments of an ``off`` can be wrong."""
+    obj.on("progress", _ignore)
+    return obj
+
+
 def _listening(make: Callable[[Any], Any]) -> Make:
     """An ``off`` call on an instance that has a listener (so only the IPC can fail)."""
     def build(machine: Any, module: Any) -> Callable[[], Any]:
@@ -301,15 +307,19 @@ class CloudSyncMachine(RecordedMachine):
                 ("FileSync.stop", lambda: module.FileSync().stop("cb")),
                 ("FileSync.getLastSyncTime", lambda: module.FileSync().getLastSyncTime(5)),
                 ("FileSync.on", lambda: module.FileSync().on("progress", 5)),
-                ("FileSync.off", lambda: module.FileSync().off("done")),
+                ("FileSync.off", lambda: _listening_to(module.FileSync()).off("done")),
+                ("FileSync.off", lambda: _listening_to(module.FileSync()).off("progress", 5)),
                 ("GallerySync.start", lambda: module.GallerySync().start(5)),
                 ("GallerySync.stop", lambda: module.GallerySync().stop(5)),
                 ("GallerySync.on", lambda: module.GallerySync().on("done", _ignore)),
-                ("GallerySync.off", lambda: module.GallerySync().off("progress", 5)),
+                ("GallerySync.off", lambda: _listening_to(module.GallerySync()).off(
+                    "progress", 5)),
+                ("GallerySync.off", lambda: _listening_to(module.GallerySync()).off("done")),
                 ("Download.start", lambda: module.Download().start(5)),
                 ("Download.stop", lambda: module.Download().stop("")),
                 ("Download.on", lambda: module.Download().on("done", _ignore)),
-                ("Download.off", lambda: module.Download().off("progress", 5)),
+                ("Download.off", lambda: _listening_to(module.Download()).off("progress", 5)),
+                ("Download.off", lambda: _listening_to(module.Download()).off("done")),
                 ("CloudFileCache.cleanCache", lambda: module.CloudFileCache().cleanCache(5)),
                 ("cloudSync.getFileSyncState", lambda: module.getFileSyncState([])),
                 ("cloudSync.getFileSyncState(string)", lambda: module.getFileSyncState("")),
@@ -629,10 +639,12 @@ class CloudSyncMachine(RecordedMachine):
     def listeners(self, owner: str, method: str) -> None:
         module = self.target.modules["system"]
         obj = module.GallerySync() if owner == "GallerySync" else module.Download()
+        listener = _ignore
         if method == "off":
-            obj.on("progress", lambda pg: None)  # off needs a registration on this instance
+            obj.on("progress", listener)  # off needs a registration on this instance
+        # off(type, callback?): with the callback given, as the page allows
         call = (lambda: obj.on("progress", lambda pg: None)) if method == "on" \
-            else (lambda: obj.off("progress"))
+            else (lambda: obj.off("progress", listener))
         self.expect(f"{owner}.{method}", 0, call)
         if method == "off":
             # off again, with nothing registered: 401 for the sync classes (the current
