@@ -196,6 +196,7 @@ class CloudSyncMachine(RecordedMachine):
         return [
             *combos("write_file", data=[b"tour"]), *combos("callers_are_checked"),
             *combos("bad_arguments"), *combos("ipc_failures"), *combos("start_conditions"),
+            *combos("callback_forms"),
             *combos("sync_outcomes", order=[SYNC_CONDITIONS]),
             *combos("download_outcomes", order=[sorted(DOWNLOAD_OUTCOMES)]),
             *combos("file_system_faults"),
@@ -316,6 +317,8 @@ class CloudSyncMachine(RecordedMachine):
                     "progress", 5)),
                 ("GallerySync.off", lambda: _listening_to(module.GallerySync()).off("done")),
                 ("Download.start", lambda: module.Download().start(5)),
+                ("Download.start", lambda: module.Download().start(uri, 5)),
+                ("Download.stop", lambda: module.Download().stop(uri, "cb")),
                 ("Download.stop", lambda: module.Download().stop("")),
                 ("Download.on", lambda: module.Download().on("done", _ignore)),
                 ("Download.off", lambda: _listening_to(module.Download()).off("progress", 5)),
@@ -326,6 +329,44 @@ class CloudSyncMachine(RecordedMachine):
                 ("cloudSync.registerChange", lambda: module.registerChange(uri, "yes", _ignore)),
                 ("cloudSync.unregisterChange", lambda: module.unregisterChange(5))):
             self.expect(method, spec.INVALID_PARAMETER, call)
+
+    @rule()
+    def callback_forms(self) -> None:
+        """The AsyncCallback forms: the callback is called once, with (null, data) where the
+        promise would resolve and (err, null) where it would reject — or, on a release that
+        ignores callback forms (research §2.1), never, with a Promise returned instead."""
+        system, denied = self.target.modules["system"], self.target.modules["no-permission"]
+        uri = system.files.uri("dl/cb.bin")
+        if self.target.drive.container(BUNDLE).get("dl/cb.bin") is None:
+            self.target.cloud.seed(self.target.drive, BUNDLE, "dl/cb.bin", b"cb")
+        cases: list[tuple[str, Any, int, bool]] = [
+            # method, call with a callback, expected code, ignored on such a release
+            ("FileSync.stop", lambda cb: system.FileSync().stop(cb), 0, True),
+            ("FileSync.stop", lambda cb: denied.FileSync().stop(cb), spec.PERMISSION_DENIED,
+             True),
+            ("GallerySync.stop", lambda cb: system.GallerySync().stop(cb), 0, True),
+            ("FileSync.getLastSyncTime", lambda cb: system.FileSync().getLastSyncTime(cb), 0,
+             False),
+            ("Download.start", lambda cb: system.Download().start(uri, cb), 0, False),
+            ("Download.stop", lambda cb: system.Download().stop(uri, cb), 0, False),
+            ("Download.stop", lambda cb: denied.Download().stop(uri, cb),
+             spec.PERMISSION_DENIED, False)]
+        for method, call, code, may_ignore in cases:
+            calls: list[tuple[Any, Any]] = []
+            returned = call(lambda err, data, c=calls: c.append((err, data)))
+            self.device.run(until=self.device.env.now + 0.01)
+            if may_ignore and self.fidelity.callback_forms_ignored:
+                if calls or returned is None:
+                    raise ConformanceFailure(f"{method}(callback) on this release",
+                                             "research §2.1", "a Promise, no call",
+                                             (returned, calls))
+                continue
+            observed = [getattr(err, "code", 0) if err is not None else 0 for err, _ in calls]
+            if observed != [code] or returned is not None:
+                raise ConformanceFailure(f"{method}(callback)", f"{spec.DOCUMENT} ## "
+                                         f"{method.replace('.', ' ### ')}",
+                                         [code], (observed, returned))
+            self.coverage.error(method, code)
 
     @rule()
     def ipc_failures(self) -> None:
@@ -447,6 +488,11 @@ class CloudSyncMachine(RecordedMachine):
             controls.set_radio("wifi", False)
             controls.set_radio("cellular", True)
         mark = len(progress)
+        unheard: list[Any] = []  # a listener turned off before the run hears nothing of it
+        quiet = module.GallerySync() if gallery else module.FileSync()
+        quiet.on("progress", unheard.append)
+        unheard.clear()  # a release may push the last state at once (research §2.8)
+        quiet.off("progress")
         self.expect("GallerySync.start" if gallery else "FileSync.start", 0, sync.start)
         if condition == "stopped":
             self.expect("FileSync.stop", 0, sync.stop)
@@ -460,6 +506,9 @@ class CloudSyncMachine(RecordedMachine):
             controls.set_radio("wifi", False)
             controls.set_radio("cellular", False)
         self.settle(progress)
+        if unheard:
+            raise ConformanceFailure("off('progress') stops the events",
+                                     f"{spec.DOCUMENT} ## FileSync ### off", [], unheard)
         final = [(spec.SyncState(p.state), spec.ErrorType(p.error))
                  for p in progress[mark:] if p.state in TERMINAL]
         if final[-1:] != [expected]:
