@@ -202,8 +202,8 @@ class CloudSyncMachine(RecordedMachine):
             *combos("file_system_faults"),
             *combos("file_sync_state", kind=["file", "missing", "invalid"],
                     array=[False, True]),
-            *combos("download", kind=["in-cloud", "not-in-cloud", "too-big"],
-                    stop=[False, True]),
+            *combos("download", kind=["in-cloud", "not-in-cloud", "too-big", "exact-fit",
+                                      "foreign"], stop=[False, True]),
             *combos("clean_cache", kind=["synced", "local-only", "invalid"]),
             *combos("change_subscription", kind=["folder", "missing", "invalid"],
                     unregister=[False, True]),
@@ -702,22 +702,34 @@ class CloudSyncMachine(RecordedMachine):
                 spec.INVALID_PARAMETER if self.fidelity.off_without_on_fails else 0
             self.expect(f"{owner}.off", again, lambda: obj.off("progress"))
 
-    @rule(kind=st.sampled_from(["in-cloud", "not-in-cloud", "too-big"]), stop=st.booleans())
+    @rule(kind=st.sampled_from(["in-cloud", "not-in-cloud", "too-big", "exact-fit", "foreign"]),
+          stop=st.booleans())
     def download(self, kind: str, stop: bool) -> None:
+        """Download.start's documented refusals: no such file in the cloud (or a URI that is
+        not the app's), 13900002; more than the free space, 13900025 — exactly the free space
+        fits."""
         module = self.target.modules["system"]
-        rel = {"in-cloud": "dl/a.bin", "not-in-cloud": "dl/none.bin", "too-big": "dl/big.bin"}
-        if kind == "in-cloud" and self.target.drive.container(BUNDLE).get(rel[kind]) is None:
+        rel = {"in-cloud": "dl/a.bin", "not-in-cloud": "dl/none.bin", "too-big": "dl/big.bin",
+               "exact-fit": "dl/fit.bin", "foreign": "dl/a.bin"}
+        if kind in ("in-cloud", "foreign") and \
+                self.target.drive.container(BUNDLE).get(rel[kind]) is None:
             self.target.cloud.seed(self.target.drive, BUNDLE, rel[kind], b"x" * 1000)
         if kind == "too-big" and self.target.drive.container(BUNDLE).get(rel[kind]) is None:
             self.target.plant_object(BUNDLE, rel[kind], 10**14)
-        uri = module.files.uri(rel[kind])
+        if kind == "exact-fit":
+            self.target.plant_object(BUNDLE, rel[kind], self.device.storage.free)
+        uri = module.files.uri(rel[kind]) if kind != "foreign" else \
+            f"file://other.app/data/storage/el2/cloud/{rel[kind]}"
         download = module.Download()
         download.on("progress", self.downloads.append)
         if stop:
             self.expect("Download.stop", 0, lambda: download.stop(uri))
             return
-        code = {"in-cloud": 0, "not-in-cloud": spec.NO_SUCH_FILE, "too-big": spec.NO_SPACE}[kind]
+        code = {"in-cloud": 0, "not-in-cloud": spec.NO_SUCH_FILE, "too-big": spec.NO_SPACE,
+                "exact-fit": 0, "foreign": spec.NO_SUCH_FILE}[kind]
         self.expect("Download.start", code, lambda: download.start(uri))
+        if kind == "exact-fit":  # its bytes are never meant to arrive
+            self.expect("Download.stop", 0, lambda: download.stop(uri))
 
     @rule(kind=st.sampled_from(["synced", "local-only", "invalid"]))
     def clean_cache(self, kind: str) -> None:
