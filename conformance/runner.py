@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import platform
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.suite import CAMPAIGNS, Options, Outcome, run_campaign
+from conformance.suite import CAMPAIGNS, HYPOTHESIS_PROFILES, Options, Outcome, run_campaign
 
 
 @dataclass
@@ -71,6 +73,58 @@ class RunReport:
         return "\n".join(lines) + "\n"
 
 
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist in ("syncrig", "hypothesis", "simpy", "pycurl", "aiohttp", "synology-api"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    try:
+        import pycurl
+
+        out["libcurl"] = pycurl.version_info()[1]
+    except ImportError:
+        pass
+    return out
+
+
+def _describe() -> str | None:
+    """``git describe`` of the checkout the reference runs from, where it is one."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+def manifest(report: RunReport, started: str) -> dict[str, Any]:
+    """``run.json``: what was run, where, with what, and the counts — enough to compare two
+    runs or to know which two runs cannot be compared."""
+    o = report.options
+    target = f"nas={o.nas}" if o.nas else f"rpc={o.rpc}" if o.rpc else "reference"
+    matrices = report.matrices
+    return {
+        "run": started, "implementation": _describe(), "target": target,
+        "profile": o.profile, "device": o.device, "hypothesis_profile": o.hypothesis_profile,
+        "examples": o.examples, "steps": o.steps, "derandomized":
+            HYPOTHESIS_PROFILES.get(o.hypothesis_profile, (0, True, False))[1],
+        "campaigns": [out.campaign for out in report.outcomes],
+        "host": platform.node(), "platform": platform.platform(), "versions": _versions(),
+        "started": started, "ended": dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"),
+        "counts": {"failed": len(report.failures),
+                   "documented": sum(m["documented"] for m in matrices),
+                   "reached": sum(len(m["reached"]) for m in matrices),
+                   "excused": sum(len(m["excused"]) for m in matrices),
+                   "unreached": sum(len(m["unreached"]) for m in matrices)}}
+
+
 def _one(name: str, options: Options, work: Path, replays: Path) -> Outcome:
     return run_campaign(CAMPAIGNS[name], options, work / name, replays=replays)
 
@@ -102,6 +156,7 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
     finally:
         shutil.rmtree(work, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps(manifest(report, started), indent=2))
     (folder / "matrix.json").write_text(json.dumps(report.to_json(), indent=2))
     (folder / "matrix.md").write_text(report.markdown())
     progress(f"report: {folder}")

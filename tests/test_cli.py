@@ -177,4 +177,10 @@ def test_conformance_main_job_accounts_for_every_cloudsync_item(tmp_path: Path) 
     assert all(len(item) == 5 and item[4] for item in cloudsync["excused"])  # with reasons
     text = (run_dir / "matrix.md").read_text()
     assert "| @ohos.file.cloudSync |" in text and "not reachable on this target" in text
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (run["target"], run["profile"], run["device"]) == ("reference", "documented", "phone")
+    assert run["campaigns"] == ["cloudSync", "request", "phone", "SYNO.CloudSync"]
+    assert run["counts"]["failed"] == 0 and run["counts"]["unreached"] == 0
+    assert run["counts"]["documented"] == sum(m["documented"] for m in report["matrices"])
+    assert run["versions"]["hypothesis"] and run["started"] <= run["ended"]
     assert "conformance run" in done.stdout
