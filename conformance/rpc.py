@@ -96,6 +96,62 @@ def _is_record(value: object) -> bool:
     return bool(params and params.frozen)
 
 
+def _encode(value: Any, other: Callable[[Any], Any]) -> Any:
+    """The wire form both sides give alike: JSON's types, enums, bytes, tuples and records;
+    ``other`` encodes anything else (as a reference, a callback, …). Inside a record, lists
+    and dicts travel by value: a record is immutable."""
+    if value is None or isinstance(value, bool | str | float):
+        return value
+    if isinstance(value, enum.Enum) and not isinstance(value, int):
+        return {"$enum": _class_name(type(value)), "name": value.name}
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    if isinstance(value, tuple):
+        return {"$tuple": [_encode(v, other) for v in value]}
+    if _is_record(value):
+        def by_value(inner: Any) -> Any:
+            if isinstance(inner, list):
+                return [_encode(v, by_value) for v in inner]
+            if isinstance(inner, dict):
+                return {str(k): _encode(v, by_value) for k, v in inner.items()}
+            return other(inner)
+        return {"$record": _class_name(type(value)), "fields": {
+            f.name: _encode(getattr(value, f.name), by_value)
+            for f in dataclasses.fields(value) if f.init}}
+    return other(value)
+
+
+def _decode(value: Any, special: Callable[[dict[str, Any]], Any]) -> Any:
+    """The inverse of :func:`_encode`; ``special`` decodes a tagged object of one side
+    (``$ref``, ``$callback``) and returns :data:`_PLAIN` for an ordinary dict."""
+    if isinstance(value, list):
+        return [_decode(v, special) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$bytes" in value:
+        return bytes.fromhex(value["$bytes"])
+    if "$tuple" in value:
+        return tuple(_decode(v, special) for v in value["$tuple"])
+    if "$enum" in value:
+        return cast(type[enum.Enum], _load_class(value["$enum"]))[value["name"]]
+    if "$record" in value:
+        cls = _load_class(value["$record"])
+        return cls(**{k: _decode(v, special) for k, v in value["fields"].items()})
+    decoded = special(value)
+    if decoded is not _PLAIN:
+        return decoded
+    return {k: _decode(v, special) for k, v in value.items()}
+
+
+_PLAIN = object()
+
+
+class _BadParams(ValueError):
+    """A request naming what does not exist (a reference, a parameter, a private name)."""
+
+
 # -- the server ---------------------------------------------------------------------------------
 
 
@@ -111,27 +167,11 @@ class _Session:
         self.by_identity: dict[int, int] = {}
         self.targets: list[Any] = []
 
-    def encode(self, value: Any, inside_record: bool = False) -> Any:
-        """A value for the wire; lists and dicts inside a record travel by value (a record
-        is immutable), elsewhere by reference (the client may change them)."""
-        if value is None or isinstance(value, bool | str | float):
-            return value
-        if isinstance(value, enum.Enum) and not isinstance(value, int):
-            return {"$enum": _class_name(type(value)), "name": value.name}
-        if isinstance(value, int):
-            return int(value)
-        if isinstance(value, bytes):
-            return {"$bytes": value.hex()}
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v, inside_record) for v in value]}
-        if _is_record(value):
-            return {"$record": _class_name(type(value)), "fields": {
-                f.name: self.encode(getattr(value, f.name), True)
-                for f in dataclasses.fields(value) if f.init}}
-        if inside_record and isinstance(value, list):
-            return [self.encode(v, True) for v in value]
-        if inside_record and isinstance(value, dict):
-            return {str(k): self.encode(v, True) for k, v in value.items()}
+    def encode(self, value: Any) -> Any:
+        """A value for the wire: anything not sent by value becomes a reference."""
+        return _encode(value, self._reference)
+
+    def _reference(self, value: Any) -> Any:
         ref = self.by_identity.get(id(value))
         if ref is None or self.objects.get(ref) is not value:
             ref = next(self.ids)
@@ -140,24 +180,14 @@ class _Session:
         return {"$ref": ref, "type": type(value).__name__}
 
     def decode(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict):
-            return value
+        return _decode(value, self._special)
+
+    def _special(self, value: dict[str, Any]) -> Any:
         if "$ref" in value:
             try:
                 return self.objects[int(value["$ref"])]
             except (KeyError, ValueError, TypeError):
-                raise ValueError(f"unknown reference {value['$ref']!r}") from None
-        if "$bytes" in value:
-            return bytes.fromhex(value["$bytes"])
-        if "$tuple" in value:
-            return tuple(self.decode(v) for v in value["$tuple"])
-        if "$enum" in value:
-            return cast(type[enum.Enum], _load_class(value["$enum"]))[value["name"]]
-        if "$record" in value:
-            cls = _load_class(value["$record"])
-            return cls(**{k: self.decode(v) for k, v in value["fields"].items()})
+                raise _BadParams(f"unknown reference {value['$ref']!r}") from None
         if "$callback" in value:
             number = value["$callback"]
 
@@ -165,7 +195,7 @@ class _Session:
                 self.send({"jsonrpc": "2.0", "method": "callback", "params": {
                     "callback": number, "args": [self.encode(a) for a in args]}})
             return callback
-        return {k: self.decode(v) for k, v in value.items()}
+        return _PLAIN
 
     def handle(self, request: Any) -> dict[str, Any] | None:
         if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" \
@@ -188,20 +218,28 @@ class _Session:
             return _error(rid, BUSINESS_ERROR, exc.message, {"type": "BusinessError",
                                                              "code": exc.code,
                                                              "message": exc.message})
-        except (KeyError, ValueError, TypeError, AttributeError, ProtocolError) as exc:
-            bad_params = isinstance(exc, KeyError | ProtocolError) or \
-                "unknown reference" in str(exc)
-            if bad_params:
-                return _error(rid, -32602, f"bad params: {exc}")
-            return _error(rid, TARGET_ERROR, str(exc), {"type": type(exc).__name__,
-                                                        "message": str(exc)})
+        except (_BadParams, ProtocolError) as exc:
+            return _error(rid, -32602, f"bad params: {exc}")
         except Exception as exc:  # the target's own failure, reported, never fatal
             return _error(rid, TARGET_ERROR, str(exc), {"type": type(exc).__name__,
                                                         "message": str(exc)})
         return {"jsonrpc": "2.0", "id": rid, "result": result}
 
     def _ref(self, params: dict[str, Any]) -> Any:
-        return self.decode({"$ref": params["ref"]})
+        if "ref" not in params:
+            raise _BadParams("missing ref")
+        return self._special({"$ref": params["ref"]})
+
+    @staticmethod
+    def _name(params: dict[str, Any], private: str) -> str:
+        """The attribute a request names; dunder (or, to set, any private) names are not
+        part of an API."""
+        if not isinstance(params.get("name"), str):
+            raise _BadParams("name must be a string")
+        name: str = params["name"]
+        if name.startswith(private):
+            raise _BadParams(f"{name}: not an attribute of the API")
+        return name
 
     def _open(self, params: dict[str, Any]) -> Any:
         target = self.opener(str(params.get("target", "cloudSync")),
@@ -210,31 +248,32 @@ class _Session:
         return self.encode(target)
 
     def _get(self, params: dict[str, Any]) -> Any:
-        name = str(params["name"])
-        if name.startswith("__"):
-            raise ProtocolError(f"{name}: not an attribute of the API")
+        name = self._name(params, "__")
         return self.encode(getattr(self._ref(params), name))
 
     def _set(self, params: dict[str, Any]) -> Any:
-        name = str(params["name"])
-        if name.startswith("_"):
-            raise ProtocolError(f"{name}: not an attribute of the API")
+        name = self._name(params, "_")
         setattr(self._ref(params), name, self.decode(params.get("value")))
         return None
 
     def _call(self, params: dict[str, Any]) -> Any:
         function = self._ref(params)
         if not callable(function):
-            raise ProtocolError(f"reference {params['ref']} is not callable")
+            raise _BadParams(f"reference {params['ref']} is not callable")
         args = [self.decode(a) for a in params.get("args", [])]
         kwargs = {k: self.decode(v) for k, v in params.get("kwargs", {}).items()}
         return self.encode(function(*args, **kwargs))
 
+    def _key(self, params: dict[str, Any]) -> Any:
+        if "key" not in params:
+            raise _BadParams("missing key")
+        return self.decode(params["key"])
+
     def _item(self, params: dict[str, Any]) -> Any:
-        return self.encode(self._ref(params)[self.decode(params["key"])])
+        return self.encode(self._ref(params)[self._key(params)])
 
     def _setitem(self, params: dict[str, Any]) -> Any:
-        self._ref(params)[self.decode(params["key"])] = self.decode(params.get("value"))
+        self._ref(params)[self._key(params)] = self.decode(params.get("value"))
         return None
 
     def _len(self, params: dict[str, Any]) -> Any:
@@ -398,26 +437,15 @@ class RpcClient:
         return proxy
 
     def encode(self, value: Any) -> Any:
+        return _encode(value, self._other)
+
+    def _other(self, value: Any) -> Any:
         if isinstance(value, Proxy):
             return {"$ref": value._ref}
-        if value is None or isinstance(value, bool | str | float):
-            return value
-        if isinstance(value, enum.Enum) and not isinstance(value, int):
-            return {"$enum": _class_name(type(value)), "name": value.name}
-        if isinstance(value, int):
-            return int(value)
-        if isinstance(value, bytes):
-            return {"$bytes": value.hex()}
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v) for v in value]}
         if isinstance(value, list):
             return [self.encode(v) for v in value]
         if isinstance(value, dict):
             return {str(k): self.encode(v) for k, v in value.items()}
-        if _is_record(value):
-            return {"$record": _class_name(type(value)), "fields": {
-                f.name: self.encode(getattr(value, f.name))
-                for f in dataclasses.fields(value) if f.init}}
         if callable(value):
             number = self._callback_ids.get(id(value))
             if number is None or self._callbacks.get(number) is not value:
@@ -428,22 +456,12 @@ class RpcClient:
         raise TypeError(f"cannot send a {type(value).__name__} over syncrig-rpc/1")
 
     def decode(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict):
-            return value
+        return _decode(value, self._special)
+
+    def _special(self, value: dict[str, Any]) -> Any:
         if "$ref" in value:
             return Proxy(self, int(value["$ref"]), str(value.get("type", "")))
-        if "$bytes" in value:
-            return bytes.fromhex(value["$bytes"])
-        if "$tuple" in value:
-            return tuple(self.decode(v) for v in value["$tuple"])
-        if "$enum" in value:
-            return cast(type[enum.Enum], _load_class(value["$enum"]))[value["name"]]
-        if "$record" in value:
-            cls = _load_class(value["$record"])
-            return cls(**{k: self.decode(v) for k, v in value["fields"].items()})
-        return {k: self.decode(v) for k, v in value.items()}
+        return _PLAIN
 
 
 def _raise(error: dict[str, Any]) -> Exception:

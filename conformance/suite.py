@@ -468,6 +468,7 @@ def load_replay(path: Path) -> tuple[Campaign, Options, dict[str, Any] | None, l
     if not isinstance(steps_raw, list):
         raise ConfigError(str(path), "steps", steps_raw, "must be a list")
     campaign = CAMPAIGNS[data["campaign"]]
+    options = _checked_options(path, data["campaign"], raw)
     steps = []
     for i, item in enumerate(steps_raw):
         if not isinstance(item, dict) or not callable(getattr(campaign.machine,
@@ -476,7 +477,35 @@ def load_replay(path: Path) -> tuple[Campaign, Options, dict[str, Any] | None, l
                               isinstance(item, dict) else item,
                               f"is not a rule of {campaign.machine.__name__}")
         steps.append(Step.from_json(item))
-    return campaign, replace(Options(), **raw), data.get("failure"), steps
+    return campaign, options, data.get("failure"), steps
+
+
+def _checked_options(path: Path, campaign: str, raw: dict[str, Any]) -> Options:
+    """A replay file's options, each value checked as the command line checks it: a bad one
+    names its field instead of failing deep inside the world it would build."""
+    from sim.device import load_profile
+
+    options = replace(Options(), **raw)
+    for name in ("examples", "steps"):
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(str(path), f"options.{name}", value, "must be an integer >= 1")
+    if options.hypothesis_profile not in HYPOTHESIS_PROFILES:
+        raise ConfigError(str(path), "options.hypothesis_profile", options.hypothesis_profile,
+                          f"must be one of {', '.join(HYPOTHESIS_PROFILES)}")
+    if campaign not in PROFILE_CAMPAIGNS.get(options.profile, ()):
+        raise ConfigError(str(path), "options.profile", options.profile, "must be a profile "
+                          f"of the {campaign} campaign")
+    if not isinstance(options.device, str):
+        raise ConfigError(str(path), "options.device", options.device, "must be a name")
+    load_profile(options.device)
+    if not isinstance(options.read_only, bool):
+        raise ConfigError(str(path), "options.read_only", options.read_only, "must be a boolean")
+    if options.nas is not None:
+        _host_port(str(options.nas))
+    if options.rpc is not None:
+        rpc_address(str(options.rpc))
+    return options
 
 
 def replay(path: Path, plot: Path | None = None) -> Replay:

@@ -4,6 +4,7 @@ catalogue and the pytest plugin — each exercised with a planted deviation of t
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def test_every_mutant_applies_changes_its_function_and_is_undone() -> None:
         assert mutant.campaign in CAMPAIGNS, mutant.name
         owner, attr, original = mutant._target()
         mutated, _, _ = mutant.source()
-        assert mutated != "".join(__import__("inspect").getsourcelines(original)[0])
+        assert mutated != "".join(inspect.getsourcelines(original)[0])
         with mutant.applied():
             assert vars(owner)[attr] is not original, mutant.name
         assert vars(owner)[attr] is original, mutant.name
@@ -104,6 +105,14 @@ def test_replay_command_reproduces_and_names_what_changed(tmp_path: Path) -> Non
      "steps[0].rule"),
     ('{"format": "syncrig-replay/1", "campaign": "cloudSync", "options": {"x": 1}, '
      '"steps": []}', "options"),
+    ('{"format": "syncrig-replay/1", "campaign": "cloudSync", "options": {"profile": "x"}, '
+     '"steps": []}', "options.profile"),
+    ('{"format": "syncrig-replay/1", "campaign": "request", "options": {"profile": '
+     '"ohos-4.1"}, "steps": []}', "options.profile"),
+    ('{"format": "syncrig-replay/1", "campaign": "cloudSync", "options": {"device": "toaster"}, '
+     '"steps": []}', "unknown device"),
+    ('{"format": "syncrig-replay/1", "campaign": "cloudSync", "options": {"steps": "3"}, '
+     '"steps": []}', "options.steps"),
 ])
 def test_a_bad_replay_file_is_one_clear_line(tmp_path: Path, content: str, field: str) -> None:
     path = tmp_path / "bad.json"
@@ -121,7 +130,9 @@ def test_mutants_are_killed_and_reported(tmp_path: Path) -> None:
     assert [v.killed for v in verdicts] == [True, True]
     assert verdicts[0].outcome.failure is not None
     assert "expected 202, observed 201" in verdicts[0].outcome.failure["message"]
-    assert "worker_count" in verdicts[1].mutant.breaks
+    assert verdicts[1].outcome.failure is not None
+    assert "set_global_config" in verdicts[1].outcome.failure["message"]
+    assert "expected 120, observed 0" in verdicts[1].outcome.failure["message"]
     result = summary(verdicts)
     assert result["score"] == 1.0 and result["survivors"] == []
     assert result["median_steps"] is not None and result["median_steps"] <= 6

@@ -94,3 +94,12 @@ def test_malformed_requests_get_json_rpc_errors_and_the_server_goes_on(
         assert ask(b'{"id": 4, "method": "hello"}')["error"]["code"] == -32600  # type: ignore[index]
         hello = ask(b'{"jsonrpc": "2.0", "id": 5, "method": "hello"}')
         assert hello["result"] == {"protocol": PROTOCOL}
+        # the target's own exception is the target's (code 2), not a malformed request
+        target = ask(b'{"jsonrpc": "2.0", "id": 6, "method": "open", "params": {}}')["result"]
+        modules = ask(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "get", "params": {
+            "ref": target["$ref"], "name": "modules"}}).encode())["result"]  # type: ignore[index]
+        missing = ask(json.dumps({"jsonrpc": "2.0", "id": 8, "method": "item", "params": {
+            "ref": modules["$ref"], "key": "nobody"}}).encode())["error"]  # type: ignore[index]
+        assert missing["code"] == 2 and missing["data"]["type"] == "KeyError"  # type: ignore[index]
+        assert ask(json.dumps({"jsonrpc": "2.0", "id": 9, "method": "item", "params": {
+            "ref": modules["$ref"]}}).encode())["error"]["code"] == -32602  # type: ignore[index]

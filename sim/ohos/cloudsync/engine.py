@@ -263,6 +263,15 @@ class SyncEngine:
         finally:
             self._transfer = None
 
+    def _carried(self, nbytes: int, direction: str, label: str) -> Gen:
+        """A batch's transfer that may be cut short: (bytes that arrived, the halt or None),
+        so the caller keeps the whole files that made it before re-raising the halt."""
+        try:
+            yield from self._move(nbytes, direction, label)
+        except Halt as exc:
+            return exc.moved, exc
+        return nbytes, None
+
     def _batches(self, items: list[str]) -> list[list[str]]:
         return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
 
@@ -308,12 +317,7 @@ class SyncEngine:
             for obj in objects:
                 self.file_state[obj.path] = FileSyncState.STOPPED
             raise self._fault(ErrorType.LOCAL_STORAGE_FULL) from None
-        moved = total
-        halt: Halt | None = None
-        try:
-            yield from self._move(total, "down", f"sync-down:{len(objects)} files")
-        except Halt as exc:
-            halt, moved = exc, exc.moved
+        moved, halt = yield from self._carried(total, "down", f"sync-down:{len(objects)} files")
         placed = 0
         for obj in objects:
             if placed + obj.size > moved:
@@ -516,12 +520,8 @@ class SyncEngine:
         snaps = [snap for rel in rels if (snap := self._snapshot(rel, folder)) is not None]
         for snap in snaps:
             self.file_state[snap.rel] = FileSyncState.UPLOADING
-        moved = total = sum(snap.size for snap in snaps)
-        halt: Halt | None = None
-        try:
-            yield from self._move(total, "up", f"sync-up:{len(snaps)} files")
-        except Halt as exc:
-            halt, moved = exc, exc.moved
+        total = sum(snap.size for snap in snaps)
+        moved, halt = yield from self._carried(total, "up", f"sync-up:{len(snaps)} files")
         try:
             arrived = 0
             for snap in snaps:
