@@ -144,21 +144,32 @@ def _request_world(work: Path, options: Options) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _phone_world(work: Path, options: Options) -> Iterator[None]:
-    # the phone machine inherits both worlds' bindings (target, fidelity, server)
+def _device_world(work: Path, options: Options) -> Iterator[None]:
+    # the device machine inherits both phone worlds' bindings (target, fidelity, server); the
+    # NAS each example makes runs on that example's device
+    from conformance.machines.device import DeviceMachine
+    from sim.synology import load_seed
+
     with _cloudsync_world(work, options), _request_world(work, options):
-        yield
+        DeviceMachine.nas_seed = load_seed(SEED_FILE)
+        DeviceMachine.nas_login = (EMULATOR_USER, EMULATOR_PASSWORD)
+        DeviceMachine.unreachable = {}
+        try:
+            yield
+        finally:
+            DeviceMachine.nas_seed = None
 
 
-def _phone_matrix(cov: Coverage) -> dict[str, Any]:
-    from conformance.machines.phone import PhoneMachine
+def _device_matrix(cov: Coverage) -> dict[str, Any]:
+    from conformance.machines.device import DeviceMachine
 
-    return combined("phone (cloudSync + request)",
+    return combined("device (cloudSync + request + SYNO.CloudSync)",
                     matrix(ohos_cloudsync.SPEC, cov, ohos_cloudsync.UNREACHABLE_BY_PROFILE[
-                        PhoneMachine.fidelity.name]),
+                        DeviceMachine.fidelity.name]),
                     items_matrix("@ohos.request", ohos_request.DOCUMENT,
                                  ohos_request.documented_items(), cov,
-                                 ohos_request.UNREACHABLE))
+                                 ohos_request.UNREACHABLE),
+                    matrix(synology.SPEC, cov, DeviceMachine.unreachable))
 
 
 @contextlib.contextmanager
@@ -177,23 +188,23 @@ def _nas_world(work: Path, options: Options) -> Iterator[None]:
     SynologyMachine.unreachable = excused
     if options.nas is not None:
         host, port = _host_port(options.nas)
-        SynologyMachine.target_factory = staticmethod(lambda: NasTarget(
+        SynologyMachine.nas_factory = staticmethod(lambda: NasTarget(
             host, port, options.nas_user, options.nas_password, read_only=options.read_only))
         try:
             yield
         finally:
-            SynologyMachine.target_factory = None
+            SynologyMachine.nas_factory = None
         return
     nas = Nas(work / "nas", load_seed(SEED_FILE))
     try:
         with NasServer(nas, test_control=True) as server:
-            SynologyMachine.target_factory = staticmethod(lambda: NasTarget(
+            SynologyMachine.nas_factory = staticmethod(lambda: NasTarget(
                 "127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
                 read_only=options.read_only, disposable=True))
             try:
                 yield
             finally:
-                SynologyMachine.target_factory = None
+                SynologyMachine.nas_factory = None
     finally:
         nas.store.close()
 
@@ -213,13 +224,13 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def _phone_machine() -> type[RecordedMachine]:
-    from conformance.machines.phone import PhoneMachine
+def _device_machine() -> type[RecordedMachine]:
+    from conformance.machines.device import DeviceMachine
 
-    return PhoneMachine
+    return DeviceMachine
 
 
-PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "phone", "SYNO.CloudSync"),
+PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "SYNO.CloudSync", "device"),
                      "ohos-4.1": ("cloudSync",), "ohos-3.2": ("request",),
                      "page-kb": ("request",)}
 """The fidelity profiles the machines predict, and the campaigns each applies to (a release
@@ -234,10 +245,10 @@ CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
                                       ohos_request.documented_items(), cov,
                                       ohos_request.UNREACHABLE_BY_PROFILE[
                                           RequestMachine.request_fidelity.name])),
-    Campaign("phone", _phone_machine(), _phone_world, _phone_matrix),
     Campaign("SYNO.CloudSync", SynologyMachine, _nas_world,
              lambda cov: matrix(synology.SPEC, cov, SynologyMachine.unreachable),
              examples_factor=0.5),
+    Campaign("device", _device_machine(), _device_world, _device_matrix, examples_factor=0.5),
 )}
 
 

@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--nas-user", default="admin", help="user for a nas= target")
     conf.add_argument("--read-only", action="store_true", help="make only non-mutating calls "
                       "(for a NAS in use)")
-    conf.add_argument("--api", action="append", choices=["cloudSync", "request", "phone",
-                                                         "SYNO.CloudSync"],
+    conf.add_argument("--api", action="append", choices=["cloudSync", "request", "SYNO.CloudSync",
+                                                         "device"],
                       help="run only this campaign (repeatable); default: all the target has")
     conf.add_argument("--profile", default="documented", help="fidelity profile the target "
                       "runs and the machines predict: documented, ohos-4.1 (cloudSync), "

@@ -289,14 +289,41 @@ def test_conformance_profile_option(tmp_path: Path) -> None:
     assert done.returncode == 2 and "applies to cloudSync only" in done.stderr
 
 
-def test_one_phone_runs_both_apis_and_their_rules_still_hold(tmp_path: Path) -> None:
-    outcome = run_campaign(CAMPAIGNS["phone"], Options(examples=5), tmp_path / "ok")
+def test_one_device_runs_all_three_apis_and_their_rules_still_hold(tmp_path: Path) -> None:
+    outcome = run_campaign(CAMPAIGNS["device"], Options(examples=10), tmp_path / "ok")
     assert outcome.ok, outcome.describe()
     m = outcome.matrix
-    assert m["documented"] == 126 + 20 and m["accounted_percent"] == 100.0
+    assert m["documented"] == 126 + 20 + 22 and m["accounted_percent"] == 100.0
+    assert ["error", "CloudSync", "unlink_connection", "0"] in m["reached"]
     with BY_NAME["rq-metered-ignored"].applied():
-        broken = run_campaign(CAMPAIGNS["phone"], Options(examples=5), tmp_path / "bad")
+        broken = run_campaign(CAMPAIGNS["device"], Options(examples=10), tmp_path / "bad")
     assert broken.failure is not None and "download outcome" in broken.failure["rule"]
+    with BY_NAME["syno-schedule-length-unchecked"].applied():
+        broken = run_campaign(CAMPAIGNS["device"], Options(examples=10), tmp_path / "nas")
+    assert broken.failure is not None and "set_schedule_setting" in broken.failure["rule"]
+
+
+def test_the_nas_of_the_device_campaign_syncs_over_the_shared_link(tmp_path: Path) -> None:
+    """The emulated NAS runs on the example's device: with its radios down the engine's
+    download of the seeded cloud files waits; with Wi-Fi back it lands in the share."""
+    from conformance.machines.device import DeviceMachine
+    from conformance.suite import _device_world
+
+    with _device_world(tmp_path, Options()):
+        machine = DeviceMachine()
+        try:
+            assert machine.emulator.device is machine.device
+            readme = machine.emulator.shares / "docs" / "readme.txt"
+            controls = machine.device.controls
+            controls.set_radio("wifi", False)
+            controls.set_radio("cellular", False)
+            machine.time_passes(60.0)
+            assert not readme.exists()
+            controls.set_radio("wifi", True)
+            machine.time_passes(60.0)
+            assert readme.read_bytes() == b"hello from the cloud"
+        finally:
+            machine.teardown()
 
 
 def test_the_request_release_profile_is_predicted_and_differs(tmp_path: Path) -> None:

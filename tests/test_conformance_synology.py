@@ -29,7 +29,7 @@ def server(tmp_path: Path) -> Iterator[NasServer]:
 
 def test_the_emulator_conforms(server: NasServer) -> None:
     SynologyMachine.coverage = Coverage()
-    SynologyMachine.target_factory = staticmethod(
+    SynologyMachine.nas_factory = staticmethod(
         lambda: NasTarget("127.0.0.1", server.port, "admin", "Admin-Pass-1"))
     run_state_machine_as_test(SynologyMachine, settings=settings(
         max_examples=25, stateful_step_count=15, deadline=None,

@@ -17,16 +17,16 @@ from conformance.targets.nas import NasTarget
 
 
 class SynologyMachine(RecordedMachine):
-    """Bind :attr:`target_factory` to a callable returning a fresh :class:`NasTarget`."""
+    """Bind :attr:`nas_factory` to a callable returning a fresh :class:`NasTarget`."""
 
-    target_factory: Any = None
+    nas_factory: Any = None
     coverage = Coverage()
     unreachable: ClassVar[dict[Any, str]] = {}
     """Documented items this target may not be driven to, with the reason (set per run)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.target: NasTarget = self.target_factory()
+        self.nas: NasTarget = self.make_nas()
         config = self.ok("get_config")
         self.workers = config["worker_count"]
         self.log_count = config["log_count"]
@@ -35,10 +35,15 @@ class SynologyMachine(RecordedMachine):
         self.directions: dict[int, str] = {}
         self.filters: dict[int, tuple[list[str], int]] = {}
         self.connections = {c["id"] for c in self.ok("list_conn")["conn"]}
-        self.names: dict[int, str] = {}
+        self.conn_names: dict[int, str] = {}
+
+    def make_nas(self) -> NasTarget:
+        """The session the machine talks to; a combined machine also makes the NAS."""
+        target: NasTarget = self.nas_factory()
+        return target
 
     def teardown(self) -> None:
-        self.target.close()
+        self.nas.close()
 
     @classmethod
     def tour(cls) -> list[Step]:
@@ -66,7 +71,7 @@ class SynologyMachine(RecordedMachine):
     # -- checking ----------------------------------------------------------------------------
 
     def reply(self, method: str, expected: int, **params: Any) -> dict[str, Any]:
-        body = self.target.call(method, **params)
+        body = self.nas.call(method, **params)
         observed = 0 if body.get("success") else int(body.get("error", {}).get("code", -1))
         if observed != expected:
             raise ConformanceFailure(f"SYNO.CloudSync {method}", f"{spec.DOCUMENT} {method}",
@@ -79,7 +84,7 @@ class SynologyMachine(RecordedMachine):
 
     @property
     def writable(self) -> bool:
-        return not self.target.read_only
+        return not self.nas.read_only
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -206,7 +211,7 @@ class SynologyMachine(RecordedMachine):
     def get_connection_setting(self, connection: int) -> None:
         body = self.reply("get_connection_setting", 0 if connection in self.connections
                           else spec.INVALID_PARAMETER, connection_id=connection)
-        name = self.names.get(connection)
+        name = self.conn_names.get(connection)
         if name is not None and body["data"]["task_name"] != name:
             raise ConformanceFailure("get_connection_setting after set_connection_setting",
                                      f"{spec.DOCUMENT} set_connection_settings", name,
@@ -223,7 +228,7 @@ class SynologyMachine(RecordedMachine):
                    max_upload_speed=0, max_download_speed=0, storage_class='""', isSSE=False,
                    part_size=part_size)
         if valid:
-            self.names[connection] = name
+            self.conn_names[connection] = name
         self.get_connection_setting(connection)
 
     @rule(path=st.sampled_from(["/docs", "/nowhere", "docs"]),
@@ -258,7 +263,7 @@ class SynologyMachine(RecordedMachine):
         self.reply("unlink_session", spec.INVALID_PARAMETER, connection_id=connection,
                    session_id=sess)
 
-    @precondition(lambda self: self.writable and self.target.disposable)
+    @precondition(lambda self: self.writable and self.nas.disposable)
     @rule()
     def unlink_connection(self) -> None:
         """Remove the S3 connection (only on a disposable target: it deletes a cloud link):

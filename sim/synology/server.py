@@ -59,7 +59,10 @@ class Nas:
     """One emulated NAS and everything it knows."""
 
     def __init__(self, data_dir: Path, seed: NasSeed | None = None, *,
-                 session_ttl_s: float = 86400.0) -> None:
+                 session_ttl_s: float = 86400.0, device: Device | None = None) -> None:
+        """``device``: the simulated device the NAS runs on — by default its own (the ``nas``
+        profile); given one, its link, clock and conditions are shared with whatever else
+        runs there."""
         self.data_dir = Path(data_dir)
         fresh = not (self.data_dir / "nas.sqlite3").exists()
         self.store = Store(self.data_dir)
@@ -67,7 +70,7 @@ class Nas:
         self.shares.mkdir(parents=True, exist_ok=True)
         self.cloud = CloudService(self.data_dir / "cloud")
         self.session_ttl_s = session_ttl_s
-        self.device = Device(load_profile("nas"))
+        self.device = device if device is not None else Device(load_profile("nas"))
         self.env = self.device.env
         self.lock = threading.RLock()
         self.processing: dict[int, dict[str, Any]] = {}
