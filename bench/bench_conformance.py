@@ -20,46 +20,12 @@ import platform
 import pstats
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-
 from conformance.machines.base import RecordedMachine
+from conformance.reporting.bench import bare
 from conformance.suite import CAMPAIGNS, Options, run_campaign
-
-
-class Bare(RuleBasedStateMachine):
-    """Hypothesis's cost per step, and nothing else."""
-
-    steps = 0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[int] = []
-
-    @rule(x=st.sampled_from([1, 2, 3]))
-    def step(self, x: int) -> None:
-        self.seen.append(x)
-        Bare.steps += 1
-
-    @invariant()
-    def fine(self) -> None:
-        assert len(self.seen) < 10_000
-
-
-def bare(examples: int, step_count: int) -> dict[str, float]:
-    Bare.steps = 0
-    started = time.perf_counter()
-    run_state_machine_as_test(Bare, settings=settings(  # type: ignore[no-untyped-call]
-        max_examples=examples, stateful_step_count=step_count, deadline=None,
-        derandomize=True, database=None))
-    seconds = time.perf_counter() - started
-    return {"steps": Bare.steps, "seconds": seconds, "steps_per_s": Bare.steps / seconds}
-
 
 AREAS = (("sim/device", "device model"), ("sim/ohos", "reference APIs"),
          ("sim/synology", "NAS emulator"), ("sim/cloud", "simulated cloud"),

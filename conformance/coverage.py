@@ -19,19 +19,33 @@ Item = tuple[str, str, str, str]
 
 @dataclass
 class Coverage:
-    """Items reached and asserted during a run, per API."""
+    """Items reached and asserted during a run, per API.
+
+    While :attr:`journal` is a list (the tour, a failing trace's last replay), each step the
+    machine takes opens an entry and the items it reaches are appended to it — so a report
+    shows which step reached which documented item, in order."""
 
     reached: set[Item] = field(default_factory=set)
+    journal: list[tuple[Any, list[Item]]] | None = None
+
+    def begin(self, step: Any) -> None:
+        if self.journal is not None:
+            self.journal.append((step, []))
+
+    def _add(self, item: Item) -> None:
+        self.reached.add(item)
+        if self.journal:
+            self.journal[-1][1].append(item)
 
     def error(self, method: str, code: int) -> None:
         owner, _, name = method.partition(".")
-        self.reached.add(("error", owner, name, str(code)))
+        self._add(("error", owner, name, str(code)))
 
     def value(self, enum: str, name: str) -> None:
-        self.reached.add(("enum", enum, name, ""))
+        self._add(("enum", enum, name, ""))
 
     def transition(self, machine: str, source: str, target: str) -> None:
-        self.reached.add(("transition", machine, source, target))
+        self._add(("transition", machine, source, target))
 
     def merge(self, other: Coverage) -> None:
         self.reached |= other.reached

@@ -1,7 +1,10 @@
-"""A conformance run: the chosen campaigns, then the coverage matrix and the replay files.
+"""A conformance run: the chosen campaigns, then the run directory and its reports.
 
 Used by ``syncrig conformance``. Each campaign runs as a Hypothesis campaign; a broken rule ends
-that campaign with the rule, its document section, the shrunk steps and a replay file.
+that campaign with the rule, its document section, the shrunk steps and a replay file. The run
+directory ``<out>/<run-id>/`` (run id: UTC time + ``git describe`` of the implementation where
+known) gets ``run.json``, ``matrix.json``/``matrix.md``, ``stats.json``, ``bench.json``,
+``replays/`` and, rendered from those, ``junit.xml``, ``allure-results/`` and ``report.html``.
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ import datetime as dt
 import json
 import multiprocessing
 import platform
+import random
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from conformance.suite import CAMPAIGNS, HYPOTHESIS_PROFILES, Options, Outcome, run_campaign
+from conformance.suite import CAMPAIGNS, Options, Outcome, run_campaign
 
 
 @dataclass
@@ -43,7 +48,8 @@ class RunReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"started": self.started, "options": self.options.to_json(), "ok": self.ok,
-                "campaigns": [o.to_json() for o in self.outcomes], "matrices": self.matrices}
+                "campaigns": [o.to_json(self.folder) for o in self.outcomes],
+                "matrices": self.matrices}
 
     def markdown(self) -> str:
         o = self.options
@@ -108,13 +114,12 @@ def manifest(report: RunReport, started: str) -> dict[str, Any]:
     """``run.json``: what was run, where, with what, and the counts — enough to compare two
     runs or to know which two runs cannot be compared."""
     o = report.options
-    target = f"nas={o.nas}" if o.nas else f"rpc={o.rpc}" if o.rpc else "reference"
     matrices = report.matrices
     return {
-        "run": started, "implementation": _describe(), "target": target,
-        "profile": o.profile, "device": o.device, "hypothesis_profile": o.hypothesis_profile,
-        "examples": o.examples, "steps": o.steps, "derandomized":
-            HYPOTHESIS_PROFILES.get(o.hypothesis_profile, (0, True, False))[1],
+        "run": report.folder.name if report.folder else started, "implementation": _describe(),
+        "target": o.target, "profile": o.profile, "device": o.device,
+        "hypothesis_profile": o.hypothesis_profile, "examples": o.examples, "steps": o.steps,
+        "derandomized": o.derandomized, "seed": None if o.derandomized else o.seed,
         "campaigns": [out.campaign for out in report.outcomes],
         "host": platform.node(), "platform": platform.platform(), "versions": _versions(),
         "started": started, "ended": dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"),
@@ -129,16 +134,33 @@ def _one(name: str, options: Options, work: Path, replays: Path) -> Outcome:
     return run_campaign(CAMPAIGNS[name], options, work / name, replays=replays)
 
 
+def run_id(started: str, describe: str | None) -> str:
+    """``<UTC time>-<git describe>`` (or the time alone): sorts by time, names the code."""
+    if not describe:
+        return started
+    return f"{started}-{re.sub(r'[^A-Za-z0-9._-]+', '-', describe)}"
+
+
 def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | None = None,
         progress: Callable[[str], None] = lambda _: None, processes: int = 1) -> RunReport:
     """Run the campaigns — side by side in ``processes`` forked processes when more than one
-    (a planted mutant is inherited) — and write ``matrix.json``, ``matrix.md`` and any replay
-    files to a new folder ``out/conformance-<time>``."""
+    (a planted mutant is inherited) — and write the run directory ``out/<run-id>/``."""
+    from conformance.reporting import bench
+    from conformance.reporting.rundir import load, render
+
     options = options or Options()
+    if not options.derandomized and options.seed is None:
+        options = replace(options, seed=random.SystemRandom().getrandbits(32))
     started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = out / f"conformance-{started}"
+    folder = out / run_id(started, _describe())
+    suffix = 1
+    while folder.exists():  # two runs in one second
+        suffix += 1
+        folder = folder.with_name(f"{run_id(started, _describe())}.{suffix}")
     report = RunReport(started, options, folder=folder)
     names = list(campaigns) if campaigns is not None else list(CAMPAIGNS)
+    progress("baseline: bare Hypothesis state machine")
+    baseline = bench.baseline()
     work = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
     try:
         if processes > 1 and len(names) > 1:
@@ -156,8 +178,14 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
     finally:
         shutil.rmtree(work, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+    results = report.to_json()
     (folder / "run.json").write_text(json.dumps(manifest(report, started), indent=2))
-    (folder / "matrix.json").write_text(json.dumps(report.to_json(), indent=2))
+    (folder / "matrix.json").write_text(json.dumps(results, indent=2))
     (folder / "matrix.md").write_text(report.markdown())
-    progress(f"report: {folder}")
+    (folder / "stats.json").write_text(json.dumps(
+        {c["campaign"]: c["statistics"] for c in results["campaigns"]}, indent=2))
+    (folder / "bench.json").write_text(json.dumps(
+        bench.figures(baseline, results["campaigns"]), indent=2))
+    render(load(folder))
+    progress(f"report: {folder / 'report.html'}")
     return report

@@ -25,7 +25,13 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import RULE_MARKER, run_state_machine_as_test
 
 from conformance.coverage import Coverage, combined, items_matrix, matrix
-from conformance.machines.base import ConformanceFailure, RecordedMachine, Step
+from conformance.machines.base import (
+    DEVICE_EVENTS,
+    ConformanceFailure,
+    RecordedMachine,
+    Statistics,
+    Step,
+)
 from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.request import RequestMachine
 from conformance.machines.synology import SynologyMachine
@@ -67,13 +73,25 @@ class Options:
     nas_user: str = EMULATOR_USER
     nas_password: str = EMULATOR_PASSWORD
     read_only: bool = False
+    seed: int | None = None
+    """Hypothesis's seed for the random examples of a profile that is not derandomized
+    (``None`` there: one is drawn and recorded); derandomized profiles ignore it."""
 
     def to_json(self) -> dict[str, Any]:
         # the password stays out of reports and replay files
         return {"examples": self.examples, "steps": self.steps, "device": self.device,
                 "hypothesis_profile": self.hypothesis_profile, "nas": self.nas,
                 "nas_user": self.nas_user, "read_only": self.read_only, "rpc": self.rpc,
-                "profile": self.profile}
+                "profile": self.profile, "seed": self.seed}
+
+    @property
+    def derandomized(self) -> bool:
+        return HYPOTHESIS_PROFILES.get(self.hypothesis_profile, HYPOTHESIS_PROFILES["ci"])[1]
+
+    @property
+    def target(self) -> str:
+        """The target as the command line names it."""
+        return f"nas={self.nas}" if self.nas else f"rpc={self.rpc}" if self.rpc else "reference"
 
     @classmethod
     def for_profile(cls, name: str, **overrides: Any) -> Options:
@@ -263,6 +281,13 @@ class Outcome:
     steps: list[Step] = field(default_factory=list)
     replay: Path | None = None
     gate: bool = True
+    statistics: dict[str, Any] = field(default_factory=dict)
+    journal: list[tuple[Step, list[Any]]] = field(default_factory=list)
+    """The tour's steps with the documented items each reached (or, after a failure, the
+    shrunk trace's)."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """A failure's replayed evidence: ``timeline`` (PNG path), ``exchanges`` (HTTP requests
+    and responses of an HTTP target)."""
 
     @property
     def ok(self) -> bool:
@@ -270,11 +295,25 @@ class Outcome:
         unreached without a reason."""
         return self.failure is None and not (self.gate and self.matrix["unreached"])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, base: Path | None = None) -> dict[str, Any]:
+        """As JSON; paths relative to ``base`` (the run directory), so a run directory can be
+        moved and read on another machine."""
+
+        def where(path: Any) -> Any:
+            if not isinstance(path, Path):
+                return path
+            if base is not None and path.is_relative_to(base):
+                return path.relative_to(base).as_posix()
+            return str(path)
+
         return {"campaign": self.campaign, "ok": self.ok, "coverage_gate": self.gate,
                 "seconds": round(self.seconds, 3),
                 "failure": self.failure, "steps": [s.to_json() for s in self.steps],
-                "replay": str(self.replay) if self.replay else None}
+                "replay": where(self.replay), "statistics": self.statistics,
+                "journal": [{"step": step.to_json(), "device_event": step.rule in DEVICE_EVENTS,
+                             "reached": [list(i) for i in items]}
+                            for step, items in self.journal],
+                "evidence": {k: where(v) for k, v in self.evidence.items()}}
 
     def describe(self) -> str:
         """The failure as a person reads it: the rule, then the shrunk steps."""
@@ -290,16 +329,41 @@ class Outcome:
         return "\n".join(lines)
 
 
+_ROOT = Path(__file__).resolve().parents[1]
+IMPLEMENTATIONS = ("sim/ohos/", "sim/synology/")
+"""Where the reference implementations live: an exception raised there is a crash of the
+implementation under test; one raised in the simulator, the machines or a client library is
+the harness's own error."""
+
+
 def _failure(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, ConformanceFailure):
         return {"kind": "violation", "message": str(exc), **exc.to_json()}
-    # anything else the target raised is a crash of the implementation under test: the
-    # documents promise an error code, never a traceback
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
-    return {"kind": "crash", "message": f"{type(exc).__name__}: {exc}", "rule":
-            "no call ends in an exception the documents do not list", "section": "",
-            "expected": "a documented result", "observed": f"{type(exc).__name__} at {where}"}
+    if _implementation_raised(exc, frames):
+        # the documents promise an error code, never a traceback
+        return {"kind": "crash", "message": f"{type(exc).__name__}: {exc}", "rule":
+                "no call ends in an exception the documents do not list", "section": "",
+                "expected": "a documented result",
+                "observed": f"{type(exc).__name__} at {where}"}
+    return {"kind": "harness", "message": f"{type(exc).__name__}: {exc}", "rule":
+            "the harness runs (device simulator, servers, clients, machines)", "section": "",
+            "expected": "no harness error", "observed": f"{type(exc).__name__} at {where}"}
+
+
+def _implementation_raised(exc: BaseException, frames: traceback.StackSummary) -> bool:
+    from conformance.rpc import RemoteError
+
+    if isinstance(exc, RemoteError):
+        return True  # raised by the implementation behind an rpc target
+    for frame in reversed(frames):  # the innermost frame of this project decides
+        try:
+            rel = Path(frame.filename).resolve().relative_to(_ROOT).as_posix()
+        except ValueError:
+            continue
+        return rel.startswith(IMPLEMENTATIONS)
+    return False
 
 
 def _settings(options: Options, campaign: Campaign) -> settings:
@@ -317,34 +381,107 @@ def _settings(options: Options, campaign: Campaign) -> settings:
 def run_campaign(campaign: Campaign, options: Options, work: Path,
                  replays: Path | None = None) -> Outcome:
     """Run one campaign; on failure keep the shortest steps that still break the same rule
-    and, given ``replays``, save them as a replay file there."""
+    and, given ``replays``, save them there as a replay file with the evidence of one more
+    replay of them (the device timeline as PNG, an HTTP target's exchanges)."""
     machine = campaign.machine
     machine.coverage = Coverage()
     machine.last_steps = []
+    statistics = Statistics()
     started = time.perf_counter()
     failure: dict[str, Any] | None = None
     steps: list[Step] = []
-    with campaign.environment(work, options):
-        try:
-            run_state_machine_as_test(  # type: ignore[no-untyped-call]
-                machine, settings=_settings(options, campaign))
-        except Flaky as exc:
-            failure = {"kind": "flaky", "message": f"not reproducible: {exc}", "rule": "",
-                       "section": "", "expected": "", "observed": ""}
-        except Exception as exc:
-            failure = _failure(exc)
-            steps = minimize(machine, list(machine.last_steps), failure)
-        else:
+    journal: list[tuple[Step, list[Any]]] = []
+    evidence: dict[str, Any] = {}
+    table: dict[str, Any] | None = None
+    try:
+        with campaign.environment(work, options), _seeded(machine, options):
+            machine.statistics = statistics
+            try:
+                run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                    machine, settings=_settings(options, campaign))
+            except Flaky as exc:
+                failure = {"kind": "flaky", "message": f"not reproducible: {exc}", "rule": "",
+                           "section": "", "expected": "", "observed": ""}
+            except Exception as exc:
+                failure = _failure(exc)
+            finally:
+                statistics.close()
+                machine.statistics = None
             tour = machine.tour()
-            failure = play(machine, tour, skip_inapplicable=True)
-            if failure is not None:
-                steps = minimize(machine, tour, failure, skip_inapplicable=True)
-        table = campaign.matrix(machine.coverage)  # in the world: excuses depend on it
+            inapplicable_skipped = failure is None
+            if failure is None:
+                machine.coverage.journal = journal
+                try:
+                    failure = play(machine, tour, skip_inapplicable=True)
+                finally:
+                    machine.coverage.journal = None
+                if failure is not None:
+                    steps = minimize(machine, tour, failure, skip_inapplicable=True)
+            elif failure["kind"] != "flaky":
+                steps = minimize(machine, list(machine.last_steps), failure)
+            if failure is not None and failure["kind"] != "flaky":
+                journal, evidence = _evidence(campaign, steps, replays, inapplicable_skipped)
+            table = campaign.matrix(machine.coverage)  # in the world: excuses depend on it
+    except Exception as exc:  # the world itself failed: a server that did not start, say
+        failure = _failure(exc)
+        failure["kind"] = "harness"
+    if table is None:
+        table = campaign.matrix(machine.coverage)
     outcome = Outcome(campaign.name, table, time.perf_counter() - started, failure, steps,
-                      gate=campaign.gate)
+                      gate=campaign.gate, journal=journal, evidence=evidence,
+                      statistics=statistics.to_json()
+                      | {"seed": None if options.derandomized else options.seed})
     if failure is not None and replays is not None:
         outcome.replay = save_replay(replays / f"{_slug(campaign.name)}.json", outcome, options)
     return outcome
+
+
+@contextlib.contextmanager
+def _seeded(machine: type[RecordedMachine], options: Options) -> Iterator[None]:
+    """Hypothesis's ``@seed`` for the campaign's random examples (it reads the attribute
+    from the machine class); derandomized profiles need none."""
+    if options.derandomized or options.seed is None:
+        yield
+        return
+    machine._hypothesis_internal_use_seed = options.seed
+    try:
+        yield
+    finally:
+        del machine._hypothesis_internal_use_seed  # type: ignore[attr-defined]
+
+
+def _evidence(campaign: Campaign, steps: list[Step], folder: Path | None,
+              skip_inapplicable: bool) -> tuple[list[tuple[Step, list[Any]]], dict[str, Any]]:
+    """Replay the shrunk steps once more, recording which documented items each reached,
+    the HTTP exchanges of an HTTP target and — given a folder — the device timeline PNG."""
+    machine = campaign.machine
+    journal: list[tuple[Step, list[Any]]] = []
+    evidence: dict[str, Any] = {}
+
+    def collect(m: RecordedMachine) -> None:
+        exchanges = getattr(getattr(m, "nas", None), "exchanges", None)
+        if exchanges:
+            evidence["exchanges"] = exchanges[-40:]  # the last ones lead to the failure
+        device = getattr(m, "device", None)
+        if folder is not None and device is not None:
+            from sim.plot import plot_trace
+
+            png = folder / f"{_slug(campaign.name)}-timeline.png"
+            folder.mkdir(parents=True, exist_ok=True)
+            evidence["timeline"] = plot_trace(device.trace.timeline(), png,
+                                              title=f"{campaign.name}: shortest failing trace")
+
+    saved = machine.coverage
+    machine.coverage = Coverage(journal=journal)
+    NasTarget.exchanges_kept = True
+    try:
+        play(machine, steps, after=collect, skip_inapplicable=skip_inapplicable)
+    except _Inapplicable:
+        pass
+    finally:
+        NasTarget.exchanges_kept = False
+        machine.coverage = saved
+    return journal, evidence
 
 
 class _Inapplicable(Exception):
@@ -368,6 +505,7 @@ def play(machine_class: type[RecordedMachine], steps: list[Step],
                 if skip_inapplicable:
                     continue
                 raise _Inapplicable(step.rule)
+            machine.coverage.begin(step)
             bound(**step.args)
             _check_invariants(machine)
     except _Inapplicable:

@@ -8,7 +8,9 @@ last run (:attr:`RecordedMachine.last_steps`) are the trace a replay file carrie
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypothesis.stateful import RULE_MARKER, RuleBasedStateMachine
@@ -82,6 +84,47 @@ def decode(value: Any) -> Any:
     return value
 
 
+DEVICE_EVENTS = frozenset({"battery", "charger", "radio", "time_passes", "cloud_account"})
+"""Rules that change the device's conditions (or let time pass) rather than call an API:
+reports show them as device events."""
+
+
+@dataclass
+class Statistics:
+    """What the random examples of a campaign did: how many examples and steps, how often
+    each rule ran, and each example's rate (steps per second) — the samples benchmark
+    comparisons take a median and a spread of."""
+
+    examples: int = 0
+    steps: int = 0
+    rules: Counter[str] = field(default_factory=Counter)
+    rates: list[float] = field(default_factory=list)
+    _open: tuple[float, int] | None = None
+
+    def example(self) -> None:
+        self.close()
+        self.examples += 1
+        self._open = (time.perf_counter(), self.steps)
+
+    def step(self, rule: str) -> None:
+        self.steps += 1
+        self.rules[rule] += 1
+
+    def close(self) -> None:
+        """End the example in progress (the next one's start, or the campaign's end)."""
+        if self._open is not None:
+            started, steps = self._open
+            seconds = time.perf_counter() - started
+            if self.steps > steps and seconds > 0:
+                self.rates.append((self.steps - steps) / seconds)
+            self._open = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"examples": self.examples, "steps": self.steps,
+                "rules": dict(sorted(self.rules.items())),
+                "steps_per_s": [round(r, 2) for r in self.rates]}
+
+
 class RecordedMachine(RuleBasedStateMachine):
     """A state machine whose rule calls are recorded as :class:`Step` s.
 
@@ -90,6 +133,8 @@ class RecordedMachine(RuleBasedStateMachine):
     """
 
     coverage: ClassVar[Coverage] = Coverage()
+    statistics: ClassVar[Statistics | None] = None
+    """Set while a campaign's random examples run (not during tours and replays)."""
     last_steps: ClassVar[list[Step]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -103,6 +148,8 @@ class RecordedMachine(RuleBasedStateMachine):
         super().__init__()
         self.steps: list[Step] = []
         type(self).last_steps = self.steps
+        if self.statistics is not None:
+            self.statistics.example()
 
     @classmethod
     def tour(cls) -> list[Step]:
@@ -121,7 +168,11 @@ class RecordedMachine(RuleBasedStateMachine):
 def _recording(name: str, function: Any) -> Any:
     @functools.wraps(function)
     def recorded(machine: RecordedMachine, **kwargs: Any) -> Any:
-        machine.steps.append(Step(name, dict(kwargs), machine.now()))
+        step = Step(name, dict(kwargs), machine.now())
+        machine.steps.append(step)
+        machine.coverage.begin(step)
+        if machine.statistics is not None:
+            machine.statistics.step(name)
         return function(machine, **kwargs)
 
     recorded._recorded = True  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ would correct (a 167-character schedule) or never send (an unknown method).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from synology_api import base_api
@@ -27,6 +27,9 @@ class NasTarget:
     """One logged-in session on a SYNO.CloudSync endpoint."""
 
     has_controls = False
+    exchanges_kept: ClassVar[bool] = False
+    """While true, each session keeps its requests and responses (:attr:`exchanges`): a
+    failing trace's replay attaches them to its report."""
 
     def __init__(self, host: str, port: int, user: str, password: str, *,
                  read_only: bool = False, otp_code: str | None = None,
@@ -47,6 +50,7 @@ class NasTarget:
         # lookup in the environment for each of them
         self.http = requests.Session()
         self.http.trust_env = host not in ("127.0.0.1", "localhost", "::1")
+        self.exchanges: list[dict[str, Any]] = []
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One SYNO.CloudSync call; the decoded JSON reply (``success``, ``data``/``error``)."""
@@ -56,6 +60,10 @@ class NasTarget:
                  **{k: _wire(v) for k, v in params.items()}, "_sid": self.sid}
         headers = {"X-SYNO-TOKEN": self.token} if self.token else {}
         reply = self.http.get(self.base, params=query, headers=headers, timeout=60)
+        if self.exchanges_kept:
+            shown = {k: v for k, v in query.items() if k != "_sid"}  # no credentials
+            self.exchanges.append({"request": f"GET {self.base}", "params": shown,
+                                   "status": reply.status_code, "response": reply.text[:2000]})
         reply.raise_for_status()
         body: dict[str, Any] = reply.json()
         return body

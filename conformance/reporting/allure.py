@@ -1,0 +1,171 @@
+"""Allure results of a run, written with allure-python-commons (allure-pytest's own model and
+file writer), so ``allure generate`` reads them as it reads a pytest run's.
+
+Labels: API as epic, class as feature, method as story, the documented code as tag, the
+document section as a link; target, profile and device as parameters. Each state-machine
+step is a step (API call or device event, with its arguments) whose sub-steps are the
+documented results it reached. A failing case carries its shortest trace, replay file,
+device timeline and HTTP exchanges. ``categories.json`` tells product failures (conformance
+violations, implementation crashes) from harness and infrastructure errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from allure_commons.logger import AllureFileLogger
+from allure_commons.model2 import (
+    ATTACHMENT_PATTERN,
+    Attachment,
+    Label,
+    Link,
+    Parameter,
+    Status,
+    StatusDetails,
+    TestResult,
+    TestStepResult,
+)
+from allure_commons.types import AttachmentType, LabelType, LinkType
+from allure_commons.utils import uuid4
+
+from conformance.reporting.cases import BROKEN, FAILED, PASSED, SKIPPED, Case, item_name, step_title
+
+CATEGORIES = [
+    {"name": "Conformance violations (the implementation broke a documented rule)",
+     "matchedStatuses": [FAILED], "messageRegex": "(?s)violation:.*"},
+    {"name": "Implementation crashes (an exception no document lists)",
+     "matchedStatuses": [FAILED], "messageRegex": "(?s)crash:.*"},
+    {"name": "Documented items not reached (the suite's coverage gap)",
+     "matchedStatuses": [BROKEN], "messageRegex": "(?s)not reached:.*"},
+    {"name": "Harness and infrastructure errors (simulator, servers, clients, timeouts)",
+     "matchedStatuses": [BROKEN]},
+]
+_STATUS = {PASSED: Status.PASSED, FAILED: Status.FAILED, BROKEN: Status.BROKEN,
+           SKIPPED: Status.SKIPPED}
+
+
+def write(folder: Path, cases: list[Case], manifest: dict[str, Any], run_dir: Path) -> int:
+    """Write ``folder`` (emptied first) with one result per case; the number written."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    logger = AllureFileLogger(str(folder))
+    start = _millis(manifest.get("started"))
+    stop = _millis(manifest.get("ended")) or start
+    params = [Parameter(name="target", value=manifest.get("target", "")),
+              Parameter(name="profile", value=manifest.get("profile", "")),
+              Parameter(name="device", value=manifest.get("device", ""))]
+    for case in cases:
+        result = TestResult(uuid=uuid4(), name=case.name, fullName=case.id,
+                            testCaseId=_md5(case.id),
+                            historyId=_md5(case.id, *(p.value for p in params)),
+                            status=_STATUS[case.status], start=start, stop=stop,
+                            parameters=list(params), titlePath=[case.campaign, case.api])
+        if case.message:
+            result.statusDetails = StatusDetails(message=case.message,
+                                                 trace=_trace(case) if case.failure else None)
+        result.labels = _labels(case, manifest)
+        if case.section:
+            result.links.append(Link(type=LinkType.LINK, url=_anchor(case.section),
+                                     name=case.section))
+        result.steps = [_step(entry, case, last=i == len(case.steps) - 1)
+                        for i, entry in enumerate(case.steps)]
+        if case.failure is not None:
+            result.attachments = _attachments(logger, case, run_dir)
+        logger.report_result(result)
+    (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    (folder / "environment.properties").write_text("".join(
+        f"{key} = {value}\n" for key, value in _environment(manifest).items()))
+    return len(cases)
+
+
+def _labels(case: Case, manifest: dict[str, Any]) -> list[Label]:
+    labels = [Label(LabelType.FRAMEWORK, "syncrig"), Label(LabelType.LANGUAGE, "python"),
+              Label(LabelType.HOST, manifest.get("host", "")),
+              Label(LabelType.PARENT_SUITE, "conformance"), Label(LabelType.SUITE, case.campaign),
+              Label(LabelType.EPIC, case.api)]
+    if case.owner:
+        labels += [Label(LabelType.FEATURE, case.owner), Label(LabelType.SUB_SUITE, case.owner)]
+    if case.method:
+        labels.append(Label(LabelType.STORY, case.method))
+    if case.code is not None:
+        labels.append(Label(LabelType.TAG, case.code))
+    if case.failure is not None:
+        labels.append(Label(LabelType.TAG, case.failure.get("kind", "")))
+    return labels
+
+
+def _step(entry: dict[str, Any], case: Case, last: bool) -> TestStepResult:
+    step = TestStepResult(name=step_title(entry), status=Status.PASSED)
+    step.parameters = [Parameter(name=k, value=json.dumps(v))
+                       for k, v in entry["step"].get("args", {}).items()]
+    step.steps = [TestStepResult(name=f"result: {item_name(item)}", status=Status.PASSED)
+                  for item in entry.get("reached", [])]
+    if last and case.failure is not None:
+        step.status = _STATUS[case.status]
+        step.statusDetails = StatusDetails(message=case.message)
+    return step
+
+
+def _trace(case: Case) -> str:
+    failure = case.failure or {}
+    lines = [f"rule: {failure.get('rule', '')}", f"section: {failure.get('section', '')}",
+             f"expected: {failure.get('expected', '')}",
+             f"observed: {failure.get('observed', '')}", "", "shortest trace:"]
+    lines += [f"  {i}. {step_title(entry)}" for i, entry in enumerate(case.steps, 1)]
+    return "\n".join(lines)
+
+
+def _attachments(logger: AllureFileLogger, case: Case, run_dir: Path) -> list[Attachment]:
+    failure = case.failure or {}
+    out: list[Attachment] = []
+
+    def data(name: str, body: str | bytes, kind: Any) -> None:
+        source = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext=kind.extension)
+        logger.report_attached_data(body, source)
+        out.append(Attachment(name=name, source=source, type=kind.mime_type))
+
+    data("shortest failing trace", _trace(case), AttachmentType.TEXT)
+    for key, name, kind in (("replay", "replay file", AttachmentType.JSON),
+                            ("timeline", "device timeline", AttachmentType.PNG)):
+        path = failure.get(key)
+        if path and (run_dir / path).is_file():
+            data(name, (run_dir / path).read_bytes(), kind)
+    if failure.get("exchanges"):
+        data("HTTP requests and responses", json.dumps(failure["exchanges"], indent=2),
+             AttachmentType.JSON)
+    return out
+
+
+def _environment(manifest: dict[str, Any]) -> dict[str, str]:
+    env = {k: str(manifest.get(k, "")) for k in ("target", "profile", "device",
+                                                  "hypothesis_profile", "seed",
+                                                  "implementation", "host", "platform")}
+    env |= {f"version.{k}": v for k, v in manifest.get("versions", {}).items()}
+    return env
+
+
+def _anchor(section: str) -> str:
+    document, _, heading = section.partition(" ")
+    slug = "-".join(w for w in heading.replace("#", " ").lower().split() if w)
+    return f"spec/{document}" + (f"#{slug}" if slug else "")
+
+
+def _md5(*parts: str) -> str:
+    return hashlib.md5("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+def _millis(stamp: str | None) -> int | None:
+    import datetime as dt
+
+    if not stamp:
+        return None
+    try:
+        when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return int(when.timestamp() * 1000)
