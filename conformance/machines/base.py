@@ -92,13 +92,13 @@ reports show them as device events."""
 @dataclass
 class Statistics:
     """What the random examples of a campaign did: how many examples and steps, how often
-    each rule ran, and each example's rate (steps per second) — the samples benchmark
-    comparisons take a median and a spread of."""
+    each rule ran, and each example's steps and seconds — the samples speed comparisons pair
+    example by example (a derandomized profile runs the same examples every time)."""
 
     examples: int = 0
     steps: int = 0
     rules: Counter[str] = field(default_factory=Counter)
-    rates: list[float] = field(default_factory=list)
+    timing: list[tuple[int, float]] = field(default_factory=list)
     _open: tuple[float, int] | None = None
 
     def example(self) -> None:
@@ -115,14 +115,13 @@ class Statistics:
         if self._open is not None:
             started, steps = self._open
             seconds = time.perf_counter() - started
-            if self.steps > steps and seconds > 0:
-                self.rates.append((self.steps - steps) / seconds)
+            self.timing.append((self.steps - steps, seconds))
             self._open = None
 
     def to_json(self) -> dict[str, Any]:
         return {"examples": self.examples, "steps": self.steps,
                 "rules": dict(sorted(self.rules.items())),
-                "steps_per_s": [round(r, 2) for r in self.rates]}
+                "timing": [[n, round(t, 6)] for n, t in self.timing]}
 
 
 class RecordedMachine(RuleBasedStateMachine):

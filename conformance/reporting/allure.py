@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +38,11 @@ from conformance.reporting.cases import BROKEN, FAILED, PASSED, SKIPPED, Case, i
 
 CATEGORIES = [
     {"name": "Conformance violations (the implementation broke a documented rule)",
-     "matchedStatuses": [FAILED], "messageRegex": "(?s)violation:.*"},
+     "matchedStatuses": [FAILED], "messageRegex": "violation:[\\s\\S]*"},
     {"name": "Implementation crashes (an exception no document lists)",
-     "matchedStatuses": [FAILED], "messageRegex": "(?s)crash:.*"},
+     "matchedStatuses": [FAILED], "messageRegex": "crash:[\\s\\S]*"},
     {"name": "Documented items not reached (the suite's coverage gap)",
-     "matchedStatuses": [BROKEN], "messageRegex": "(?s)not reached:.*"},
+     "matchedStatuses": [BROKEN], "messageRegex": "not reached:[\\s\\S]*"},
     {"name": "Harness and infrastructure errors (simulator, servers, clients, timeouts)",
      "matchedStatuses": [BROKEN]},
 ]
@@ -169,3 +171,33 @@ def _millis(stamp: str | None) -> int | None:
     except ValueError:
         return None
     return int(when.timestamp() * 1000)
+
+
+HISTORY = "allure-history.jsonl"
+
+
+def allure_command() -> str | None:
+    """The allure command line (npm package ``allure``): ``$SYNCRIG_ALLURE`` or on PATH."""
+    return os.environ.get("SYNCRIG_ALLURE") or shutil.which("allure")
+
+
+def generate(run_dir: Path, command: str) -> Path:
+    """``allure generate`` into ``run_dir/allure-report``, with the history of the newest
+    earlier run beside it (same parent folder) carried over, so trends span runs."""
+    history = run_dir / HISTORY
+    if not history.exists():
+        earlier = sorted(p for p in run_dir.parent.iterdir()
+                         if p.is_dir() and p.name < run_dir.name and (p / HISTORY).is_file())
+        if earlier:
+            shutil.copyfile(earlier[-1] / HISTORY, history)
+    config = run_dir / "allurerc.json"
+    config.write_text(json.dumps({"name": f"syncrig conformance {run_dir.name}",
+                                  "output": "allure-report", "historyPath": HISTORY,
+                                  "categories": CATEGORIES}, indent=2))
+    done = subprocess.run([command, "generate", "--config", str(config), "--cwd", str(run_dir),
+                           "allure-results"], capture_output=True, text=True, timeout=600,
+                          cwd=run_dir)
+    if done.returncode != 0:
+        raise RuntimeError(f"allure generate failed ({done.returncode}): "
+                           f"{(done.stderr or done.stdout).strip()[-500:]}")
+    return run_dir / "allure-report"

@@ -1,9 +1,11 @@
 """Speed figures a run records about itself, as ratios to a baseline measured in the same run.
 
 The baseline is a bare Hypothesis state machine (one rule appending to a list, one
-invariant): what a step costs there is Hypothesis's own cost. A campaign's figure is the
-median of its examples' steps per second over the baseline's median, so runs on machines of
-different speed compare; the interquartile range over the median is the figure's spread.
+invariant): what a step costs there is Hypothesis's own cost. A campaign's figure is its
+steps per second over the baseline's, so runs on machines of different speed compare. Each
+example's steps and seconds are kept: two runs of a derandomized profile ran the same
+examples, and :func:`change` pairs them one by one — the median of the per-example ratios,
+with their interquartile spread as the noise.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+MIN_NOISE = 0.10
+"""Changes smaller than this are never reported, whatever the measured spread."""
 
 
 class Bare(RuleBasedStateMachine):
@@ -47,33 +52,68 @@ def bare(examples: int, step_count: int) -> dict[str, float]:
     return {"steps": Bare.steps, "seconds": seconds, "steps_per_s": Bare.steps / seconds}
 
 
-def summary(samples: list[float]) -> dict[str, Any]:
-    """Median and interquartile spread (relative to the median) of rate samples."""
-    if not samples:
-        return {"median": None, "spread": None, "samples": 0}
+def spread(samples: list[float]) -> float:
+    """Interquartile range over the median (range over median for fewer than 4 samples)."""
+    if len(samples) < 2:
+        return 0.0
     median = statistics.median(samples)
+    if not median:
+        return 0.0
     if len(samples) >= 4:
         q1, _, q3 = statistics.quantiles(samples, n=4)
-        spread = (q3 - q1) / median if median else 0.0
-    else:
-        spread = (max(samples) - min(samples)) / median if median else 0.0
-    return {"median": round(median, 2), "spread": round(spread, 3), "samples": len(samples)}
+        return (q3 - q1) / median
+    return (max(samples) - min(samples)) / median
 
 
 def baseline(repeats: int = 5) -> dict[str, Any]:
     """The bare machine's steps per second, ``repeats`` times (10 examples of 25 steps)."""
     rates = [bare(10, 25)["steps_per_s"] for _ in range(repeats)]
-    return {"what": "bare Hypothesis state machine, steps/s"} | summary(rates)
+    return {"what": "bare Hypothesis state machine, steps/s",
+            "median": round(statistics.median(rates), 2), "spread": round(spread(rates), 3),
+            "samples": len(rates)}
 
 
 def figures(base: dict[str, Any], campaigns: list[dict[str, Any]]) -> dict[str, Any]:
-    """``bench.json``: the baseline and each campaign's steps/s with its ratio to it."""
+    """``bench.json``: the baseline, and each campaign's steps/s, ratio to the baseline and
+    per-example timing."""
     out: dict[str, Any] = {"baseline": base, "campaigns": {}}
     for campaign in campaigns:
-        rates = campaign.get("statistics", {}).get("steps_per_s", [])
-        figure = summary(rates)
-        ratio = (figure["median"] / base["median"]
-                 if figure["median"] is not None and base.get("median") else None)
-        out["campaigns"][campaign["campaign"]] = figure | {
-            "ratio": round(ratio, 4) if ratio is not None else None}
+        timing = [(int(n), float(t)) for n, t in
+                  campaign.get("statistics", {}).get("timing", []) if t > 0]
+        steps, seconds = sum(n for n, _ in timing), sum(t for _, t in timing)
+        rate = steps / seconds if seconds else None
+        ratio = rate / base["median"] if rate and base.get("median") else None
+        out["campaigns"][campaign["campaign"]] = {
+            "steps": steps, "seconds": round(seconds, 3),
+            "steps_per_s": round(rate, 2) if rate else None,
+            "ratio": round(ratio, 4) if ratio else None,
+            "spread": round(spread([n / t for n, t in timing if n]), 3),
+            "timing": [[n, round(t, 6)] for n, t in timing]}
     return out
+
+
+def change(base_run: dict[str, Any], new_run: dict[str, Any]) -> dict[str, Any] | None:
+    """How much faster (> 1) or slower (< 1) a campaign ran, relative to each run's own
+    baseline: paired example by example when both ran the same examples (same steps in
+    each), else the ratio of the two runs' figures with their spreads as the noise."""
+    a, b = base_run["campaign"], new_run["campaign"]
+    if not a.get("ratio") or not b.get("ratio"):
+        return None
+    base_a, base_b = base_run["baseline"]["median"], new_run["baseline"]["median"]
+    steps_a = [n for n, _ in a.get("timing", [])]
+    steps_b = [n for n, _ in b.get("timing", [])]
+    if steps_a and steps_a == steps_b:
+        ratios = [(nb / tb / base_b) / (na / ta / base_a)
+                  for (na, ta), (nb, tb) in zip(a["timing"], b["timing"], strict=True)
+                  if na and ta > 0 and tb > 0]
+        factor = statistics.median(ratios)
+        noise = max(MIN_NOISE, spread(ratios) / 2)
+        paired = True
+    else:
+        factor = b["ratio"] / a["ratio"]
+        noise = max(MIN_NOISE, ((a.get("spread") or 0) + (b.get("spread") or 0)) / 2)
+        paired = False
+    verdict = "slower" if factor < 1 - noise else "faster" if factor > 1 + noise \
+        else "within noise"
+    return {"base": a["ratio"], "new": b["ratio"], "change": round(factor, 3),
+            "noise": round(noise, 3), "paired": paired, "verdict": verdict}
