@@ -119,11 +119,18 @@ class CampaignItem(pytest.Item):
         m = self.outcome.matrix
         self.user_properties += [("documented", m["documented"]),
                                  ("reached", len(m["reached"])), ("percent", m["percent"])]
+        result = self.outcome.to_json(report_dir)
         if report_dir is not None:
             report_dir.mkdir(parents=True, exist_ok=True)
             slug = self.campaign.name.replace(".", "-")
             (report_dir / f"matrix-{slug}.json").write_text(
-                json.dumps(self.outcome.to_json() | {"matrix": m}, indent=2))
+                json.dumps(result | {"matrix": m}, indent=2))
+        if self.config.pluginmanager.hasplugin("allure_pytest"):
+            from conformance.reporting.allure import annotate
+
+            annotate(result, m, {"target": self.options.target,
+                                 "profile": self.options.profile,
+                                 "device": self.options.device}, report_dir)
         if not self.outcome.ok:
             raise ConformanceViolation(self.outcome)
 

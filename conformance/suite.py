@@ -386,6 +386,7 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
     machine = campaign.machine
     machine.coverage = Coverage()
     machine.last_steps = []
+    RecordedMachine.recent.clear()
     statistics = Statistics()
     started = time.perf_counter()
     failure: dict[str, Any] | None = None
@@ -407,6 +408,16 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
             finally:
                 statistics.close()
                 machine.statistics = None
+            candidates = [list(machine.last_steps)]
+            if failure is not None and failure["kind"] == "flaky":
+                # Hypothesis's own re-run did not fail alike (the target keeps state between
+                # examples): a recent example that fails when replayed on its own still is a
+                # finding, with a trace that reproduces
+                for recent in list(reversed(RecordedMachine.recent)):
+                    again = play(machine, list(recent))
+                    if again is not None:
+                        failure, candidates = again, [list(recent)]
+                        break
             tour = machine.tour()
             inapplicable_skipped = failure is None
             if failure is None:
@@ -418,7 +429,7 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
                 if failure is not None:
                     steps = minimize(machine, tour, failure, skip_inapplicable=True)
             elif failure["kind"] != "flaky":
-                steps = minimize(machine, list(machine.last_steps), failure)
+                steps = minimize(machine, candidates[0], failure)
             if failure is not None and failure["kind"] != "flaky":
                 journal, evidence = _evidence(campaign, steps, replays, inapplicable_skipped)
             table = campaign.matrix(machine.coverage)  # in the world: excuses depend on it

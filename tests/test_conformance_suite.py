@@ -91,7 +91,7 @@ def test_replay_command_reproduces_and_names_what_changed(tmp_path: Path) -> Non
                    "--mutant", "rq-metered-ignored", "--out", tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "download outcome" in done.stdout and "syncrig replay" in done.stdout
-    (replay_file,) = tmp_path.glob("conformance-*/replays/request.json")
+    (replay_file,) = tmp_path.glob("*/replays/request.json")
     again = syncrig("replay", replay_file, "--mutant", "rq-metered-ignored")
     assert again.returncode == 1 and "reproduced" in again.stdout, again.stdout
     fixed = syncrig("replay", replay_file)
@@ -159,7 +159,8 @@ def test_pytest_plugin_runs_the_suite_and_reports_a_violation(tmp_path: Path) ->
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--syncrig-target=reference",
          "--syncrig-api=cloudSync", "--syncrig-examples=20",
          "--syncrig-mutant=cs-not-system-as-201", f"--syncrig-report={report}",
-         f"--junitxml={junit}"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+         f"--junitxml={junit}", f"--alluredir={tmp_path / 'allure'}"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED syncrig::cloudSync" in done.stdout
     assert "expected 202, observed 201" in done.stdout and "syncrig replay" in done.stdout
@@ -168,6 +169,17 @@ def test_pytest_plugin_runs_the_suite_and_reports_a_violation(tmp_path: Path) ->
     assert matrix["failure"]["kind"] == "violation"
     xml = junit.read_text()
     assert 'classname="syncrig" name="cloudSync"' in xml and "<failure" in xml
+    # allure-pytest's result of the item carries the suite's labels, steps and attachments
+    (result,) = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
+    labels = {(label["name"], label["value"]) for label in result["labels"]}
+    assert {("epic", "@ohos.file.cloudSync"), ("feature", "GallerySync"), ("story", "start"),
+            ("tag", "violation")} <= labels
+    # (allure-pytest shows parameter values as Python literals)
+    assert {p["name"]: p["value"] for p in result["parameters"]} == {
+        "target": "'reference'", "profile": "'documented'", "device": "'phone'"}
+    assert [s["name"] for s in result["steps"]] == ["API: callers_are_checked() at t=0s"]
+    assert {a["name"] for a in result["attachments"]} >= {"shortest failing trace",
+                                                          "replay file", "device timeline"}
 
 
 def test_pytest_plugin_shards_campaigns_across_processes(tmp_path: Path) -> None:
@@ -227,7 +239,7 @@ def test_campaigns_side_by_side_in_processes(tmp_path: Path) -> None:
     done = syncrig("conformance", "--api", "SYNO.CloudSync", "--api", "request", "-n", "2",
                    "--examples", "5", "--out", tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    (report,) = tmp_path.glob("conformance-*/matrix.json")
+    (report,) = tmp_path.glob("*/matrix.json")
     data = json.loads(report.read_text())
     assert [c["campaign"] for c in data["campaigns"]] == ["SYNO.CloudSync", "request"]
     assert all(c["failure"] is None for c in data["campaigns"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -135,6 +135,9 @@ class RecordedMachine(RuleBasedStateMachine):
     statistics: ClassVar[Statistics | None] = None
     """Set while a campaign's random examples run (not during tours and replays)."""
     last_steps: ClassVar[list[Step]] = []
+    recent: ClassVar[deque[list[Step]]] = deque(maxlen=4)
+    """The steps of the last few examples: when Hypothesis cannot reproduce a failure (a
+    target whose state outlives an example), the run looks for it among them."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -147,6 +150,7 @@ class RecordedMachine(RuleBasedStateMachine):
         super().__init__()
         self.steps: list[Step] = []
         type(self).last_steps = self.steps
+        RecordedMachine.recent.append(self.steps)
         if self.statistics is not None:
             self.statistics.example()
 

@@ -201,3 +201,42 @@ def generate(run_dir: Path, command: str) -> Path:
         raise RuntimeError(f"allure generate failed ({done.returncode}): "
                            f"{(done.stderr or done.stdout).strip()[-500:]}")
     return run_dir / "allure-report"
+
+
+def annotate(campaign: dict[str, Any], matrix: dict[str, Any], options: dict[str, Any],
+             run_dir: Path | None) -> None:
+    """Under allure-pytest (``pytest --syncrig-target=... --alluredir=...``): the running
+    campaign item gets the same labels, steps and attachments as the rules case
+    :func:`write` makes for a ``syncrig conformance`` run."""
+    import allure as api
+
+    from conformance.reporting.cases import campaign_cases
+
+    case = campaign_cases(campaign, matrix)[0]
+    api.dynamic.epic(case.api)
+    if case.owner:
+        api.dynamic.feature(case.owner)
+    if case.method:
+        api.dynamic.story(case.method)
+    if case.section:
+        api.dynamic.link(_anchor(case.section), name=case.section)
+    api.dynamic.tag(case.failure.get("kind", "") if case.failure else "conforms")
+    for key in ("target", "profile", "device"):
+        api.dynamic.parameter(key, options.get(key, ""))
+    for entry in case.steps:
+        with api.step(step_title(entry)):
+            for item in entry.get("reached", []):
+                with api.step(f"result: {item_name(item)}"):
+                    pass
+    if case.failure is None:
+        return
+    api.attach(_trace(case), "shortest failing trace", api.attachment_type.TEXT)
+    base = run_dir or Path()
+    for key, name, kind in (("replay", "replay file", api.attachment_type.JSON),
+                            ("timeline", "device timeline", api.attachment_type.PNG)):
+        path = case.failure.get(key)
+        if path and (base / path).is_file():
+            api.attach.file(str(base / path), name, kind)
+    if case.failure.get("exchanges"):
+        api.attach(json.dumps(case.failure["exchanges"], indent=2),
+                   "HTTP requests and responses", api.attachment_type.JSON)

@@ -1,0 +1,296 @@
+"""Run directories and their reports, built from real runs of the suite with deviations of the
+catalogue planted: the matrix, JUnit XML, allure results, the HTML page (in headless
+Chromium), the allure report with history, and the run-to-run diff."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.mutants import BY_NAME
+from conformance.reporting import allure
+from conformance.reporting.cases import item_id, step_title
+from conformance.runner import run
+from conformance.suite import Options
+
+APIS = ["cloudSync", "SYNO.CloudSync"]
+CLEAN_SYNO_RULES = "syncrig.SYNO-CloudSync.rules"
+
+
+def syncrig(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """A clean run, then the same run with SYNO.CloudSync accepting a schedule of the wrong
+    length — in one folder, oldest first, as CI keeps them."""
+    out = tmp_path_factory.mktemp("reports")
+    base = run(out, Options(examples=6), APIS).folder
+    with BY_NAME["syno-schedule-length-unchecked"].applied():
+        new = run(out, Options(examples=6), APIS).folder
+    assert base is not None and new is not None
+    yield {"base": base, "new": new, "out": out}
+
+
+def results(folder: Path) -> dict[str, dict[str, Any]]:
+    """allure results by fullName."""
+    out = {}
+    for path in (folder / "allure-results").glob("*-result.json"):
+        data = json.loads(path.read_text())
+        out[data["fullName"]] = data
+    return out
+
+
+def labels(result: dict[str, Any], name: str) -> list[str]:
+    return [label["value"] for label in result["labels"] if label["name"] == name]
+
+
+def test_a_run_directory_holds_the_run_and_its_reports(runs: dict[str, Path]) -> None:
+    folder = runs["new"]
+    assert re.fullmatch(r"\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?(\.\d+)?", folder.name)
+    for name in ("run.json", "matrix.json", "matrix.md", "stats.json", "bench.json",
+                 "junit.xml", "report.html", "allure-results/categories.json",
+                 "replays/syno-cloudsync.json"):
+        assert (folder / name).is_file(), name
+    manifest = json.loads((folder / "run.json").read_text())
+    assert manifest["run"] == folder.name
+    assert (manifest["target"], manifest["profile"], manifest["device"]) == \
+        ("reference", "documented", "phone")
+    assert manifest["seed"] is None and manifest["derandomized"] is True
+    assert manifest["counts"]["failed"] == 1
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["cloudSync"]["examples"] == 6
+    assert stats["cloudSync"]["steps"] == sum(n for n, _ in stats["cloudSync"]["timing"])
+    assert sum(stats["cloudSync"]["rules"].values()) == stats["cloudSync"]["steps"]
+    bench = json.loads((folder / "bench.json").read_text())
+    assert bench["baseline"]["median"] > 0 and bench["baseline"]["samples"] == 5
+    figure = bench["campaigns"]["cloudSync"]
+    assert figure["ratio"] == pytest.approx(figure["steps_per_s"] / bench["baseline"]["median"],
+                                            rel=1e-3)
+
+
+def test_allure_results_name_the_broken_rule_with_its_trace_and_evidence(
+        runs: dict[str, Path]) -> None:
+    folder = runs["new"]
+    matrix = json.loads((folder / "matrix.json").read_text())
+    syno = next(c for c in matrix["campaigns"] if c["campaign"] == "SYNO.CloudSync")
+    failing = results(folder)[CLEAN_SYNO_RULES]
+    assert failing["status"] == "failed"
+    assert failing["statusDetails"]["message"].startswith("violation: SYNO.CloudSync "
+                                                          "set_schedule_setting")
+    assert labels(failing, "epic") == ["SYNO.CloudSync"]
+    assert labels(failing, "feature") == ["CloudSync"]
+    assert labels(failing, "story") == ["set_schedule_setting"]
+    assert "violation" in labels(failing, "tag")
+    assert {p["name"]: p["value"] for p in failing["parameters"]} == {
+        "target": "reference", "profile": "documented", "device": "phone"}
+    assert failing["links"][0]["name"] == "synology-cloudsync.txt set_schedule_setting"
+    # the shortest trace, step by step, the last step the failing one
+    assert [s["name"] for s in failing["steps"]] == [step_title(e) for e in syno["journal"]]
+    assert failing["steps"][-1]["status"] == "failed"
+    assert any("set_schedule_setting" in s["name"] for s in failing["steps"])
+    attached = {a["name"]: a for a in failing["attachments"]}
+    assert set(attached) == {"shortest failing trace", "replay file",
+                             "HTTP requests and responses"}
+    replay = json.loads((folder / "allure-results" / attached["replay file"]["source"])
+                        .read_text())
+    assert replay["format"] == "syncrig-replay/1" and replay["campaign"] == "SYNO.CloudSync"
+    exchanges = json.loads((folder / "allure-results" /
+                            attached["HTTP requests and responses"]["source"]).read_text())
+    last = exchanges[-1]
+    assert last["params"]["method"] == "set_schedule_setting" and last["status"] == 200
+    assert json.loads(last["response"]) == {"success": True}  # 120 was documented
+    assert all("_sid" not in e["params"] for e in exchanges)
+    # categories: the failing result is a product failure, not a harness error
+    categories = json.loads((folder / "allure-results" / "categories.json").read_text())
+    first = next(c for c in categories if "failed" in c["matchedStatuses"]
+                 and re.fullmatch(c["messageRegex"], failing["statusDetails"]["message"]))
+    assert first["name"].startswith("Conformance violations")
+
+
+def test_each_documented_item_is_a_case_with_the_step_that_reached_it(
+        runs: dict[str, Path]) -> None:
+    by_name = results(runs["base"])
+    case = by_name[item_id("cloudSync", ("error", "GallerySync", "start", "22400002"))]
+    assert case["status"] == "passed"
+    assert case["name"] == "GallerySync.start → 22400002"
+    assert labels(case, "epic") == ["@ohos.file.cloudSync"]
+    assert labels(case, "feature") == ["GallerySync"] and labels(case, "story") == ["start"]
+    assert labels(case, "tag") == ["22400002"]
+    (step,) = case["steps"]
+    assert step["name"].startswith("API: ")
+    assert "result: GallerySync.start → 22400002" in [s["name"] for s in step["steps"]]
+    excused = by_name[item_id("cloudSync", ("enum", "FileSyncState", "STOPPED", ""))]
+    assert excused["status"] == "skipped"
+    assert "research §2.11" in excused["statusDetails"]["message"]
+    # the same ids and history ids in both runs: allure's history follows them
+    new = results(runs["new"])
+    assert set(by_name) == set(new)
+    assert all(by_name[k]["historyId"] == new[k]["historyId"] for k in by_name)
+
+
+def test_junit_xml_has_a_suite_per_campaign_and_the_violation(runs: dict[str, Path]) -> None:
+    root = ET.parse(runs["new"] / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == set(APIS)
+    syno = suites["SYNO.CloudSync"]
+    assert syno.get("failures") == "1"
+    failures = [c for c in syno.iter("testcase") if c.find("failure") is not None]
+    assert len(failures) == 1
+    node = failures[0].find("failure")
+    assert node is not None and node.get("type") == "violation"
+    assert "replay: syncrig replay replays/syno-cloudsync.json" in (node.text or "")
+    cloudsync = suites["cloudSync"]
+    assert cloudsync.get("failures") == "0" and cloudsync.get("errors") == "0"
+    assert int(cloudsync.get("skipped", "0")) == 10  # the items not reachable on the reference
+    assert int(cloudsync.get("tests", "0")) == 126 + 1
+
+
+def test_report_diff_lists_the_regression_and_gates_on_it(runs: dict[str, Path],
+                                                          tmp_path: Path) -> None:
+    done = syncrig("report", "diff", runs["base"], runs["new"], "--json", tmp_path / "d.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    diff = json.loads((tmp_path / "d.json").read_text())
+    assert diff["regression"] is True
+    assert [r["id"] for r in diff["newly_failing"]] == [CLEAN_SYNO_RULES]
+    assert diff["newly_passing"] == [] and diff["still_failing"] == []
+    assert diff["coverage_lost"] and all(r["campaign"] == "SYNO.CloudSync" and
+                                         r["why"] == "the campaign stopped at its failure"
+                                         for r in diff["coverage_lost"])
+    assert {s["campaign"] for s in diff["speed"]} == set(APIS)
+    cloudsync = next(s for s in diff["speed"] if s["campaign"] == "cloudSync")
+    assert cloudsync["paired"] is True  # derandomized: the same examples, paired one by one
+    assert "regression" in done.stdout and "Newly failing (1)" in done.stdout
+    back = syncrig("report", "diff", runs["new"], runs["base"], "--json", tmp_path / "b.json")
+    assert back.returncode == 0, back.stdout + back.stderr
+    diff = json.loads((tmp_path / "b.json").read_text())
+    assert [r["id"] for r in diff["newly_passing"]] == [CLEAN_SYNO_RULES]
+    assert diff["coverage_gained"] and not diff["coverage_lost"]
+
+
+def test_report_diff_refuses_runs_of_different_profiles(runs: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    other = tmp_path / runs["base"].name
+    shutil.copytree(runs["base"], other)
+    manifest = json.loads((other / "run.json").read_text())
+    manifest["profile"] = "ohos-4.1"
+    (other / "run.json").write_text(json.dumps(manifest))
+    done = syncrig("report", "diff", other, runs["new"])
+    assert done.returncode == 2
+    assert "test different things (profile: 'ohos-4.1' vs 'documented')" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("missing", "no such run directory"),
+    ("empty", "run.json and matrix.json missing"),
+    ("truncated", "matrix.json: corrupted, not JSON"),
+    ("no-field", "matrix.json: campaigns[0].ok is missing"),
+    ("manifest", "run.json: field 'target' is missing"),
+])
+def test_a_bad_run_directory_is_named_not_a_traceback(runs: dict[str, Path], tmp_path: Path,
+                                                      damage: str, message: str) -> None:
+    folder = tmp_path / "run"
+    if damage != "missing":
+        shutil.copytree(runs["base"], folder)
+    if damage == "empty":
+        for name in ("run.json", "matrix.json"):
+            (folder / name).unlink()
+    elif damage == "truncated":
+        text = (folder / "matrix.json").read_text()
+        (folder / "matrix.json").write_text(text[: len(text) // 2])
+    elif damage == "no-field":
+        data = json.loads((folder / "matrix.json").read_text())
+        del data["campaigns"][0]["ok"]
+        (folder / "matrix.json").write_text(json.dumps(data))
+    elif damage == "manifest":
+        data = json.loads((folder / "run.json").read_text())
+        del data["target"]
+        (folder / "run.json").write_text(json.dumps(data))
+    for args in (("report", folder, "--no-allure"), ("report", "diff", runs["base"], folder)):
+        done = syncrig(*args)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_report_rebuilds_the_same_cases_from_a_moved_run(runs: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere" / runs["new"].name
+    shutil.copytree(runs["new"], moved)
+    shutil.rmtree(moved / "allure-results")
+    (moved / "junit.xml").unlink()
+    done = syncrig("report", moved, "--no-allure")
+    assert done.returncode == 0, done.stderr
+    assert set(results(moved)) == set(results(runs["new"]))
+    assert (moved / "junit.xml").read_text() == (runs["new"] / "junit.xml").read_text()
+    # paths in the run are relative to it: the replay file travels with the run
+    failing = results(moved)[CLEAN_SYNO_RULES]
+    assert "replay file" in {a["name"] for a in failing["attachments"]}
+
+
+def test_harness_errors_are_told_from_product_failures(tmp_path: Path) -> None:
+    """A NAS that does not answer is the harness's problem, not a violation of the
+    implementation: broken, in the harness category."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    report = run(tmp_path, Options(examples=2, nas=f"http://127.0.0.1:{port}"),
+                 ["SYNO.CloudSync"])
+    (outcome,) = report.outcomes
+    assert outcome.failure is not None and outcome.failure["kind"] == "harness"
+    assert report.folder is not None
+    failing = results(report.folder)[CLEAN_SYNO_RULES]
+    assert failing["status"] == "broken"
+    categories = json.loads((report.folder / "allure-results" / "categories.json").read_text())
+    matched = next(c for c in categories if failing["status"] in c["matchedStatuses"]
+                   and re.fullmatch(c.get("messageRegex", "[\\s\\S]*"),
+                                    failing["statusDetails"]["message"]))
+    assert matched["name"].startswith("Harness and infrastructure errors")
+
+
+def test_the_html_report_loads_in_headless_chromium_and_shows_the_matrix(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    page = (runs["new"] / "report.html").resolve()
+    text = page.read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing to fetch
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True,
+                         text=True, timeout=120)
+    assert 'data-ready="matrix"' in dom.stdout  # the page's script ran to its end
+    assert dom.stdout.count('<table class="matrix"') == len(APIS)
+    assert "GallerySync.start → 22400002" in dom.stdout
+    assert "SYNO.CloudSync set_schedule_setting" in dom.stdout  # the failure, on the page
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *flags, "--window-size=1280,2000", f"--screenshot={shot}",
+                    page.as_uri()], capture_output=True, timeout=120, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_allure_report_carries_the_previous_runs_history(runs: dict[str, Path]) -> None:
+    if allure.allure_command() is None:
+        pytest.skip("the allure command is not installed (npm install -g allure)")
+    for key in ("base", "new"):
+        done = syncrig("report", runs[key])
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (runs[key] / "allure-report" / "index.html").is_file()
+    base = (runs["base"] / allure.HISTORY).read_text().splitlines()
+    new = (runs["new"] / allure.HISTORY).read_text().splitlines()
+    assert len(base) == 1 and len(new) == 2 and new[0] == base[0]
