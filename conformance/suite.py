@@ -73,6 +73,9 @@ class Options:
     nas_user: str = EMULATOR_USER
     nas_password: str = EMULATOR_PASSWORD
     read_only: bool = False
+    timeout_s: float | None = None
+    """Wall-clock limit of one campaign; past it the campaign ends as a harness error (a hung
+    server or target), not as a finding about the implementation."""
     seed: int | None = None
     """Hypothesis's seed for the random examples of a profile that is not derandomized
     (``None`` there: one is drawn and recorded); derandomized profiles ignore it."""
@@ -82,7 +85,7 @@ class Options:
         return {"examples": self.examples, "steps": self.steps, "device": self.device,
                 "hypothesis_profile": self.hypothesis_profile, "nas": self.nas,
                 "nas_user": self.nas_user, "read_only": self.read_only, "rpc": self.rpc,
-                "profile": self.profile, "seed": self.seed}
+                "profile": self.profile, "seed": self.seed, "timeout_s": self.timeout_s}
 
     @property
     def derandomized(self) -> bool:
@@ -395,7 +398,8 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
     evidence: dict[str, Any] = {}
     table: dict[str, Any] | None = None
     try:
-        with campaign.environment(work, options), _seeded(machine, options):
+        with _time_limit(options.timeout_s), campaign.environment(work, options), \
+                _seeded(machine, options):
             machine.statistics = statistics
             try:
                 run_state_machine_as_test(  # type: ignore[no-untyped-call]
@@ -433,6 +437,11 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
             if failure is not None and failure["kind"] != "flaky":
                 journal, evidence = _evidence(campaign, steps, replays, inapplicable_skipped)
             table = campaign.matrix(machine.coverage)  # in the world: excuses depend on it
+    except CampaignTimeout as exc:
+        failure = {"kind": "harness", "message": str(exc), "rule": "the campaign ends within "
+                   "its time limit", "section": "", "expected": f"< {options.timeout_s} s",
+                   "observed": "still running"}
+        steps = list(machine.last_steps)
     except Exception as exc:  # the world itself failed: a server that did not start, say
         failure = _failure(exc)
         failure["kind"] = "harness"
@@ -445,6 +454,34 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
     if failure is not None and replays is not None:
         outcome.replay = save_replay(replays / f"{_slug(campaign.name)}.json", outcome, options)
     return outcome
+
+
+class CampaignTimeout(BaseException):
+    """A campaign past its time limit. Not an ``Exception``: Hypothesis must not take it for
+    a failing example and replay it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CampaignTimeout` in this thread after ``seconds`` (main thread only:
+    it is a SIGALRM timer)."""
+    import signal
+    import threading
+
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CampaignTimeout(f"timeout: the campaign ran past {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

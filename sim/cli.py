@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--examples", type=int, help="examples per campaign (overrides the "
                       "profile's)")
     conf.add_argument("--steps", type=int, default=25, help="steps per example")
+    conf.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit of each "
+                      "campaign; one past it ends as a harness error")
     conf.add_argument("--seed", type=int, help="Hypothesis seed of a profile that is not "
                       "derandomized (explore, nightly); default: drawn and recorded in run.json")
     conf.add_argument("-n", "--processes", type=int, default=1, help="run the campaigns side "
@@ -390,6 +392,11 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
                                  "read_only": args.read_only, "profile": args.profile}
     if args.examples is not None:
         overrides["examples"] = args.examples
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise ConfigError("--timeout", "", args.timeout, "must be a positive number of "
+                              "seconds")
+        overrides["timeout_s"] = args.timeout
     if args.seed is not None:
         if not 0 <= args.seed < 2**32:
             raise ConfigError("--seed", "", args.seed, "must be in 0 .. 2**32-1")

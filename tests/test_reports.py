@@ -294,3 +294,18 @@ def test_the_allure_report_carries_the_previous_runs_history(runs: dict[str, Pat
     base = (runs["base"] / allure.HISTORY).read_text().splitlines()
     new = (runs["new"] / allure.HISTORY).read_text().splitlines()
     assert len(base) == 1 and len(new) == 2 and new[0] == base[0]
+
+
+def test_a_campaign_past_its_time_limit_is_a_harness_error(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "request", "--timeout", "1", "--out", tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (folder,) = tmp_path.iterdir()
+    (campaign,) = json.loads((folder / "matrix.json").read_text())["campaigns"]
+    assert campaign["failure"]["kind"] == "harness"
+    assert campaign["failure"]["message"] == "timeout: the campaign ran past 1 s"
+    assert 1 <= campaign["seconds"] < 30  # it stopped, it did not run to its end
+    rules = results(folder)["syncrig.request.rules"]
+    assert rules["status"] == "broken"
+    assert rules["statusDetails"]["message"].startswith("harness: timeout")
+    bad = syncrig("conformance", "--timeout", "0", "--out", tmp_path)
+    assert bad.returncode == 2 and "--timeout" in bad.stderr
