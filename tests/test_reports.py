@@ -309,3 +309,19 @@ def test_a_campaign_past_its_time_limit_is_a_harness_error(tmp_path: Path) -> No
     assert rules["statusDetails"]["message"].startswith("harness: timeout")
     bad = syncrig("conformance", "--timeout", "0", "--out", tmp_path)
     assert bad.returncode == 2 and "--timeout" in bad.stderr
+
+
+def test_a_failure_is_filed_under_the_method_it_names_or_else_the_last_one_called() -> None:
+    from conformance.reporting.cases import attribute
+
+    items = [["error", "GallerySync", "off", "0"], ["error", "FileSync", "off", "0"],
+             ["error", "CloudSync", "set_schedule_setting", "0"],
+             ["error", "GallerySync", "start", "202"]]
+    assert attribute({"rule": "GallerySync.start message"}, [], items) == ("GallerySync", "start")
+    assert attribute({"rule": "SYNO.CloudSync set_schedule_setting"}, [], items) == \
+        ("CloudSync", "set_schedule_setting")
+    # "off" is a method of two classes: the trace decides
+    journal = [{"reached": [["error", "FileSync", "off", "0"]]}]
+    assert attribute({"rule": "off('progress') stops the events"}, journal, items) == \
+        ("FileSync", "off")
+    assert attribute({"rule": "an invariant"}, [], items) == ("", "")

@@ -91,14 +91,17 @@ def step_title(entry: dict[str, Any]) -> str:
 
 def attribute(failure: dict[str, Any], journal: list[dict[str, Any]],
               items: list[list[str]]) -> tuple[str, str]:
-    """The (owner, method) a failure belongs to: the documented method its rule names (the
-    longest name found), else the last one the trace called."""
+    """The (owner, method) a failure belongs to: the documented method its rule names
+    (``Owner.name``, or a bare name only one documented method has), else the last one the
+    trace called."""
     rule = failure.get("rule", "")
     known = {(i[1], i[2]) for i in items if i[0] == "error"}
-    named = [(owner, name) for owner, name in known
-             if f"{owner}.{name}" in rule or re.search(rf"\b{re.escape(name)}\b", rule)]
-    if named:
-        return max(named, key=lambda m: (f"{m[0]}.{m[1]}" in rule, len(m[1])))
+    qualified = [m for m in known if f"{m[0]}.{m[1]}" in rule]
+    if qualified:
+        return max(qualified, key=lambda m: len(m[0]) + len(m[1]))
+    bare = [m for m in known if re.search(rf"\b{re.escape(m[1])}\b", rule)]
+    if len(bare) == 1:
+        return bare[0]
     for entry in reversed(journal):
         for item in reversed(entry.get("reached", [])):
             if item[0] == "error":
