@@ -22,8 +22,8 @@ class Coverage:
     """Items reached and asserted during a run, per API.
 
     While :attr:`journal` is a list (the tour, a failing trace's last replay), each step the
-    machine takes opens an entry and the items it reaches are appended to it — so a report
-    shows which step reached which documented item, in order."""
+    machine takes opens an entry and the items it reaches are appended to it, once each — so a
+    report shows which step reached which documented item, in order."""
 
     reached: set[Item] = field(default_factory=set)
     journal: list[tuple[Any, list[Item]]] | None = None
@@ -34,7 +34,7 @@ class Coverage:
 
     def _add(self, item: Item) -> None:
         self.reached.add(item)
-        if self.journal:
+        if self.journal and item not in self.journal[-1][1]:
             self.journal[-1][1].append(item)
 
     def error(self, method: str, code: int) -> None:
