@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.suite import CAMPAIGNS, Options, Outcome, run_campaign
+from conformance.suite import CAMPAIGNS, PRODUCT_KINDS, Options, Outcome, run_campaign
 
 
 class MutantError(RuntimeError):
@@ -344,7 +344,11 @@ class Verdict:
 
     @property
     def killed(self) -> bool:
-        return not self.outcome.ok
+        """The suite failed the mutant for what it did: a broken rule, a crash of the
+        implementation or a documented item no longer reached. A harness error or a flaky
+        run says nothing about the mutant and kills nothing."""
+        failure = self.outcome.failure
+        return not self.outcome.ok and (failure is None or failure.get("kind") in PRODUCT_KINDS)
 
     def to_json(self) -> dict[str, Any]:
         failure = self.outcome.failure or {}

@@ -332,6 +332,9 @@ class Outcome:
         return "\n".join(lines)
 
 
+PRODUCT_KINDS = ("violation", "crash")
+"""Failure kinds that mean the implementation failed; the others (harness, flaky) mean the
+run could not judge it."""
 _ROOT = Path(__file__).resolve().parents[1]
 IMPLEMENTATIONS = ("sim/ohos/", "sim/synology/")
 """Where the reference implementations live: an exception raised there is a crash of the

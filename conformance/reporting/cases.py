@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.spec import ohos_cloudsync, ohos_request, synology
+from conformance.suite import PRODUCT_KINDS
 
 PASSED, FAILED, BROKEN, SKIPPED = "passed", "failed", "broken", "skipped"
-PRODUCT_KINDS = ("violation", "crash")
-"""Failure kinds that mean the implementation failed; the others (harness, flaky) mean the
-run could not judge it."""
 
 
 @dataclass
