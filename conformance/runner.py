@@ -33,6 +33,8 @@ class RunReport:
     options: Options
     outcomes: list[Outcome] = field(default_factory=list)
     folder: Path | None = None
+    implementation: str | None = None
+    """``git describe`` of the implementation, where known."""
 
     @property
     def ok(self) -> bool:
@@ -116,7 +118,8 @@ def manifest(report: RunReport, started: str) -> dict[str, Any]:
     o = report.options
     matrices = report.matrices
     return {
-        "run": report.folder.name if report.folder else started, "implementation": _describe(),
+        "run": report.folder.name if report.folder else started,
+        "implementation": report.implementation,
         "target": o.target, "profile": o.profile, "device": o.device,
         "hypothesis_profile": o.hypothesis_profile, "examples": o.examples, "steps": o.steps,
         "derandomized": o.derandomized, "seed": None if o.derandomized else o.seed,
@@ -152,12 +155,13 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
     if not options.derandomized and options.seed is None:
         options = replace(options, seed=random.SystemRandom().getrandbits(32))
     started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = out / run_id(started, _describe())
+    implementation = _describe()
+    folder = out / run_id(started, implementation)
     suffix = 1
     while folder.exists():  # two runs in one second
         suffix += 1
-        folder = folder.with_name(f"{run_id(started, _describe())}.{suffix}")
-    report = RunReport(started, options, folder=folder)
+        folder = folder.with_name(f"{run_id(started, implementation)}.{suffix}")
+    report = RunReport(started, options, folder=folder, implementation=implementation)
     names = list(campaigns) if campaigns is not None else list(CAMPAIGNS)
     progress("baseline: bare Hypothesis state machine")
     baseline = bench.baseline()

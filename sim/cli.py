@@ -400,6 +400,9 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     if args.seed is not None:
         if not 0 <= args.seed < 2**32:
             raise ConfigError("--seed", "", args.seed, "must be in 0 .. 2**32-1")
+        if args.hypothesis_profile == "ci":
+            raise ConfigError("--seed", "", args.seed, "applies to --hypothesis-profile "
+                              "explore or nightly; ci is derandomized")
         overrides["seed"] = args.seed
     if args.target == "reference":
         names = args.api or list(CAMPAIGNS)

@@ -151,6 +151,13 @@ def test_junit_xml_has_a_suite_per_campaign_and_the_violation(runs: dict[str, Pa
     node = failures[0].find("failure")
     assert node is not None and node.get("type") == "violation"
     assert "replay: syncrig replay replays/syno-cloudsync.json" in (node.text or "")
+    # the rules case keeps its classname and name whether it passes or fails (CI history)
+    base = ET.parse(runs["base"] / "junit.xml").getroot()
+    passing = {(c.get("classname"), c.get("name")) for c in base.iter("testcase")}
+    assert (failures[0].get("classname"), failures[0].get("name")) in passing
+    section = failures[0].find("properties/property[@name='section']")
+    assert section is not None and section.get("value") == \
+        "synology-cloudsync.txt set_schedule_setting"
     cloudsync = suites["cloudSync"]
     assert cloudsync.get("failures") == "0" and cloudsync.get("errors") == "0"
     assert int(cloudsync.get("skipped", "0")) == 10  # the items not reachable on the reference
@@ -311,6 +318,18 @@ def test_a_campaign_past_its_time_limit_is_a_harness_error(tmp_path: Path) -> No
     assert bad.returncode == 2 and "--timeout" in bad.stderr
 
 
+def test_a_random_profile_records_its_seed_and_a_derandomized_one_refuses_one(
+        tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "SYNO.CloudSync", "--hypothesis-profile", "explore",
+                   "--examples", "2", "--seed", "12345", "--out", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "run.json").read_text())["seed"] == 12345
+    assert json.loads((folder / "stats.json").read_text())["SYNO.CloudSync"]["seed"] == 12345
+    bad = syncrig("conformance", "--seed", "1", "--out", tmp_path)
+    assert bad.returncode == 2 and "ci is derandomized" in bad.stderr
+
+
 def test_a_failure_is_filed_under_the_method_it_names_or_else_the_last_one_called() -> None:
     from conformance.reporting.cases import attribute
 
@@ -325,3 +344,20 @@ def test_a_failure_is_filed_under_the_method_it_names_or_else_the_last_one_calle
     assert attribute({"rule": "off('progress') stops the events"}, journal, items) == \
         ("FileSync", "off")
     assert attribute({"rule": "an invariant"}, [], items) == ("", "")
+
+
+def test_the_recorded_seed_reproduces_the_random_examples(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.suite import CAMPAIGNS, run_campaign
+
+    def rules(seed: int, where: str) -> dict[str, int]:
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)  # a fresh example database each time
+        options = Options(examples=3, hypothesis_profile="explore", seed=seed)
+        outcome = run_campaign(CAMPAIGNS["cloudSync"], options, tmp_path / f"w-{where}")
+        assert outcome.statistics["seed"] == seed
+        counts: dict[str, int] = outcome.statistics["rules"]
+        return counts
+
+    assert rules(7, "a") == rules(7, "b")
+    assert rules(7, "c") != rules(8, "d")

@@ -48,10 +48,13 @@ def write(path: Path, cases: list[Case], manifest: dict[str, Any],
 
 
 def _testcase(suite: ET.Element, case: Case) -> None:
+    # classname and name come from the case id only: CI keeps a test's history by them, so
+    # they must not change when the case starts or stops failing
     element = ET.SubElement(suite, "testcase", name=case.name,
-                            classname=case.id.rsplit(".", 1)[0] if case.failure is None
-                            else f"syncrig.{case.campaign}", time="0")
-    element.set("file", case.section)
+                            classname=case.id.rsplit(".", 1)[0], time="0")
+    if case.section:
+        props = ET.SubElement(element, "properties")
+        ET.SubElement(props, "property", name="section", value=case.section)
     if case.status == FAILED:
         node = ET.SubElement(element, "failure", message=case.message,
                              type=(case.failure or {}).get("kind", "violation"))
