@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "beyond the noise is a regression too")
     report.add_argument("--json", type=Path, help="diff: also write the comparison as JSON")
 
+    from sim.hil import cli as hil_cli
+
+    hil_cli.add_parsers(sub)
+
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
     plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
@@ -603,6 +607,10 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args, console)
         if args.command == "report":
             return _report(args, console)
+        if args.command in ("sensors", "bringup", "shape"):
+            from sim.hil import cli as hil_cli
+
+            return int(getattr(hil_cli, args.command)(args, console))
         if args.command == "serve":
             if args.server == "nas":
                 return _serve_nas(args)

@@ -32,8 +32,10 @@ class Battery:
 
     def __init__(self, env: simpy.Environment, profile: BatteryProfile, trace: Trace,
                  drain_ma: Callable[[], float], on_empty: Callable[[], None],
-                 on_boot_level: Callable[[], None]) -> None:
+                 on_boot_level: Callable[[], None], *, measured: bool = False) -> None:
         self.profile = profile
+        self.measured = measured
+        """The level is read from a host's fuel gauge (:meth:`set_level`), not integrated."""
         self._trace = trace
         self._drain_ma = drain_ma
         self._on_empty = on_empty
@@ -106,6 +108,8 @@ class Battery:
     def _plan(self, t: float, x: float) -> Segment:
         d = self._drain_ma()
         self._inputs = (self.plugged, d)
+        if self.measured:
+            return Segment(t, x, 0.0)
         k = self._k
         if not self.plugged:
             rate = -k * d if x > 0 else 0.0

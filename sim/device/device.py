@@ -41,9 +41,11 @@ class Device:
     """UTC milliseconds at simulated time 0 (2026-01-01T00:00:00Z) unless a run sets another."""
 
     def __init__(self, profile: DeviceProfile, env: simpy.Environment | None = None,
-                 epoch_ms: int = EPOCH_MS) -> None:
+                 epoch_ms: int = EPOCH_MS, *, measured: bool = False) -> None:
         self.env = env if env is not None else simpy.Environment()
         self.epoch_ms = epoch_ms
+        self.measured = measured
+        """Battery level and temperature are a host's readings (``sim.hil``), not physics."""
         self.profile = profile
         self.trace = Trace(self.env)
         power = profile.power
@@ -64,8 +66,9 @@ class Device:
         self.battery: Battery | None = None
         if profile.battery is not None:
             self.battery = Battery(self.env, profile.battery, self.trace, self.drain_ma,
-                                   self._power_off, self._power_on)
-        self.thermal = Thermal(self.env, profile.thermal, self.trace, self.heat_w)
+                                   self._power_off, self._power_on, measured=measured)
+        self.thermal = Thermal(self.env, profile.thermal, self.trace, self.heat_w,
+                               measured=measured)
         self.sensors = SimulatedSensors(self)
         self.controls = SimulatedControls(self)
         self.trace.emit(EventKind.START, device=profile.name,

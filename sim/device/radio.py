@@ -83,6 +83,10 @@ class Radio:
     def set_enabled(self, enabled: bool) -> None:
         self._set_state(enabled=enabled, faulted=self.faulted, cause="control")
 
+    def set_measured(self, up: bool) -> None:
+        """A host interface went up or down (hardware in the loop)."""
+        self._set_state(enabled=up, faulted=self.faulted, cause="host")
+
     def set_faulted(self, faulted: bool) -> None:
         self._set_state(enabled=self.enabled, faulted=faulted, cause="flap")
 

@@ -89,6 +89,15 @@ class Storage:
         self._changed("unfill", given)
         return given
 
+    def set_measured_free(self, free: int) -> None:
+        """Match a host filesystem's free bytes: whatever else on the volume uses space is
+        filler, so what the device's own APIs wrote (and the host also counts) stays theirs."""
+        want = max(0, self.capacity - self.reserved - free - (self.used - self.filler))
+        if want > self.filler:
+            self.fill(want - self.filler)
+        elif want < self.filler:
+            self.free_filler(self.filler - want)
+
     def _check(self, nbytes: int) -> None:
         if nbytes < 0:
             raise ValueError(f"size must be >= 0, got {nbytes!r}")

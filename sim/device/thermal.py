@@ -22,8 +22,10 @@ class Thermal:
     """Temperature of one device; ``heat_w()`` is read from the device on every replan."""
 
     def __init__(self, env: simpy.Environment, profile: ThermalProfile, trace: Trace,
-                 heat_w: Callable[[], float]) -> None:
+                 heat_w: Callable[[], float], *, measured: bool = False) -> None:
         self.profile = profile
+        self.measured = measured
+        """The temperature is read from a host sensor (:meth:`set_measured`), not modelled."""
         self._trace = trace
         self._heat_w = heat_w
         self.ambient_c = profile.ambient_c
@@ -60,8 +62,16 @@ class Thermal:
         if self._target != self.steady_state_c():
             self._temp.replan()
 
+    def set_measured(self, celsius: float) -> None:
+        """Take a host sensor's reading; crossing the overheat marks sets or clears the flag
+        exactly as a modelled temperature would."""
+        for level, rising in self._temp.jump(float(celsius)):
+            self._crossed(level, rising)
+
     def _plan(self, t: float, x: float) -> Segment:
         self._target = self.steady_state_c()
+        if self.measured:
+            return Segment(t, x, 0.0)
         return Segment(t, x, target=self._target, tau=self.profile.time_constant_s)
 
     def _crossed(self, level: float, rising: bool) -> None:
