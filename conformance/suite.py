@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import RULE_MARKER, run_state_machine_as_test
 
-from conformance.coverage import Coverage, combined, items_matrix, matrix
+from conformance.coverage import Coverage, combined, documented, items_matrix, matrix
 from conformance.machines.base import (
     DEVICE_EVENTS,
+    BudgetSpent,
     ConformanceFailure,
     RecordedMachine,
     Statistics,
@@ -79,13 +80,22 @@ class Options:
     seed: int | None = None
     """Hypothesis's seed for the random examples of a profile that is not derandomized
     (``None`` there: one is drawn and recorded); derandomized profiles ignore it."""
+    hil: bool = False
+    """Hardware in the loop: the references run on this machine's sensors in real time
+    (``device`` then only gives link figures), with no Controls."""
+    duration_s: float | None = None
+    """Time for a campaign's random examples (a bring-up's duration): no example starts
+    after it, and the campaign ends with what it found — unlike ``timeout_s``."""
+    poll_s: float = 1.0
+    """Hardware in the loop: how often readings that change without a uevent are read."""
 
     def to_json(self) -> dict[str, Any]:
         # the password stays out of reports and replay files
         return {"examples": self.examples, "steps": self.steps, "device": self.device,
                 "hypothesis_profile": self.hypothesis_profile, "nas": self.nas,
                 "nas_user": self.nas_user, "read_only": self.read_only, "rpc": self.rpc,
-                "profile": self.profile, "seed": self.seed, "timeout_s": self.timeout_s}
+                "profile": self.profile, "seed": self.seed, "timeout_s": self.timeout_s,
+                "hil": self.hil, "duration_s": self.duration_s, "poll_s": self.poll_s}
 
     @property
     def derandomized(self) -> bool:
@@ -94,7 +104,8 @@ class Options:
     @property
     def target(self) -> str:
         """The target as the command line names it."""
-        return f"nas={self.nas}" if self.nas else f"rpc={self.rpc}" if self.rpc else "reference"
+        return f"nas={self.nas}" if self.nas else f"rpc={self.rpc}" if self.rpc else \
+            "reference --hil" if self.hil else "reference"
 
     @classmethod
     def for_profile(cls, name: str, **overrides: Any) -> Options:
@@ -123,13 +134,81 @@ class Campaign:
     not yet drive every documented item; its report says so."""
 
 
+HIL_LONGEST_WAIT_S = 5.0
+"""On hardware a rule letting time pass waits real seconds: at most this many."""
+
+
+@contextlib.contextmanager
+def _hardware(work: Path, options: Options) -> Iterator[Callable[[], Any] | None]:
+    """With ``--hil``: the machine's sensors, watched for the whole campaign, and a maker of
+    a device that follows them (one per example, as simulated devices are)."""
+    if not options.hil:
+        yield None
+        return
+    from sim.hil.device import HostDevice, HostWatcher
+    from sim.hil.sensors import HostSensors
+
+    work.mkdir(parents=True, exist_ok=True)
+    sensors = HostSensors(work)
+    saved = RecordedMachine.longest_wait_s
+    with HostWatcher(sensors, poll_s=options.poll_s) as watcher:
+        RecordedMachine.longest_wait_s = HIL_LONGEST_WAIT_S
+        try:
+            yield lambda: HostDevice(sensors, watcher, options.device)
+        finally:
+            RecordedMachine.longest_wait_s = saved
+
+
+def hardware_unreachable(machine: type[RecordedMachine], spec_items: set[Any],
+                         make: Callable[[], Any], attribute: str) -> dict[Any, str]:
+    """The items a machine's tour reaches on the simulated reference only through rules
+    that change the device's conditions: played again with those rules left out (the
+    machine's factory ``attribute`` gives a target, or a device, that has no Controls), what it
+    no longer reaches cannot be reached on hardware."""
+    saved_factory, saved_coverage = getattr(machine, attribute), machine.coverage
+
+    def without_controls() -> Any:
+        made = make()
+        if hasattr(made, "has_controls"):
+            made.has_controls = False
+        else:
+            made.controls = None
+        return made
+
+    setattr(machine, attribute, staticmethod(without_controls))
+    machine.coverage = Coverage()
+    try:
+        play(machine, machine.tour(), skip_inapplicable=True)
+        reached = machine.coverage.reached
+    finally:
+        setattr(machine, attribute, saved_factory)
+        machine.coverage = saved_coverage
+    return {item: "not reachable on hardware: only rules that change the device's "
+            "conditions reach it" for item in spec_items - reached}
+
+
 @contextlib.contextmanager
 def _cloudsync_world(work: Path, options: Options) -> Iterator[None]:
     from sim.ohos.cloudsync.fidelity import PROFILES
 
     saved = CloudSyncMachine.target_factory, CloudSyncMachine.fidelity
+    saved_excused = CloudSyncMachine.hardware_excused
     fidelity = PROFILES[options.profile]
     CloudSyncMachine.fidelity = fidelity
+    if options.hil:
+        CloudSyncMachine.hardware_excused = hardware_unreachable(
+            CloudSyncMachine, documented(ohos_cloudsync.SPEC),
+            lambda: ReferenceCloudSync(options.device, fidelity), "target_factory")
+        with _hardware(work, options) as host_device:
+            assert host_device is not None
+            CloudSyncMachine.target_factory = staticmethod(
+                lambda: ReferenceCloudSync(options.device, fidelity, device=host_device()))
+            try:
+                yield
+            finally:
+                CloudSyncMachine.target_factory, CloudSyncMachine.fidelity = saved
+                CloudSyncMachine.hardware_excused = saved_excused
+        return
     if options.rpc is not None:
         from conformance.targets.rpc import RpcCloudSync
 
@@ -153,15 +232,24 @@ def _request_world(work: Path, options: Options) -> Iterator[None]:
     (www / "big.bin").write_bytes(random.Random(1).randbytes(20_000_000))
     from sim.ohos.request.fidelity import PROFILES
 
-    with FixtureHTTPServer(www) as server:
+    with FixtureHTTPServer(www) as server, _hardware(work, options) as host_device:
         RequestMachine.server = server
         RequestMachine.device_profile = options.device
         RequestMachine.request_fidelity = PROFILES.get(options.profile, PROFILES["documented"])
+        if host_device is not None:
+            from sim.device import Device, load_profile
+
+            RequestMachine.hardware_excused = hardware_unreachable(
+                RequestMachine, ohos_request.documented_items(),
+                lambda: Device(load_profile(options.device)), "host_device")
+            RequestMachine.host_device = staticmethod(host_device)
         try:
             yield
         finally:
             RequestMachine.server = None
             RequestMachine.request_fidelity = PROFILES["documented"]
+            RequestMachine.host_device = None
+            RequestMachine.hardware_excused = {}
 
 
 @contextlib.contextmanager
@@ -259,12 +347,14 @@ profile belongs to one API)."""
 
 CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
     Campaign("cloudSync", CloudSyncMachine, _cloudsync_world,
-             lambda cov: matrix(ohos_cloudsync.SPEC, cov, ohos_cloudsync.UNREACHABLE_BY_PROFILE[
-                 CloudSyncMachine.fidelity.name])),
+             lambda cov: matrix(ohos_cloudsync.SPEC, cov, CloudSyncMachine.hardware_excused
+                                | ohos_cloudsync.UNREACHABLE_BY_PROFILE[
+                                    CloudSyncMachine.fidelity.name])),
     Campaign("request", RequestMachine, _request_world,
              lambda cov: items_matrix("@ohos.request", ohos_request.DOCUMENT,
                                       ohos_request.documented_items(), cov,
-                                      ohos_request.UNREACHABLE_BY_PROFILE[
+                                      RequestMachine.hardware_excused
+                                      | ohos_request.UNREACHABLE_BY_PROFILE[
                                           RequestMachine.request_fidelity.name])),
     Campaign("SYNO.CloudSync", SynologyMachine, _nas_world,
              lambda cov: matrix(synology.SPEC, cov, SynologyMachine.unreachable),
@@ -393,6 +483,7 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
     machine.coverage = Coverage()
     machine.last_steps = []
     RecordedMachine.recent.clear()
+    RecordedMachine.failing = False
     statistics = Statistics()
     started = time.perf_counter()
     failure: dict[str, Any] | None = None
@@ -404,9 +495,13 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
         with _time_limit(options.timeout_s), campaign.environment(work, options), \
                 _seeded(machine, options):
             machine.statistics = statistics
+            if options.duration_s is not None:
+                RecordedMachine.until = time.monotonic() + options.duration_s
             try:
                 run_state_machine_as_test(  # type: ignore[no-untyped-call]
                     machine, settings=_settings(options, campaign))
+            except BudgetSpent:
+                pass  # the duration is over: the examples so far are the campaign's
             except Flaky as exc:
                 failure = {"kind": "flaky", "message": f"not reproducible: {exc}", "rule": "",
                            "section": "", "expected": "", "observed": ""}
@@ -415,6 +510,7 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
             finally:
                 statistics.close()
                 machine.statistics = None
+                RecordedMachine.until = None
             candidates = [list(machine.last_steps)]
             if failure is not None and failure["kind"] == "flaky":
                 # Hypothesis's own re-run did not fail alike (the target keeps state between

@@ -135,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("-n", "--processes", type=int, default=1, help="run the campaigns side "
                       "by side in N processes")
     conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+    conf.add_argument("--hil", action="store_true", help="hardware in the loop: run the "
+                      "references on this machine's sensors in real time (cloudSync and "
+                      "request; rules that need device control are left out)")
+    conf.add_argument("--duration", type=_positive_duration, help="time for each campaign's "
+                      "random examples; none starts after it (the run then ends normally)")
     conf.add_argument("--mutant", action="append", default=[], metavar="NAME",
                       help="plant a deviation of the catalogue in the reference (repeatable; "
                       "see syncrig mutants --list)")
@@ -408,7 +413,22 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
             raise ConfigError("--seed", "", args.seed, "applies to --hypothesis-profile "
                               "explore or nightly; ci is derandomized")
         overrides["seed"] = args.seed
-    if args.target == "reference":
+    if args.duration is not None:
+        overrides["duration_s"] = args.duration
+    if args.hil:
+        from sim.hil.cli import BRINGUP_APIS
+
+        if args.target != "reference":
+            raise ConfigError("--hil", "", args.target, "runs the reference on this machine; "
+                              "give no --target")
+        hardware = list(BRINGUP_APIS.values())
+        wrong = [name for name in args.api or [] if name not in hardware]
+        if wrong:
+            raise ConfigError("--api", "", ",".join(wrong), "--hil runs "
+                              f"{' and '.join(hardware)} (the others need simulated time)")
+        overrides["hil"] = True
+        names = args.api or hardware
+    elif args.target == "reference":
         names = args.api or list(CAMPAIGNS)
     elif args.target.startswith("nas="):
         from conformance.suite import _host_port

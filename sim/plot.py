@@ -69,21 +69,28 @@ def plot_trace(events: Sequence[DeviceEvent], path: Path, title: str = "") -> Pa
             ax_bat.axvspan(x, x + w, color="gold", alpha=0.2, linewidth=0)
         ax_bat.set_ylim(-2, 102)
     else:
-        ax_bat.text(0.5, 0.5, "no battery (mains powered)", ha="center", va="center",
-                    transform=ax_bat.transAxes)
+        reason = start.get("unavailable", {}).get("battery", "no battery (mains powered)")
+        ax_bat.text(0.5, 0.5, reason, ha="center", va="center", transform=ax_bat.transAxes)
     ax_bat.set_ylabel("battery %\n(charging shaded)")
 
-    ax_temp.plot(hours, [e.data["celsius"] for e in readings], color="tab:red", label="device")
-    ax_temp.plot(hours, [e.data["ambient_c"] for e in readings], color="tab:blue",
-                 linestyle="--", linewidth=0.8, label="ambient")
-    if "overheat_c" in start:
+    if start.get("celsius") is None:  # a host without a temperature sensor
+        ax_temp.text(0.5, 0.5, start.get("unavailable", {}).get("temperature",
+                                                                 "no temperature sensor"),
+                     ha="center", va="center", transform=ax_temp.transAxes)
+    else:
+        ax_temp.plot(hours, [e.data["celsius"] for e in readings], color="tab:red",
+                     label="device")
+        ax_temp.plot(hours, [e.data["ambient_c"] for e in readings], color="tab:blue",
+                     linestyle="--", linewidth=0.8, label="ambient")
+    if "overheat_c" in start and start.get("celsius") is not None:
         ax_temp.axhline(start["overheat_c"], color="tab:orange", linestyle=":", linewidth=0.8,
                         label="overheat")
     for x, w in _intervals(events, EventKind.OVERHEAT, bool(start.get("overheated")),
                            "overheated"):
         ax_temp.axvspan(x, x + w, color="tab:orange", alpha=0.15, linewidth=0)
     ax_temp.set_ylabel("°C")
-    ax_temp.legend(loc="upper right", fontsize="small")
+    if start.get("celsius") is not None:
+        ax_temp.legend(loc="upper right", fontsize="small")
 
     for row, name in enumerate(radios):
         spans = _intervals(events, EventKind.RADIO, bool(start["radios"][name]), "up",

@@ -97,7 +97,7 @@ class SampleSeries:
     def __init__(self) -> None:
         self.t = array("d")
         self.battery: list[Curve | None] = []
-        self.thermal: list[Curve] = []
+        self.thermal: list[Curve | None] = []
         self.state = array("l")
         self.states: list[dict[str, Any]] = []
 
@@ -109,7 +109,7 @@ class SampleSeries:
         for t, battery, thermal, state in zip(self.t, self.battery, self.thermal, self.state,
                                               strict=True):
             data = {"battery_pct": battery.value(t) if battery is not None else None,
-                    "celsius": thermal.value(t)}
+                    "celsius": thermal.value(t) if thermal is not None else None}
             data.update(states[state])
             yield DeviceEvent(t, EventKind.SAMPLE, data)
 

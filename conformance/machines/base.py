@@ -124,6 +124,19 @@ class Statistics:
                 "timing": [[n, round(t, 6)] for n, t in self.timing]}
 
 
+class BudgetSpent(KeyboardInterrupt):
+    """A campaign's time is up: raised as the next example begins, so no example is cut
+    short. Hypothesis stops on an interrupt without recording or replaying the example it
+    cut (any other exception there would be a failure, or a flaky one)."""
+
+
+def wait(machine: Any, seconds: float) -> None:
+    """Let ``seconds`` of device time pass, capped by :attr:`RecordedMachine.longest_wait_s`."""
+    cap = machine.longest_wait_s
+    device = machine.device
+    device.run(until=device.env.now + (seconds if cap is None else min(seconds, cap)))
+
+
 class RecordedMachine(RuleBasedStateMachine):
     """A state machine whose rule calls are recorded as :class:`Step` s.
 
@@ -138,6 +151,15 @@ class RecordedMachine(RuleBasedStateMachine):
     recent: ClassVar[deque[list[Step]]] = deque(maxlen=4)
     """The steps of the last few examples: when Hypothesis cannot reproduce a failure (a
     target whose state outlives an example), the run looks for it among them."""
+    until: ClassVar[float | None] = None
+    """``time.monotonic()`` past which no new example starts (a bring-up's duration): the
+    campaign ends there, between examples, with what it found."""
+    failing: ClassVar[bool] = False
+    """A step or invariant of this campaign has failed: Hypothesis is shrinking, and the
+    examples it tries are not new ones for :attr:`until` to stop."""
+    longest_wait_s: ClassVar[float | None] = None
+    """On hardware simulated seconds are real ones: a rule that lets time pass waits at most
+    this long (None: as long as it asks)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -147,6 +169,9 @@ class RecordedMachine(RuleBasedStateMachine):
                 marker.function = _recording(name, marker.function)
 
     def __init__(self) -> None:
+        if self.until is not None and not RecordedMachine.failing \
+                and time.monotonic() >= self.until:
+            raise BudgetSpent
         super().__init__()
         self.steps: list[Step] = []
         type(self).last_steps = self.steps
@@ -162,6 +187,13 @@ class RecordedMachine(RuleBasedStateMachine):
         target is skipped."""
         return []
 
+    def check_invariants(self, settings: Any, output: Any, runtimes: Any) -> None:
+        try:
+            super().check_invariants(settings, output, runtimes)  # type: ignore[no-untyped-call]
+        except Exception:
+            RecordedMachine.failing = True
+            raise
+
     def now(self) -> float | None:
         """The simulated time a step starts at, where the machine has a device."""
         device = getattr(self, "device", None)
@@ -176,7 +208,11 @@ def _recording(name: str, function: Any) -> Any:
         machine.coverage.begin(step)
         if machine.statistics is not None:
             machine.statistics.step(name)
-        return function(machine, **kwargs)
+        try:
+            return function(machine, **kwargs)
+        except Exception:
+            RecordedMachine.failing = True
+            raise
 
     recorded._recorded = True  # type: ignore[attr-defined]
     return recorded

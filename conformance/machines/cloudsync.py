@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
+from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
 from conformance.spec import ohos_cloudsync as spec
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.ohos.cloudsync import engine
@@ -169,6 +169,8 @@ class CloudSyncMachine(RecordedMachine):
     fidelity: ClassVar[CloudSyncFidelity] = DOCUMENTED
     """The profile whose behaviour the machine predicts (the target must run the same)."""
     coverage = Coverage()
+    hardware_excused: ClassVar[dict[Any, str]] = {}
+    """With ``--hil``: the documented items only rules needing Controls reach, and why."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -840,7 +842,7 @@ class CloudSyncMachine(RecordedMachine):
 
     @rule(seconds=st.sampled_from([0.5, 5.0, 60.0]))
     def time_passes(self, seconds: float) -> None:
-        self.device.run(until=self.device.env.now + seconds)
+        wait(self, seconds)
 
     @invariant()
     def downloads_are_well_formed(self) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
+from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
 from conformance.spec import ohos_request as spec
 from sim.device import Device, load_profile
 from sim.ohos.common import AppSandbox, BusinessError, Caller
@@ -51,6 +51,10 @@ class RequestMachine(RecordedMachine):
     request_fidelity: ClassVar[RequestFidelity] = DOCUMENTED
     """The profile whose behaviour the machine predicts (the target runs the same)."""
     settle_each_download: ClassVar[bool] = False
+    host_device: ClassVar[Any] = None
+    """With ``--hil``: makes the device that follows this machine's sensors."""
+    hardware_excused: ClassVar[dict[Any, str]] = {}
+    """With ``--hil``: the documented items only rules needing Controls reach, and why."""
     """Let each download end before the next step: set where other rules share the device
     and change its network at any time (a download's outcome is predicted at its start)."""
     coverage = Coverage()
@@ -75,15 +79,28 @@ class RequestMachine(RecordedMachine):
 
     def make_device(self) -> Any:
         """The device the downloads run on: a fresh one unless a subclass shares one."""
+        if self.host_device is not None:
+            return self.host_device()
         return Device(load_profile(self.device_profile))
+
+    @property
+    def has_controls(self) -> bool:
+        return self.device.controls is not None
 
     def teardown(self) -> None:
         try:
             # let running transfers end, then hold every task to its predicted outcome, not
-            # only those that ended within the steps
-            self.device.run(until=self.device.env.now + 120)
+            # only those that ended within the steps (on hardware, real seconds: only as
+            # long as a task is still running)
+            if self.longest_wait_s is None:
+                self.device.run(until=self.device.env.now + 120)
+            else:
+                self.settle_tasks()
             self.tasks_keep_their_promises()
         finally:
+            close = getattr(self.device, "close", None)
+            if close is not None and self.host_device is not None:
+                close()
             shutil.rmtree(self.root, ignore_errors=True)
             self.nowhere.close()
 
@@ -197,6 +214,7 @@ class RequestMachine(RecordedMachine):
         if self.settle_each_download:
             self.settle_tasks()
 
+    @precondition(lambda self: self.has_controls)
     @rule()
     def network_rules(self) -> None:
         """Each network a download can start on (offline, Wi-Fi, metered cellular) against
@@ -222,7 +240,7 @@ class RequestMachine(RecordedMachine):
                                            spec.SESSION_PAUSED) for task, _, _, _ in self.tasks):
             self.device.run(until=self.device.env.now + 1.0)
 
-    @precondition(lambda self: self.server is not None)
+    @precondition(lambda self: self.server is not None and self.has_controls)
     @rule()
     def network_lost_mid_download(self) -> None:
         """The network goes while a download runs: PAUSED with PAUSED_WAITING_FOR_NETWORK;
@@ -271,7 +289,7 @@ class RequestMachine(RecordedMachine):
                                      (finals, len(data), "same bytes" if data == big
                                       else "different bytes"))
 
-    @precondition(lambda self: self.server is not None)
+    @precondition(lambda self: self.server is not None and self.has_controls)
     @rule()
     def storage_full(self) -> None:
         """No room on the device for the file: the download fails with
@@ -288,6 +306,7 @@ class RequestMachine(RecordedMachine):
         finally:
             self.device.controls.free_storage(filled)
 
+    @precondition(lambda self: self.has_controls)
     @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start
@@ -298,7 +317,7 @@ class RequestMachine(RecordedMachine):
 
     @rule(seconds=st.sampled_from([1.0, 30.0]))
     def time_passes(self, seconds: float) -> None:
-        self.device.run(until=self.device.env.now + seconds)
+        wait(self, seconds)
 
     @invariant()
     def tasks_keep_their_promises(self) -> None:

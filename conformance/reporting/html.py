@@ -37,7 +37,21 @@ def render(run: RunDir, cases: list[Case]) -> str:
                            campaigns=campaigns, bench=run.bench, stats=run.stats,
                            counts=run.manifest.get("counts", {}),
                            failed=[c for c in campaigns if c["failure"]],
-                           cases=len(cases))
+                           cases=len(cases), hardware=_hardware(run))
+
+
+def _png(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _hardware(run: RunDir) -> dict[str, Any] | None:
+    if run.hardware is None:
+        return None
+    timeline = run.hardware.get("timeline")
+    return {"sensors": run.hardware.get("sensors", []),
+            "image": _png(run.path / timeline) if timeline else None}
 
 
 def _rows(matrix: dict[str, Any]) -> list[dict[str, str]]:
@@ -58,11 +72,8 @@ def _failure(run_dir: Path, result: dict[str, Any]) -> dict[str, Any] | None:
     if failure is None:
         return None
     evidence = result.get("evidence", {})
-    image = None
     timeline = evidence.get("timeline")
-    if timeline and (run_dir / timeline).is_file():
-        image = "data:image/png;base64," + base64.b64encode(
-            (run_dir / timeline).read_bytes()).decode()
+    image = _png(run_dir / timeline) if timeline else None
     steps = [{"title": step_title(e), "reached": [item_name(i) for i in e.get("reached", [])]}
              for e in result.get("journal", [])]
     if not steps:  # a failure without a replayed journal: the recorded steps

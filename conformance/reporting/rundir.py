@@ -30,6 +30,8 @@ class RunDir:
     """``matrix.json``: the campaigns (failures, traces, journals) and their matrices."""
     stats: dict[str, Any] | None = None
     bench: dict[str, Any] | None = None
+    hardware: dict[str, Any] | None = None
+    """``hardware.json`` of a bring-up: the sensors found and the measured timeline."""
 
     @property
     def campaigns(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
@@ -71,7 +73,9 @@ def load(path: Path) -> RunDir:
                     raise RunDirError(f"{path / 'matrix.json'}: {what}[{i}].{name} is missing")
     stats = _json(path / "stats.json", dict) if (path / "stats.json").exists() else None
     bench = _json(path / "bench.json", dict) if (path / "bench.json").exists() else None
-    return RunDir(path, manifest, results, stats, bench)
+    hardware = _json(path / "hardware.json", dict) if (path / "hardware.json").exists() \
+        else None
+    return RunDir(path, manifest, results, stats, bench, hardware)
 
 
 def _json(path: Path, kind: type) -> Any:

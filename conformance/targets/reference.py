@@ -27,13 +27,17 @@ CALLERS = {
 
 
 class ReferenceCloudSync:
-    """One device, one cloud drive, and the module as each caller sees it."""
+    """One device, one cloud drive, and the module as each caller sees it.
 
-    has_controls = True
+    The device is simulated unless one is given: a :class:`~sim.hil.device.HostDevice`
+    follows the machine's own sensors and has no Controls, so rules that need them are
+    filtered out."""
 
-    def __init__(self, profile: str = "phone", fidelity: CloudSyncFidelity = DOCUMENTED) -> None:
+    def __init__(self, profile: str = "phone", fidelity: CloudSyncFidelity = DOCUMENTED,
+                 device: Device | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
-        self.device = Device(load_profile(profile))
+        self.device = device if device is not None else Device(load_profile(profile))
+        self.has_controls = self.device.controls is not None
         self.cloud = CloudService(self.root / "cloud")
         self.drive = self.cloud.drive()
         sandbox = AppSandbox(self.root / "app", BUNDLE)
@@ -69,4 +73,7 @@ class ReferenceCloudSync:
         self.drive.container(bundle).objects[rel] = CloudObject(rel, size, "0" * 64, 1, 0.0)
 
     def close(self) -> None:
+        close = getattr(self.device, "close", None)
+        if close is not None:  # a host device stops following the machine
+            close()
         shutil.rmtree(self.root, ignore_errors=True)

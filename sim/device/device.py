@@ -41,11 +41,15 @@ class Device:
     """UTC milliseconds at simulated time 0 (2026-01-01T00:00:00Z) unless a run sets another."""
 
     def __init__(self, profile: DeviceProfile, env: simpy.Environment | None = None,
-                 epoch_ms: int = EPOCH_MS, *, measured: bool = False) -> None:
+                 epoch_ms: int = EPOCH_MS, *, measured: bool = False,
+                 unavailable: dict[str, str] | None = None) -> None:
         self.env = env if env is not None else simpy.Environment()
         self.epoch_ms = epoch_ms
         self.measured = measured
         """Battery level and temperature are a host's readings (``sim.hil``), not physics."""
+        self.unavailable = dict(unavailable or {})
+        """Sensors a measured device lacks (``battery``, ``temperature``), with the reason:
+        recorded as such, never as a modelled value."""
         self.profile = profile
         self.trace = Trace(self.env)
         power = profile.power
@@ -71,9 +75,10 @@ class Device:
                                measured=measured)
         self.sensors = SimulatedSensors(self)
         self.controls = SimulatedControls(self)
+        extra = {"unavailable": self.unavailable} if self.unavailable else {}
         self.trace.emit(EventKind.START, device=profile.name,
                         overheat_c=profile.thermal.overheat_c,
-                        capacity_bytes=profile.storage.capacity, **self.snapshot())
+                        capacity_bytes=profile.storage.capacity, **extra, **self.snapshot())
 
     # -- physics coupling -------------------------------------------------------------------
 
@@ -187,13 +192,14 @@ class Device:
         """The whole observable state, as recorded at the start and in samples."""
         battery = self.battery
         return {"battery_pct": battery.level if battery is not None else None,
-                "celsius": self.thermal.celsius, **self._discrete()}
+                "celsius": None if "temperature" in self.unavailable else self.thermal.celsius,
+                **self._discrete()}
 
     def _discrete(self) -> dict[str, Any]:
         """State that changes only together with a trace event (so samples can share it)."""
         battery = self.battery
         return {
-            "ambient_c": self.thermal.ambient_c,
+            "ambient_c": None if "temperature" in self.unavailable else self.thermal.ambient_c,
             "charging": battery.charging if battery is not None else None,
             "powered": self.powered,
             "overheated": self.thermal.overheated,
@@ -209,7 +215,8 @@ class Device:
             raise ValueError(f"sample interval must be > 0, got {interval!r}")
         env, trace, series = self.env, self.trace, self.trace.samples
         timeout = env.timeout
-        thermal, battery = self.thermal, self.battery
+        thermal = None if "temperature" in self.unavailable else self.thermal
+        battery = self.battery
         add_t, add_battery = series.t.append, series.battery.append
         add_thermal, add_state = series.thermal.append, series.state.append
 
@@ -221,7 +228,7 @@ class Device:
                     series.states.append(self._discrete())
                 add_t(env.now)
                 add_battery(battery.segment if battery is not None else None)
-                add_thermal(thermal.segment)
+                add_thermal(thermal.segment if thermal is not None else None)
                 add_state(len(series.states) - 1)
                 yield timeout(interval)
 

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from sim.errors import ConfigError
 from sim.hil.sensors import HostSensors, SensorInfo
+from sim.units import parse_duration
+
+BRINGUP_APIS = {"cloudsync": "cloudSync", "request": "request"}
+"""The campaigns hardware can run (their rules that need Controls are left out)."""
+
+
+def _positive_duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a duration > 0, got {text!r}")
+    return seconds
 
 
 def add_parsers(sub: Any) -> None:
@@ -19,6 +35,34 @@ def add_parsers(sub: Any) -> None:
     sensors.add_argument("--path", type=Path, default=Path("."), help="the filesystem whose "
                          "free space is the device's storage (default: the current folder)")
     sensors.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    bringup = sub.add_parser("bringup", help="on this machine's sensors, in real time: list "
+                             "them, run the conformance subset hardware can run, write the "
+                             "reports with the measured timeline")
+    bringup.add_argument("--apis", default="cloudsync,request", help="comma-separated: "
+                         "cloudsync, request (default: both)")
+    bringup.add_argument("--duration", type=_positive_duration, default=600.0,
+                         help="time for the random examples, shared by the APIs (default 10m)")
+    bringup.add_argument("--device", default="phone", help="device profile giving the link "
+                         "figures of interfaces that do not report a speed")
+    bringup.add_argument("--poll", type=_positive_duration, default=1.0, help="how often "
+                         "readings without a uevent are read (default 1s)")
+    bringup.add_argument("--seed", type=int, help="Hypothesis seed (default: drawn, recorded)")
+    bringup.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+
+    shape = sub.add_parser("shape", help="apply a scenario's radio timeline to a real "
+                           "interface (root, Linux): rate with HTB, loss with nftables, link "
+                           "down/up; the interface is restored on exit or interrupt")
+    shape.add_argument("scenario", help="scenario name (fixtures/scenarios) or YAML path")
+    shape.add_argument("--dev", required=True, help="the interface to shape")
+    shape.add_argument("--device", help="device profile (default: the scenario's)")
+    shape.add_argument("--seed", type=int, help="seed of the scenario's perturbations")
+    shape.add_argument("--speed", type=float, default=1.0, help="scenario seconds per real "
+                       "second (default 1: real time)")
+    shape.add_argument("--duration", type=_positive_duration, help="stop after this much "
+                       "scenario time (default: the scenario's duration)")
+    shape.add_argument("--list", action="store_true", help="print the timeline and exit "
+                       "without touching the interface")
 
 
 def sensors_table(found: list[SensorInfo], title: str = "sensors") -> Table:
@@ -42,4 +86,93 @@ def sensors(args: argparse.Namespace, console: Console) -> int:
                          indent=2))
     else:
         console.print(sensors_table(found))
+    return 0
+
+
+def bringup(args: argparse.Namespace, console: Console) -> int:
+    from conformance.runner import run
+    from conformance.suite import Options
+    from sim.device import load_profile
+    from sim.hil.device import HostWatcher, TimelineRecorder
+    from sim.plot import plot_trace
+
+    names = []
+    for api in (a.strip() for a in args.apis.split(",") if a.strip()):
+        if api not in BRINGUP_APIS:
+            raise ConfigError("--apis", "", api, f"must be among {', '.join(BRINGUP_APIS)}")
+        names.append(BRINGUP_APIS[api])
+    if not names:
+        raise ConfigError("--apis", "", args.apis, "names no API")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        raise ConfigError("--seed", "", args.seed, "must be in 0 .. 2**32-1")
+    load_profile(args.device)
+    host = HostSensors(Path.cwd())
+    found = host.inventory()
+    console.print(sensors_table(found, "sensors of this machine"))
+    options = Options.for_profile("explore", examples=1_000_000, hil=True, device=args.device,
+                                  duration_s=args.duration / len(names), poll_s=args.poll,
+                                  seed=args.seed)
+    with HostWatcher(host, poll_s=args.poll) as watcher, \
+            TimelineRecorder(host, watcher, args.device) as recorder:
+        report = run(args.out, options, names,
+                     progress=lambda what: console.print(f"[dim]{what}[/dim]"))
+    folder = report.folder
+    assert folder is not None
+    events = recorder.device.trace.timeline()
+    with (folder / "timeline.jsonl").open("w") as out:
+        recorder.device.trace.write(out)
+    plot_trace(events, folder / "timeline.png", title="measured on this machine")
+    (folder / "hardware.json").write_text(json.dumps({
+        "sensors": [i.to_json() for i in found], "timeline": "timeline.png",
+        "trace": "timeline.jsonl", "poll_s": args.poll, "duration_s": args.duration,
+        "uevents": watcher.uevents}, indent=2))
+    from conformance.reporting.rundir import load, render
+
+    render(load(folder))
+    table = Table(title=f"bring-up {folder.name}")
+    for column in ("API", "documented", "reached", "not reachable here", "examples",
+                   "result"):
+        table.add_column(column)
+    for outcome in report.outcomes:
+        m = outcome.matrix
+        table.add_row(m["api"], str(m["documented"]), str(len(m["reached"])),
+                      str(len(m["excused"])), str(outcome.statistics.get("examples", 0)),
+                      "conforms" if outcome.ok else "[red]FAILED[/red]")
+    console.print(table)
+    for outcome in report.failures:
+        console.print("[red]FAILED[/red] ", end="")
+        console.print(outcome.describe(), markup=False, highlight=False)
+    console.print(f"reports: {folder} (report.html, timeline.png)")
+    return 0 if report.ok else 1
+
+
+def shape(args: argparse.Namespace, console: Console) -> int:
+    from sim.hil.shape import ShapeError, Shaper, link_timeline, play
+    from sim.units import format_duration
+
+    if not args.speed > 0:
+        raise ConfigError("--speed", "", args.speed, "must be > 0")
+    shapes, until = link_timeline(args.scenario, device=args.device, seed=args.seed,
+                                  until=args.duration)
+    if args.list:
+        for step in shapes:
+            print(f"{format_duration(step.t):>10}  {step.describe()}")
+        return 0
+
+    def applied(real_s: float, step: Any) -> None:
+        print(f"{real_s:8.2f}s  {step.describe()}", flush=True)
+
+    try:
+        with Shaper(args.dev) as shaper:
+            print(f"shaping {args.dev}: {len(shapes)} steps over "
+                  f"{format_duration(until / args.speed)}", flush=True)
+            try:
+                play(shaper, shapes, until, speed=args.speed, on_apply=applied)
+            finally:
+                for note in shaper.notes:
+                    print(f"note: {note}", flush=True)
+    except ShapeError as exc:
+        print(f"syncrig: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.dev} restored", flush=True)
     return 0

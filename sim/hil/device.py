@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyudev
@@ -39,10 +39,12 @@ from sim.device.profile import (
 )
 from sim.device.radio import RADIO_NAMES
 from sim.hil.sensors import HostSensors, Snapshot
-from sim.trace import EventKind
 
 SUBSYSTEMS = ("power_supply", "thermal", "hwmon", "net")
 """The uevents that can change a reading."""
+PARTS = {"power_supply": "battery", "thermal": "temperature", "hwmon": "temperature",
+         "net": "network"}
+"""The reading a uevent of each subsystem can change."""
 
 STORAGE_STEP = 1 << 20
 """Free space is followed in steps of this many bytes (it moves with every log line)."""
@@ -128,15 +130,21 @@ class HostWatcher:
     def _uevent(self, device: pyudev.Device) -> None:
         seen = time.monotonic()
         self.uevents += 1
-        self._publish(f"{device.action} {device.subsystem}/{device.sys_name}", seen, force=True)
+        self._publish(f"{device.action} {device.subsystem}/{device.sys_name}", seen,
+                      force=True, part=PARTS.get(device.subsystem))
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_s):
             self._publish("poll", time.monotonic())
 
-    def _publish(self, cause: str, seen: float, force: bool = False) -> None:
-        snapshot = self.sensors.snapshot()
+    def _publish(self, cause: str, seen: float, force: bool = False,
+                 part: str | None = None) -> None:
         with self._lock:
+            last = self.last
+            if part is not None and last is not None:  # re-read what the uevent is about
+                snapshot = replace(last, **{part: getattr(self.sensors, part)()})
+            else:
+                snapshot = self.sensors.snapshot()
             if snapshot == self.last and not force:
                 return
             self.last = snapshot
@@ -258,21 +266,45 @@ class HostDevice(Device):
     def __init__(self, sensors: HostSensors, watcher: HostWatcher, base: str = "phone", *,
                  factor: float = 1.0, tick_s: float = 0.005) -> None:
         env = simpy.RealtimeEnvironment(factor=factor, strict=False)
+        unavailable = {name: reason for name, reason in (
+            ("battery", sensors.battery().unavailable),
+            ("temperature", sensors.temperature().unavailable)) if reason}
         super().__init__(host_profile(sensors, base), env, measured=True,
-                         epoch_ms=round(time.time() * 1000))
+                         epoch_ms=round(time.time() * 1000), unavailable=unavailable)
         self.host_sensors = sensors
         self.sensors = sensors  # type: ignore[assignment]
         self.controls = None
-        self.unavailable = {name: reason for name, reason in (
-            ("battery", sensors.battery().unavailable),
-            ("temperature", sensors.temperature().unavailable)) if reason}
-        """Sensors the host lacks, with the reason (the rules that need them say so)."""
         sensors.device = self
         self.feed = HostFeed(self, watcher, tick_s)
-        self.trace.emit(EventKind.SCENARIO, action="hil", source="host sensors",
-                        unavailable=self.unavailable)
 
     def close(self) -> None:
         self.feed.close()
         if self.host_sensors.device is self:
             self.host_sensors.device = None
+
+
+class TimelineRecorder:
+    """A bring-up's measured timeline: one more host device, sampled every ``interval_s``
+    in its own thread for the whole run, whatever the campaigns' devices come and go."""
+
+    def __init__(self, sensors: HostSensors, watcher: HostWatcher, base: str = "phone",
+                 interval_s: float = 1.0) -> None:
+        self.device = HostDevice(sensors, watcher, base)
+        self.device.sample_every(interval_s)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="syncrig-timeline", daemon=True)
+
+    def _run(self) -> None:
+        device = self.device
+        while not self._stop.is_set():
+            device.run(until=device.env.now + 0.25)
+
+    def __enter__(self) -> TimelineRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.device.finish()
+        self.device.close()

@@ -75,7 +75,7 @@ def summarize(events: Sequence[DeviceEvent]) -> Summary:
     summary = Summary(duration_s=t_end - t0, final=dict(end.data if end else s))
     summary.radio_outages = {name: 0 for name in radios}
     batteries = [v for v in (level,) if v is not None]
-    temps = [s["celsius"]]
+    temps = [v for v in (s["celsius"],) if v is not None]  # None: a host without a sensor
     for e in events:
         d = e.data
         kind = e.kind
@@ -104,14 +104,15 @@ def summarize(events: Sequence[DeviceEvent]) -> Summary:
         elif kind in (EventKind.SAMPLE, EventKind.END):
             if d.get("battery_pct") is not None:
                 batteries.append(d["battery_pct"])
-            temps.append(d["celsius"])
+            if d.get("celsius") is not None:
+                temps.append(d["celsius"])
     summary.below_15_s = below15.close(t_end)
     summary.below_10_s = below10.close(t_end)
     summary.overheated_s = hot.close(t_end)
     summary.powered_off_s = off.close(t_end)
     summary.offline_s = offline.close(t_end)
     summary.min_battery_pct = min(batteries) if batteries else None
-    summary.max_celsius = max(temps)
+    summary.max_celsius = max(temps) if temps else None
     summary.events = sum(1 for e in events if e.kind is not EventKind.SAMPLE)
     return summary
 

@@ -244,3 +244,23 @@ def test_battery_falling_during_an_upload_matches_the_simulation(
         ("battery.threshold", 10.0, "falling")]
     seen = next(e.t for e in device.trace.events if e.kind is EventKind.BATTERY_SET)
     assert drop_at <= seen < drop_at + 0.2  # the uevent reached the device within 200 ms
+
+
+def test_the_timeline_recorder_samples_the_measured_battery(testbed: Any,
+                                                            tmp_path: Path) -> None:
+    from sim.hil.device import TimelineRecorder
+
+    battery = add_battery(testbed, 80)
+    add_hwmon(testbed, 41000)
+    host = HostSensors(tmp_path)
+    with HostWatcher(host, poll_s=0) as watcher, \
+            TimelineRecorder(host, watcher, interval_s=0.1) as recorder:
+        time.sleep(0.4)
+        testbed.set_attribute(battery, "capacity", "50")
+        testbed.uevent(battery, "change")
+        time.sleep(0.4)
+    samples = [e.data for e in recorder.device.trace.timeline() if e.kind is EventKind.SAMPLE]
+    levels = [s["battery_pct"] for s in samples]
+    assert levels[0] == 80.0 and levels[-1] == 50.0 and sorted(set(levels)) == [50.0, 80.0]
+    assert {s["celsius"] for s in samples} == {41.0}
+    assert recorder.device.trace.events[-1].kind is EventKind.END
