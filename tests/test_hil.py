@@ -328,3 +328,22 @@ def test_shape_list_prints_the_scenarios_link_timeline() -> None:
     assert lines[0].split(None, 1) == [
         "0s", "wifi: down 20000 kbit/s, up 5000 kbit/s, loss 2 %, latency 30 ms"]
     assert lines[1].split(None, 1) == ["18s", "no network: link down"]
+
+
+def test_bringup_shapes_the_link_while_it_runs_and_restores_it(shaped_link: Link,
+                                                               tmp_path: Path) -> None:
+    scenario = tmp_path / "shaped.yaml"
+    scenario.write_text(SHAPED.replace("duration: 10s", "duration: 1h").replace(
+        "  - at: 4s", "  - at: 2s").replace("  - at: 8s", "  - at: 50m"))
+    done = subprocess.run(["ip", "netns", "exec", shaped_link.dev, sys.executable, "-m",
+                           "sim.cli", "bringup", "--apis", "cloudsync", "--duration", "3s",
+                           "--out", str(tmp_path / "out"), "--shape", str(scenario), "--dev",
+                           "wlan0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    said = " ".join(done.stdout.split())
+    assert "wlan0 at 0.0s: wifi: down 4000 kbit/s" in said
+    assert "wifi: down 8000 kbit/s" in said  # the second step, 2 s in, while campaigns ran
+    assert "htb" not in _qdiscs(shaped_link.dev)  # restored when the bring-up ended
+    (run,) = (tmp_path / "out").iterdir()
+    listed = {s["name"]: s for s in json.loads((run / "hardware.json").read_text())["sensors"]}
+    assert listed["wifi"]["found"] and listed["wifi"]["reading"].startswith("up")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,9 @@ def add_parsers(sub: Any) -> None:
                          "readings without a uevent are read (default 1s)")
     bringup.add_argument("--seed", type=int, help="Hypothesis seed (default: drawn, recorded)")
     bringup.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+    bringup.add_argument("--shape", metavar="SCENARIO", help="while the campaigns run, play "
+                         "this scenario's radio timeline on --dev (root, Linux)")
+    bringup.add_argument("--dev", help="the interface --shape shapes")
 
     shape = sub.add_parser("shape", help="apply a scenario's radio timeline to a real "
                            "interface (root, Linux): rate with HTB, loss with nftables, link "
@@ -89,6 +95,29 @@ def sensors(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _shaping(args: argparse.Namespace, console: Console) -> Iterator[None]:
+    """With ``--shape``: the scenario's link played on ``--dev`` in a thread, for as long as
+    the bring-up runs (or the scenario lasts), and the interface restored after."""
+    if args.shape is None:
+        yield
+        return
+    from sim.hil.shape import Shaper, link_timeline, play
+
+    shapes, until = link_timeline(args.shape)
+    stop = threading.Event()
+    with Shaper(args.dev) as shaper:
+        player = threading.Thread(target=play, args=(shaper, shapes, until), daemon=True,
+                                  kwargs={"stop": stop, "on_apply": lambda t, s: console.print(
+                                      f"[dim]{args.dev} at {t:.1f}s: {s.describe()}[/dim]")})
+        player.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            player.join(timeout=30)
+
+
 def bringup(args: argparse.Namespace, console: Console) -> int:
     from conformance.runner import run
     from conformance.suite import Options
@@ -106,16 +135,25 @@ def bringup(args: argparse.Namespace, console: Console) -> int:
     if args.seed is not None and not 0 <= args.seed < 2**32:
         raise ConfigError("--seed", "", args.seed, "must be in 0 .. 2**32-1")
     load_profile(args.device)
+    if (args.shape is None) != (args.dev is None):
+        raise ConfigError("--shape", "", args.shape or args.dev, "--shape SCENARIO and --dev "
+                          "IFACE go together")
     host = HostSensors(Path.cwd())
     found = host.inventory()
     console.print(sensors_table(found, "sensors of this machine"))
     options = Options.for_profile("explore", examples=1_000_000, hil=True, device=args.device,
                                   duration_s=args.duration / len(names), poll_s=args.poll,
                                   seed=args.seed)
-    with HostWatcher(host, poll_s=args.poll) as watcher, \
-            TimelineRecorder(host, watcher, args.device) as recorder:
-        report = run(args.out, options, names,
-                     progress=lambda what: console.print(f"[dim]{what}[/dim]"))
+    from sim.hil.shape import ShapeError
+
+    try:
+        with HostWatcher(host, poll_s=args.poll) as watcher, _shaping(args, console), \
+                TimelineRecorder(host, watcher, args.device) as recorder:
+            report = run(args.out, options, names,
+                         progress=lambda what: console.print(f"[dim]{what}[/dim]"))
+    except ShapeError as exc:
+        print(f"syncrig: error: {exc}", file=sys.stderr)
+        return 1
     folder = report.folder
     assert folder is not None
     events = recorder.device.trace.timeline()

@@ -17,8 +17,10 @@ Everything is undone on exit, on an error and on SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -196,19 +198,19 @@ def _terminated_as_interrupt() -> Iterator[None]:
 
 
 def play(shaper: Shaper, shapes: list[LinkShape], until: float, *, speed: float = 1.0,
-         on_apply: Callable[[float, LinkShape], None] = lambda t, s: None) -> None:
+         on_apply: Callable[[float, LinkShape], None] = lambda t, s: None,
+         stop: threading.Event | None = None) -> None:
     """Apply each step at its time (scenario seconds / ``speed``) and hold the last one
-    until ``until`` scenario seconds."""
+    until ``until`` scenario seconds, or until ``stop`` is set (a bring-up that ends first;
+    given one, this may run in a thread other than the main one)."""
     start = time.monotonic()
-    with _terminated_as_interrupt():
+    stop = stop if stop is not None else threading.Event()
+    with _terminated_as_interrupt() if threading.current_thread() is threading.main_thread() \
+            else contextlib.nullcontext():
         for shape in shapes:
-            if shape.t > until:
-                break
-            delay = start + shape.t / speed - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            if shape.t > until or stop.wait(max(0.0, start + shape.t / speed
+                                                - time.monotonic())):
+                return
             shaper.apply(shape)
             on_apply(time.monotonic() - start, shape)
-        delay = start + until / speed - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        stop.wait(max(0.0, start + until / speed - time.monotonic()))
