@@ -304,18 +304,24 @@ def _nas_world(work: Path, options: Options) -> Iterator[None]:
         finally:
             SynologyMachine.nas_factory = None
         return
-    nas = Nas(work / "nas", load_seed(SEED_FILE))
-    try:
-        with NasServer(nas, test_control=True) as server:
-            SynologyMachine.nas_factory = staticmethod(lambda: NasTarget(
-                "127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
-                read_only=options.read_only, disposable=True))
-            try:
-                yield
-            finally:
-                SynologyMachine.nas_factory = None
-    finally:
-        nas.store.close()
+    with _hardware(work, options) as host_device:
+        # on hardware the emulator runs on this machine's device, its clock the wall clock
+        nas = Nas(work / "nas", load_seed(SEED_FILE),
+                  device=host_device() if host_device is not None else None)
+        try:
+            with NasServer(nas, test_control=host_device is None) as server:
+                SynologyMachine.nas_factory = staticmethod(lambda: NasTarget(
+                    "127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
+                    read_only=options.read_only, disposable=True))
+                try:
+                    yield
+                finally:
+                    SynologyMachine.nas_factory = None
+        finally:
+            nas.store.close()
+            close = getattr(nas.device, "close", None)
+            if close is not None:
+                close()
 
 
 def rpc_address(text: str) -> tuple[str, int]:

@@ -136,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "by side in N processes")
     conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
     conf.add_argument("--hil", action="store_true", help="hardware in the loop: run the "
-                      "references on this machine's sensors in real time (cloudSync and "
-                      "request; rules that need device control are left out)")
+                      "references on this machine's sensors in real time (cloudSync, request "
+                      "and the NAS emulator; rules that need device control are left out)")
     conf.add_argument("--duration", type=_positive_duration, help="time for each campaign's "
                       "random examples; none starts after it (the run then ends normally)")
     conf.add_argument("--mutant", action="append", default=[], metavar="NAME",
@@ -425,7 +425,7 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
         wrong = [name for name in args.api or [] if name not in hardware]
         if wrong:
             raise ConfigError("--api", "", ",".join(wrong), "--hil runs "
-                              f"{' and '.join(hardware)} (the others need simulated time)")
+                              f"{', '.join(hardware)} (the others need simulated time)")
         overrides["hil"] = True
         names = args.api or hardware
     elif args.target == "reference":

@@ -272,7 +272,8 @@ def _syncrig(*args: str | Path, timeout: float = 300) -> subprocess.CompletedPro
 def test_bringup_lists_the_sensors_runs_the_hardware_subset_and_reports(tmp_path: Path) -> None:
     from sim.hil.sensors import HostSensors
 
-    done = _syncrig("bringup", "--duration", "4s", "--out", tmp_path, "--seed", "7")
+    done = _syncrig("bringup", "--apis", "cloudsync,request,nas", "--duration", "6s", "--out",
+                    tmp_path, "--seed", "7")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "sensors of this machine" in done.stdout
     (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
@@ -292,8 +293,8 @@ def test_bringup_lists_the_sensors_runs_the_hardware_subset_and_reports(tmp_path
     if not here["temperature"]:
         assert first["celsius"] is None and "temperature" in first["unavailable"]
     manifest = json.loads((run / "run.json").read_text())
-    assert manifest["target"] == "reference --hil" and manifest["campaigns"] == ["cloudSync",
-                                                                               "request"]
+    assert manifest["target"] == "reference --hil"
+    assert manifest["campaigns"] == ["cloudSync", "request", "SYNO.CloudSync"]
     results = json.loads((run / "matrix.json").read_text())
     for matrix in results["matrices"]:
         assert matrix["unreached"] == []  # each item reached, or excused with its reason
@@ -308,8 +309,8 @@ def test_bringup_lists_the_sensors_runs_the_hardware_subset_and_reports(tmp_path
 def test_bringup_and_hil_bad_input_is_one_clear_line() -> None:
     for args, words in ((("bringup", "--apis", "gallery"), ("--apis", "gallery")),
                         (("bringup", "--duration", "0s"), ("must be a duration > 0",)),
-                        (("conformance", "--hil", "--api", "SYNO.CloudSync"),
-                         ("--api", "SYNO.CloudSync", "--hil runs cloudSync and request")),
+                        (("conformance", "--hil", "--api", "device"),
+                         ("--api", "device", "--hil runs cloudSync, request, SYNO.CloudSync")),
                         (("shape", "wifi-flap", "--dev", "wlan0", "--speed", "0"),
                          ("--speed", "must be > 0")),
                         (("shape", "nope", "--dev", "wlan0"), ("unknown scenario",))):

@@ -18,8 +18,9 @@ from sim.errors import ConfigError
 from sim.hil.sensors import HostSensors, SensorInfo
 from sim.units import parse_duration
 
-BRINGUP_APIS = {"cloudsync": "cloudSync", "request": "request"}
-"""The campaigns hardware can run (their rules that need Controls are left out)."""
+BRINGUP_APIS = {"cloudsync": "cloudSync", "request": "request", "nas": "SYNO.CloudSync"}
+"""The campaigns hardware can run (their rules that need Controls are left out; the NAS
+emulator runs on this machine's device, in real time)."""
 
 
 def _positive_duration(text: str) -> float:
@@ -43,7 +44,7 @@ def add_parsers(sub: Any) -> None:
                              "them, run the conformance subset hardware can run, write the "
                              "reports with the measured timeline")
     bringup.add_argument("--apis", default="cloudsync,request", help="comma-separated: "
-                         "cloudsync, request (default: both)")
+                         "cloudsync, request, nas (default: cloudsync,request)")
     bringup.add_argument("--duration", type=_positive_duration, default=600.0,
                          help="time for the random examples, shared by the APIs (default 10m)")
     bringup.add_argument("--device", default="phone", help="device profile giving the link "
