@@ -208,10 +208,7 @@ def _sensor_of(item: Any) -> str | None:
 def _missing_sensors() -> dict[str, str]:
     from sim.hil.sensors import HostSensors
 
-    host = HostSensors()
-    return {name: reason for name, reason in (("battery", host.battery().unavailable),
-                                              ("temperature", host.temperature().unavailable))
-            if reason}
+    return HostSensors().unavailable()
 
 
 @contextlib.contextmanager

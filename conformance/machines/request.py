@@ -51,12 +51,12 @@ class RequestMachine(RecordedMachine):
     request_fidelity: ClassVar[RequestFidelity] = DOCUMENTED
     """The profile whose behaviour the machine predicts (the target runs the same)."""
     settle_each_download: ClassVar[bool] = False
+    """Let each download end before the next step: set where other rules share the device
+    and change its network at any time (a download's outcome is predicted at its start)."""
     host_device: ClassVar[Any] = None
     """With ``--hil``: makes the device that follows this machine's sensors."""
     hardware_excused: ClassVar[dict[Any, str]] = {}
     """With ``--hil``: the documented items only rules needing Controls reach, and why."""
-    """Let each download end before the next step: set where other rules share the device
-    and change its network at any time (a download's outcome is predicted at its start)."""
     coverage = Coverage()
 
     def __init__(self) -> None:

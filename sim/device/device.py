@@ -43,10 +43,10 @@ class Device:
     def __init__(self, profile: DeviceProfile, env: simpy.Environment | None = None,
                  epoch_ms: int = EPOCH_MS, *, measured: bool = False,
                  unavailable: dict[str, str] | None = None) -> None:
+        """``measured``: battery level and temperature are a host's readings, set from
+        outside (``sim.hil``), not integrated from the physics."""
         self.env = env if env is not None else simpy.Environment()
         self.epoch_ms = epoch_ms
-        self.measured = measured
-        """Battery level and temperature are a host's readings (``sim.hil``), not physics."""
         self.unavailable = dict(unavailable or {})
         """Sensors a measured device lacks (``battery``, ``temperature``), with the reason:
         recorded as such, never as a modelled value."""

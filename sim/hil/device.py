@@ -163,7 +163,8 @@ class HostFeed:
         self.tick_s = tick_s
         self.queue = watcher.subscribe()
         self.applied: list[tuple[float, str, float]] = []
-        """(seen, cause, applied) of each change, in ``time.monotonic()`` seconds."""
+        """(seen, cause, applied) of each change, in ``time.monotonic()`` seconds; applied is
+        -1 for a change a newer one superseded before the feed's next tick."""
         if watcher.last is not None:
             self.apply(watcher.last, "start")
         self.process = device.env.process(self._run())
@@ -266,21 +267,14 @@ class HostDevice(Device):
     def __init__(self, sensors: HostSensors, watcher: HostWatcher, base: str = "phone", *,
                  factor: float = 1.0, tick_s: float = 0.005) -> None:
         env = simpy.RealtimeEnvironment(factor=factor, strict=False)
-        unavailable = {name: reason for name, reason in (
-            ("battery", sensors.battery().unavailable),
-            ("temperature", sensors.temperature().unavailable)) if reason}
         super().__init__(host_profile(sensors, base), env, measured=True,
-                         epoch_ms=round(time.time() * 1000), unavailable=unavailable)
-        self.host_sensors = sensors
-        self.sensors = sensors  # type: ignore[assignment]
+                         epoch_ms=round(time.time() * 1000), unavailable=sensors.unavailable())
+        self.sensors = sensors.bound(self)  # type: ignore[assignment]
         self.controls = None
-        sensors.device = self
         self.feed = HostFeed(self, watcher, tick_s)
 
     def close(self) -> None:
         self.feed.close()
-        if self.host_sensors.device is self:
-            self.host_sensors.device = None
 
 
 class TimelineRecorder:

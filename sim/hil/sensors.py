@@ -9,6 +9,7 @@ never as a made-up value.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -91,6 +92,20 @@ class HostSensors:
         self.overheat_c = overheat_c
         self.context = context if context is not None else pyudev.Context()
         self.device: Device | None = None
+        """The device whose events :meth:`subscribe` hears (see :meth:`bound`)."""
+
+    def bound(self, device: Device) -> HostSensors:
+        """These sensors as ``device``'s port: the same readings, and its events. A copy, so
+        devices made one after another (one per example) never share the binding."""
+        view = copy.copy(self)
+        view.device = device
+        return view
+
+    def unavailable(self) -> dict[str, str]:
+        """The sensors this machine lacks (``battery``, ``temperature``) and why."""
+        return {name: reason for name, reason in (("battery", self.battery().unavailable),
+                                                  ("temperature",
+                                                   self.temperature().unavailable)) if reason}
 
     # -- battery ---------------------------------------------------------------------------
 
@@ -282,7 +297,7 @@ class HostSensors:
 
     def _fed(self) -> Device:
         if self.device is None:
-            raise RuntimeError("these sensors feed no device yet (see sim.hil.device)")
+            raise RuntimeError("these sensors are no device's port: use HostSensors.bound()")
         return self.device
 
     def subscribe(self, listener: Callable[[DeviceEvent], None]) -> Unsubscribe:

@@ -132,6 +132,9 @@ class Shaper:
 
     def _setup(self) -> None:
         dev, ifb = self.dev, self.ifb
+        # what a shaper killed outright (SIGKILL, power loss) may have left behind
+        _run("ip", "link", "del", ifb, check=False)
+        _run("nft", "delete", "table", "inet", NFT_TABLE, check=False)
         _run("tc", "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default",
              "10")
         _run("tc", "class", "replace", "dev", dev, "parent", "1:", "classid", "1:10", "htb",
