@@ -7,9 +7,14 @@ waits for each answer; the server may send notifications before an answer.
 
 Objects stay on the server; the client holds references. Requests (``params`` by name):
 
-``open {"target": "cloudSync", "options": {...}}``
-    A fresh target (a device, a cloud and the API as each caller sees it); the result is a
-    reference to it. One connection holds one target; closing the connection frees it.
+``open {"target": "cloudSync" | "request", "options": {"device": ..., "profile": ...}}``
+    A fresh target; the result is a reference to it. One connection holds one target; closing
+    the connection frees it. ``cloudSync``: ``device``, ``cloud``, ``drive``, ``modules``
+    (``system``, ``no-permission``, ``not-system``), ``has_controls``, and the helpers of
+    :class:`~conformance.targets.reference.ReferenceCloudSync`. ``request``: ``device``,
+    ``modules`` (``app`` with INTERNET, ``denied`` without), ``has_controls``,
+    ``cache_files()`` and ``read_cache(rel)`` (the app's cache folder). The suite's file
+    server listens on the harness's 127.0.0.1, so a ``request`` target runs on that machine.
 ``get {"ref", "name"}`` / ``set {"ref", "name", "value"}``
     Read or write an attribute of a referenced object.
 ``call {"ref", "args": [...], "kwargs": {...}}``
@@ -27,8 +32,10 @@ is ``{"$ref": N, "type": "Class"}``. A client's function passed as an argument i
 request during which it happened, in order). Records and enums name classes under ``sim.``.
 
 Errors: a ``BusinessError`` of the API answers ``{"code": 1, "message": ..., "data":
-{"type": "BusinessError", "code": C, "message": M}}``; any other exception of the target
-``{"code": 2, "data": {"type": T, "message": M}}``; a malformed request ``-32600``/``-32602``
+{"type": "BusinessError", "code": C, "message": M}}``; a plain JavaScript ``Error`` with no
+code (what a release may throw for a bad argument) ``{"code": 3, "data": {"type": "Error",
+"message": M}}``; any other exception of the target ``{"code": 2, "data": {"type": T,
+"message": M}}``; a malformed request ``-32600``/``-32602``
 and an unknown method ``-32601``, as JSON-RPC says.
 """
 
@@ -47,6 +54,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, cast
 
 from sim.ohos.common import BusinessError
+from sim.ohos.request.errors import JsError
 
 PROTOCOL = "syncrig-rpc/1"
 
@@ -58,7 +66,7 @@ class ByteStream(Protocol):
     def write(self, data: bytes, /) -> int: ...
     def flush(self) -> None: ...
     def __iter__(self) -> Iterator[bytes]: ...
-BUSINESS_ERROR, TARGET_ERROR = 1, 2
+BUSINESS_ERROR, TARGET_ERROR, PLAIN_ERROR = 1, 2, 3
 
 
 class RemoteError(RuntimeError):
@@ -100,10 +108,11 @@ def _encode(value: Any, other: Callable[[Any], Any]) -> Any:
     """The wire form both sides give alike: JSON's types, enums, bytes, tuples and records;
     ``other`` encodes anything else (as a reference, a callback, …). Inside a record, lists
     and dicts travel by value: a record is immutable."""
+    if isinstance(value, enum.Enum) and not isinstance(value, int):
+        # before str: a StrEnum member stays a member (``net.active.value`` works remotely)
+        return {"$enum": _class_name(type(value)), "name": value.name}
     if value is None or isinstance(value, bool | str | float):
         return value
-    if isinstance(value, enum.Enum) and not isinstance(value, int):
-        return {"$enum": _class_name(type(value)), "name": value.name}
     if isinstance(value, int):
         return int(value)
     if isinstance(value, bytes):
@@ -218,6 +227,9 @@ class _Session:
             return _error(rid, BUSINESS_ERROR, exc.message, {"type": "BusinessError",
                                                              "code": exc.code,
                                                              "message": exc.message})
+        except JsError as exc:
+            return _error(rid, PLAIN_ERROR, exc.message, {"type": "Error",
+                                                         "message": exc.message})
         except (_BadParams, ProtocolError) as exc:
             return _error(rid, -32602, f"bad params: {exc}")
         except Exception as exc:  # the target's own failure, reported, never fatal
@@ -468,6 +480,8 @@ def _raise(error: dict[str, Any]) -> Exception:
     data = error.get("data") or {}
     if error.get("code") == BUSINESS_ERROR:
         return BusinessError(int(data["code"]), str(data["message"]))
+    if error.get("code") == PLAIN_ERROR:
+        return JsError(str(data.get("message", "")))
     if error.get("code") == TARGET_ERROR and data.get("type") == "AttributeError":
         return AttributeError(str(data.get("message", "")))  # so hasattr() works remotely
     if error.get("code") == TARGET_ERROR:

@@ -38,7 +38,7 @@ from conformance.machines.request import RequestMachine
 from conformance.machines.synology import SynologyMachine
 from conformance.spec import ohos_cloudsync, ohos_request, synology
 from conformance.targets.nas import NasTarget
-from conformance.targets.reference import ReferenceCloudSync
+from conformance.targets.reference import ReferenceCloudSync, ReferenceRequest
 from sim.errors import ConfigError
 from sim.servers import FixtureHTTPServer
 
@@ -69,8 +69,8 @@ class Options:
     """The fidelity profile the target runs and the machines predict (cloudSync:
     ``documented`` or ``ohos-4.1``)."""
     rpc: str | None = None
-    """``host:port`` of a syncrig-rpc/1 server for the cloudSync campaign; ``None``: the
-    reference in-process."""
+    """``host:port`` of a syncrig-rpc/1 server for the cloudSync and request campaigns;
+    ``None``: the references in-process."""
     nas_user: str = EMULATOR_USER
     nas_password: str = EMULATOR_PASSWORD
     read_only: bool = False
@@ -234,11 +234,11 @@ def _cloudsync_world(work: Path, options: Options) -> Iterator[None]:
                 CloudSyncMachine.hardware_excused = saved_excused
         return
     if options.rpc is not None:
-        from conformance.targets.rpc import RpcCloudSync
+        from conformance.targets.rpc import RpcTarget
 
         host, port = rpc_address(options.rpc)
         CloudSyncMachine.target_factory = staticmethod(
-            lambda: RpcCloudSync(host, port, options.device, options.profile))
+            lambda: RpcTarget(host, port, "cloudSync", options.device, options.profile))
     else:
         CloudSyncMachine.target_factory = staticmethod(
             lambda: ReferenceCloudSync(options.device, fidelity))
@@ -256,23 +256,29 @@ def _request_world(work: Path, options: Options) -> Iterator[None]:
     (www / "big.bin").write_bytes(random.Random(1).randbytes(20_000_000))
     from sim.ohos.request.fidelity import PROFILES
 
+    fidelity = PROFILES.get(options.profile, PROFILES["documented"])
     with FixtureHTTPServer(www) as server, _hardware(work, options) as host_device:
         RequestMachine.server = server
         RequestMachine.device_profile = options.device
-        RequestMachine.request_fidelity = PROFILES.get(options.profile, PROFILES["documented"])
+        RequestMachine.request_fidelity = fidelity
         if host_device is not None:
-            from sim.device import Device, load_profile
-
             RequestMachine.hardware_excused = hardware_unreachable(
                 RequestMachine, ohos_request.documented_items(),
-                lambda: Device(load_profile(options.device)), "host_device")
-            RequestMachine.host_device = staticmethod(host_device)
+                lambda: ReferenceRequest(options.device, fidelity), "request_target_factory")
+            RequestMachine.request_target_factory = staticmethod(
+                lambda: ReferenceRequest(options.device, fidelity, device=host_device()))
+        elif options.rpc is not None:
+            from conformance.targets.rpc import RpcTarget
+
+            host, port = rpc_address(options.rpc)
+            RequestMachine.request_target_factory = staticmethod(
+                lambda: RpcTarget(host, port, "request", options.device, options.profile))
         try:
             yield
         finally:
             RequestMachine.server = None
             RequestMachine.request_fidelity = PROFILES["documented"]
-            RequestMachine.host_device = None
+            RequestMachine.request_target_factory = None
             RequestMachine.hardware_excused = {}
 
 

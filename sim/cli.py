@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     http.add_argument("--uploads", type=Path, help="where uploads are stored "
                       "(default ROOT/uploads)")
 
-    rpc = serve_sub.add_parser("rpc", help="the cloudSync reference over syncrig-rpc/1 "
-                               "(JSON-RPC; see conformance/rpc.py)")
+    rpc = serve_sub.add_parser("rpc", help="the cloudSync and request references over "
+                               "syncrig-rpc/1 (JSON-RPC; see conformance/rpc.py)")
     rpc.add_argument("--port", type=int, default=7300, help="port (0 picks a free one)")
     rpc.add_argument("--stdio", action="store_true", help="serve one client on stdin/stdout "
                      "instead of TCP")
@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--target", default="reference", help="reference (default: the "
                       "in-process references and the NAS emulator), nas=http://HOST:PORT "
                       "(any SYNO.CloudSync endpoint; password from $SYNCRIG_NAS_PASSWORD) or "
-                      "rpc=HOST:PORT (a cloudSync implementation speaking syncrig-rpc/1)")
+                      "rpc=HOST:PORT (cloudSync and request implementations speaking "
+                      "syncrig-rpc/1)")
     conf.add_argument("--nas-user", default="admin", help="user for a nas= target")
     conf.add_argument("--read-only", action="store_true", help="make only non-mutating calls "
                       "(for a NAS in use)")
@@ -445,10 +446,13 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
 
         rpc_address(args.target[4:])
         overrides["rpc"] = args.target[4:]
-        if any(name != "cloudSync" for name in args.api or []):
-            raise ConfigError("--api", "", ",".join(args.api), "an rpc= target serves "
-                              "cloudSync only")
-        names = ["cloudSync"]
+        from conformance.targets.rpc import APIS
+
+        wrong = [name for name in args.api or [] if name not in APIS]
+        if wrong:
+            raise ConfigError("--api", "", ",".join(wrong), "an rpc= target serves "
+                              f"{' and '.join(APIS)}")
+        names = args.api or list(APIS)
     else:
         raise ConfigError("--target", "", args.target, "must be reference, "
                           "nas=http://HOST:PORT or rpc=HOST:PORT")

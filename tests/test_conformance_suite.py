@@ -226,7 +226,7 @@ def test_a_documented_item_neither_reached_nor_excused_fails_the_campaign(
     (("--target", "rpc=nowhere"), "rpc=HOST:PORT"), (("--target", "ftp://x"), "must be reference"),
     (("--target", "nas=http://x"), "nas=http://HOST:PORT"), (("--examples", "0"), "at least 1"),
     (("--device", "toaster"), "unknown device"), (("--mutant", "nope"), "not in the catalogue"),
-    (("--target", "rpc=127.0.0.1:9", "--api", "request"), "cloudSync only"),
+    (("--target", "rpc=127.0.0.1:9", "--api", "SYNO.CloudSync"), "serves cloudSync and request"),
 ])
 def test_conformance_bad_options_are_one_clear_line(args: tuple[str, ...], message: str,
                                                     tmp_path: Path) -> None:
@@ -348,12 +348,13 @@ def test_the_request_release_profile_is_predicted_and_differs(tmp_path: Path) ->
     # the documented predictions against the release: the first difference breaks a rule
     from conformance.machines.request import RequestMachine
     from conformance.suite import _request_world
+    from conformance.targets.reference import ReferenceRequest
     from sim.ohos.request.fidelity import OHOS_3_2
 
-    with _request_world(tmp_path / "b", Options()):
+    with _request_world(tmp_path / "b", Options()):  # predicts the documents
+        RequestMachine.request_target_factory = staticmethod(
+            lambda: ReferenceRequest(fidelity=OHOS_3_2))
         machine = RequestMachine()
-        machine.request = type(machine.request)(machine.device, sandbox=machine.sandbox,
-                                                fidelity=OHOS_3_2)
         with pytest.raises(AssertionError, match="expected 401, observed 'a plain Error'"):
             machine.bad_config(kind="ftp")
         machine.teardown()

@@ -1,9 +1,14 @@
-"""syncrig-rpc/1: the cloudSync campaign over the wire finds what it finds in-process."""
+"""syncrig-rpc/1: the cloudSync and request campaigns over the wire find what they find
+in-process."""
 
 from __future__ import annotations
 
 import json
+import os
+import random
+import re
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +18,12 @@ import pytest
 from conformance.mutants import BY_NAME
 from conformance.rpc import PROTOCOL, RemoteError, RpcClient, RpcServer
 from conformance.spec import ohos_cloudsync as spec
+from conformance.spec import ohos_request
 from conformance.suite import CAMPAIGNS, Options, run_campaign
 from conformance.targets.rpc import open_target
 from sim.ohos.common import BusinessError
+from sim.ohos.request.errors import JsError
+from sim.servers import FixtureHTTPServer
 
 
 @pytest.fixture(scope="module")
@@ -24,25 +32,36 @@ def server() -> Iterator[RpcServer]:
         yield srv
 
 
-def test_the_campaign_over_rpc_matches_the_campaign_in_process(server: RpcServer,
-                                                               tmp_path: Path) -> None:
-    local = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=5), tmp_path / "a")
-    remote = run_campaign(CAMPAIGNS["cloudSync"],
+@pytest.mark.parametrize(("campaign", "items"), [("cloudSync", 100), ("request", 14)])
+def test_the_campaign_over_rpc_matches_the_campaign_in_process(
+        server: RpcServer, tmp_path: Path, campaign: str, items: int) -> None:
+    """Every documented item reached or excused, over the wire as in-process."""
+    local = run_campaign(CAMPAIGNS[campaign], Options(examples=5), tmp_path / "a")
+    remote = run_campaign(CAMPAIGNS[campaign],
                           Options(examples=5, rpc=f"127.0.0.1:{server.port}"), tmp_path / "b")
     assert local.ok and remote.ok, (local.describe(), remote.describe())
     assert remote.matrix["reached"] == local.matrix["reached"]
-    assert remote.matrix["unreached"] == [] and len(remote.matrix["reached"]) > 100
+    assert remote.matrix["unreached"] == [] and len(remote.matrix["reached"]) >= items
+    # the same examples, rule by rule
+    assert remote.statistics["rules"] == local.statistics["rules"]
 
 
-def test_a_deviation_behind_rpc_breaks_the_same_rule(server: RpcServer, tmp_path: Path) -> None:
-    with BY_NAME["cs-battery-low-at-10"].applied():  # the server runs in this process
-        local = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=5), tmp_path / "a")
-        remote = run_campaign(CAMPAIGNS["cloudSync"],
+@pytest.mark.parametrize(("campaign", "mutant", "message"), [
+    ("cloudSync", "cs-battery-low-at-10", "expected 0, observed 22400003"),
+    ("request", "rq-metered-ignored", "expected 'fail:10', observed 'complete'"),
+    ("request", "rq-fail-unannounced", "expected 'a fail event', observed 'none'"),
+])
+def test_a_deviation_behind_rpc_breaks_the_same_rule(server: RpcServer, tmp_path: Path,
+                                                     campaign: str, mutant: str,
+                                                     message: str) -> None:
+    with BY_NAME[mutant].applied():  # the server runs in this process
+        local = run_campaign(CAMPAIGNS[campaign], Options(examples=5), tmp_path / "a")
+        remote = run_campaign(CAMPAIGNS[campaign],
                               Options(examples=5, rpc=f"127.0.0.1:{server.port}"),
                               tmp_path / "b")
     assert local.failure is not None and remote.failure is not None
     assert remote.failure["message"] == local.failure["message"]
-    assert "expected 0, observed 22400003" in remote.failure["message"]
+    assert message in remote.failure["message"]
     assert [str(s) for s in remote.steps] == [str(s) for s in local.steps]
 
 
@@ -103,3 +122,86 @@ def test_malformed_requests_get_json_rpc_errors_and_the_server_goes_on(
         assert missing["code"] == 2 and missing["data"]["type"] == "KeyError"  # type: ignore[index]
         assert ask(json.dumps({"jsonrpc": "2.0", "id": 9, "method": "item", "params": {
             "ref": modules["$ref"]}}).encode())["error"]["code"] == -32602  # type: ignore[index]
+
+
+def test_a_download_over_stdio_with_its_events_and_file(tmp_path: Path) -> None:
+    body = random.Random(3).randbytes(200_000)
+    (tmp_path / "f.bin").write_bytes(body)
+    client = RpcClient.spawn([sys.executable, "-m", "sim.cli", "serve", "rpc", "--stdio"])
+    try:
+        with FixtureHTTPServer(tmp_path) as files:
+            target = client.open("request")
+            assert target.has_controls is True
+            app = target.modules["app"]
+            task = target.device.run(app.download({"url": f"{files.url}/files/f.bin",
+                                                   "filePath": "got.bin"}))
+            heard: list[tuple[str, object]] = []
+            task.on("progress", lambda received, total: heard.append(("progress", received)))
+            task.on("complete", lambda: heard.append(("complete", None)))
+            target.device.run(until=target.device.env.now + 30)
+            assert heard[-1] == ("complete", None)
+            assert [r for k, r in heard if k == "progress"][-1] == len(body)
+            assert task.info().status == ohos_request.SESSION_SUCCESSFUL
+            assert list(target.cache_files()) == ["got.bin"]
+            assert target.read_cache("got.bin") == body
+            with pytest.raises(RemoteError, match="not a file of the app's cache folder"):
+                target.read_cache("../../etc/passwd")
+            with pytest.raises(BusinessError) as denied:
+                target.device.run(target.modules["denied"].download(
+                    {"url": f"{files.url}/files/f.bin"}))
+            assert denied.value.code == ohos_request.EXCEPTION_PERMISSION
+            target.close()
+    finally:
+        client.close()
+
+
+def test_a_plain_error_crosses_the_wire_as_one(server: RpcServer) -> None:
+    """Release 3.2 throws a plain Error (no code) for a bad argument (research §2.2); the
+    documents say 401 with its message."""
+    client = RpcClient.connect("127.0.0.1", server.port)
+    try:
+        release = client.open("request", profile="ohos-3.2")
+        with pytest.raises(JsError) as plain:
+            release.modules["app"].download({})
+        assert plain.value.message.startswith("assertion (false) failed: ")
+    finally:
+        client.close()
+    client = RpcClient.connect("127.0.0.1", server.port)
+    try:
+        documented = client.open("request")
+        with pytest.raises(BusinessError) as coded:
+            documented.modules["app"].download({})
+        assert coded.value.code == ohos_request.EXCEPTION_PARAMCHECK
+        assert coded.value.message.startswith(
+            ohos_request.MESSAGES[ohos_request.EXCEPTION_PARAMCHECK])
+        with pytest.raises(RemoteError, match="unknown profile 'ohos-9'"):
+            client.open("request", profile="ohos-9")
+    finally:
+        client.close()
+
+
+def test_conformance_against_a_served_reference_from_the_command_line(tmp_path: Path) -> None:
+    """What a user types: ``syncrig serve rpc`` in one process, ``syncrig conformance
+    --target rpc=...`` in another; both API campaigns run over the wire and conform."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    serving = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "rpc", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert serving.stdout is not None
+        banner = serving.stdout.readline()
+        port = re.search(r"127\.0\.0\.1:(\d+)", banner)
+        assert port is not None, banner
+        run = subprocess.run(
+            [sys.executable, "-m", "sim.cli", "conformance", "--target",
+             f"rpc=127.0.0.1:{port[1]}", "--examples", "3", "--out", str(tmp_path)],
+            capture_output=True, text=True, env=env, timeout=600)
+        assert run.returncode == 0, run.stdout + run.stderr
+        (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+        manifest = json.loads((run_dir / "run.json").read_text())
+        assert manifest["target"] == f"rpc=127.0.0.1:{port[1]}"
+        results = json.loads((run_dir / "matrix.json").read_text())
+        assert [(c["campaign"], c["ok"]) for c in results["campaigns"]] == [
+            ("cloudSync", True), ("request", True)]
+    finally:
+        serving.terminate()
+        serving.communicate(timeout=30)

@@ -22,6 +22,7 @@ from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.request import RequestMachine
 from conformance.machines.synology import SynologyMachine
 from conformance.targets.nas import NasTarget
+from conformance.targets.reference import ReferenceRequest
 
 
 class DeviceMachine(CloudSyncMachine, RequestMachine, SynologyMachine):
@@ -44,8 +45,9 @@ class DeviceMachine(CloudSyncMachine, RequestMachine, SynologyMachine):
         user, password = self.nas_login
         return NasTarget("127.0.0.1", self.nas_server.port, user, password, disposable=True)
 
-    def make_device(self) -> Any:
-        return self.target.device
+    def make_request_target(self) -> ReferenceRequest:
+        return ReferenceRequest(fidelity=self.request_fidelity, device=self.target.device,
+                                own_device=False)
 
     def teardown(self) -> None:
         try:

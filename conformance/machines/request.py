@@ -5,10 +5,7 @@ task's events (research §3)."""
 
 from __future__ import annotations
 
-import shutil
 import socket
-import tempfile
-from pathlib import Path
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -17,12 +14,12 @@ from hypothesis.stateful import invariant, precondition, rule
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
 from conformance.spec import ohos_request as spec
-from sim.device import Device, load_profile
-from sim.ohos.common import AppSandbox, BusinessError, Caller
-from sim.ohos.request import CurlOptions, RequestModule
+from conformance.targets.reference import ReferenceRequest
+from sim.ohos.common import BusinessError
 from sim.ohos.request.errors import JsError
 from sim.ohos.request.fidelity import DOCUMENTED, RequestFidelity
 from sim.servers import FixtureHTTPServer
+from sim.trace import DeviceEvent, EventKind
 
 SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING: "SESSION_RUNNING",
             spec.SESSION_PENDING: "SESSION_PENDING", spec.SESSION_PAUSED: "SESSION_PAUSED",
@@ -37,6 +34,11 @@ ALLOWED = {  # research §3.3 "reachable transitions"
     ("SESSION_PENDING", "SESSION_SUCCESSFUL"),
 }
 
+ENDED = {spec.SESSION_SUCCESSFUL: "complete", spec.SESSION_FAILED: "fail",
+         spec.SESSION_PAUSED: "pause"}
+"""The states a task in this machine ends in (no rule pauses one), and the event each sends."""
+FINAL = {"complete", "fail", "pause"}
+
 SERVER_FAULTS = {  # research §3.5: the result of each server answer
     "/status/404": spec.ERROR_UNHANDLED_HTTP_CODE, "/status/500": spec.ERROR_UNHANDLED_HTTP_CODE,
     "/loop": spec.ERROR_TOO_MANY_REDIRECTS,
@@ -44,7 +46,9 @@ SERVER_FAULTS = {  # research §3.5: the result of each server answer
 
 
 class RequestMachine(RecordedMachine):
-    """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin``."""
+    """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin`` and
+    ``big.bin``; the target is the in-process reference unless
+    :attr:`request_target_factory` gives another (over syncrig-rpc/1, on hardware)."""
 
     server: ClassVar[FixtureHTTPServer | None] = None
     device_profile: ClassVar[str] = "phone"
@@ -53,8 +57,10 @@ class RequestMachine(RecordedMachine):
     settle_each_download: ClassVar[bool] = False
     """Let each download end before the next step: set where other rules share the device
     and change its network at any time (a download's outcome is predicted at its start)."""
-    host_device: ClassVar[Any] = None
-    """With ``--hil``: makes the device that follows this machine's sensors."""
+    request_target_factory: ClassVar[Any] = None
+    """Makes the target: a device, and ``modules`` ``app`` (with INTERNET) and ``denied``
+    (without) — :class:`~conformance.targets.reference.ReferenceRequest` or its remote
+    proxy."""
     hardware_excused: ClassVar[dict[Any, str]] = {}
     """With ``--hil``: the documented items only rules needing Controls reach, and why."""
     coverage = Coverage()
@@ -62,30 +68,35 @@ class RequestMachine(RecordedMachine):
     def __init__(self) -> None:
         super().__init__()
         assert self.server is not None
-        self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
-        self.device = self.make_device()
-        options = CurlOptions(connect_timeout_s=2, low_speed_time_s=5)
-        self.sandbox = AppSandbox(self.root / "app")
-        fidelity = self.request_fidelity
-        self.request = RequestModule(self.device, sandbox=self.sandbox, curl_options=options,
-                                     fidelity=fidelity)
-        self.denied = RequestModule(self.device, sandbox=AppSandbox(self.root / "other"),
-                                    caller=Caller(), curl_options=options, fidelity=fidelity)
+        self.request_target = self.make_request_target()
+        self.device = self.request_target.device
+        self.request = self.request_target.modules["app"]
+        self.denied = self.request_target.modules["denied"]
         self.tasks: list[tuple[Any, list[tuple[str, Any]], str | None, int]] = []
         self.names = 0
+        self.held: set[int] = set()
+        """Tasks whose end has been held to their prediction."""
+        # the target's download states as its trace reports them, as they happen
+        self.states: list[tuple[int, int]] = []
+        self.unsubscribe = self.device.trace.subscribe(self.heard)
         # bound but not listening: a connection to it is refused at once, every time
         self.nowhere = socket.socket()
         self.nowhere.bind(("127.0.0.1", 0))
 
-    def make_device(self) -> Any:
-        """The device the downloads run on: a fresh one unless a subclass shares one."""
-        if self.host_device is not None:
-            return self.host_device()
-        return Device(load_profile(self.device_profile))
+    def make_request_target(self) -> Any:
+        """The target the downloads run on: a fresh one unless a subclass shares a device."""
+        if self.request_target_factory is not None:
+            return self.request_target_factory()
+        return ReferenceRequest(self.device_profile, self.request_fidelity)
+
+    def heard(self, event: DeviceEvent) -> None:
+        data = event.data
+        if event.kind == EventKind.API and data.get("api") == "request.download":
+            self.states.append((data["task"], data["status"]))
 
     @property
     def has_controls(self) -> bool:
-        return self.device.controls is not None
+        return bool(self.request_target.has_controls)
 
     def teardown(self) -> None:
         try:
@@ -97,11 +108,10 @@ class RequestMachine(RecordedMachine):
             else:
                 self.settle_tasks()
             self.tasks_keep_their_promises()
+            self.ends_are_told()
         finally:
-            close = getattr(self.device, "close", None)
-            if close is not None and self.host_device is not None:
-                close()
-            shutil.rmtree(self.root, ignore_errors=True)
+            self.unsubscribe()
+            self.request_target.close()
             self.nowhere.close()
 
     @classmethod
@@ -153,11 +163,12 @@ class RequestMachine(RecordedMachine):
         config = {"no-url": {}, "ftp": {"url": "ftp://127.0.0.1/x"},
                   "bad-header": {"url": self.url(), "header": "x"},
                   "bad-network-type": {"url": self.url(), "networkType": "wifi"}}[kind]
-        before = sorted(self.sandbox.cache_dir.rglob("*"))
+        # (list(): a remote target's list comes as a reference; its values are compared)
+        before = list(self.request_target.cache_files())
         self.create(config, spec.EXCEPTION_PARAMCHECK)
-        if sorted(self.sandbox.cache_dir.rglob("*")) != before:
-            raise ConformanceFailure("bad input writes nothing", "research §3.1",
-                                     before, sorted(self.sandbox.cache_dir.rglob("*")))
+        after = list(self.request_target.cache_files())
+        if after != before:
+            raise ConformanceFailure("bad input writes nothing", "research §3.1", before, after)
 
     @precondition(lambda self: self.names > 0)
     @rule()
@@ -233,12 +244,17 @@ class RequestMachine(RecordedMachine):
         controls.set_radio("cellular", True)
 
     def settle_tasks(self, limit: float = 120.0) -> None:
-        """Let time pass until every task has ended (completed, failed or paused)."""
-        end = self.device.env.now + limit
-        while self.device.env.now < end and any(
-                task.info().status not in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED,
-                                           spec.SESSION_PAUSED) for task, _, _, _ in self.tasks):
-            self.device.run(until=self.device.env.now + 1.0)
+        """Let time pass until every task has ended (completed, failed or paused). A task
+        that told its listeners so is not asked again: over RPC each question is a round
+        trip."""
+        env = self.device.env
+        end = env.now + limit
+        while env.now < end and any(not self.ended(i) for i in range(len(self.tasks))):
+            self.device.run(until=env.now + 1.0)
+
+    def ended(self, index: int) -> bool:
+        task, events, _, _ = self.tasks[index]
+        return any(kind in FINAL for kind, _ in events) or task.info().status in ENDED
 
     @precondition(lambda self: self.server is not None and self.has_controls)
     @rule()
@@ -281,7 +297,7 @@ class RequestMachine(RecordedMachine):
             self.device.run(until=self.device.env.now + 1.0)
         received = [r for k, r in events if k == "progress"]
         finals = [k for k, _ in events if k != "progress"]
-        data = (self.sandbox.cache_dir / name).read_bytes()
+        data = self.request_target.read_cache(name)
         big = (self.server.root / "big.bin").read_bytes()
         if finals != ["pause", "complete"] or data != big or received != sorted(received):
             raise ConformanceFailure("a download resumes where the network left it",
@@ -310,9 +326,7 @@ class RequestMachine(RecordedMachine):
     @rule(radio=st.sampled_from(["wifi", "cellular"]), up=st.booleans())
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start
-        if all(task.info().status in (spec.SESSION_SUCCESSFUL, spec.SESSION_FAILED,
-                                      spec.SESSION_PAUSED)
-               for task, _, _, _ in self.tasks):
+        if all(self.ended(i) for i in range(len(self.tasks))):
             self.device.controls.set_radio(radio, up)
 
     @rule(seconds=st.sampled_from([1.0, 30.0]))
@@ -321,9 +335,9 @@ class RequestMachine(RecordedMachine):
 
     @invariant()
     def tasks_keep_their_promises(self) -> None:
-        for task, events, outcome, network_type in self.tasks:
+        for index, (task, events, outcome, network_type) in enumerate(self.tasks):
             # no rule pauses a task, so a pause is where a task ends here
-            finals = [e for e in events if e[0] in ("complete", "fail", "pause")]
+            finals = [e for e in events if e[0] in FINAL]
             if len(finals) > 1:
                 raise ConformanceFailure("one complete, fail or pause per task", "research §3.9",
                                          1, finals)
@@ -332,52 +346,63 @@ class RequestMachine(RecordedMachine):
             if received != sorted(received):
                 raise ConformanceFailure("progress only grows", "research §3.9", "monotone",
                                          received)
-            if finals:
-                kind = finals[0][0]
-                observed = {"complete": "complete", "fail": f"fail:{finals[0][1]}",
-                            "pause": f"pause:{task.info().pausedReason}:"
-                                     f"{task.info().failedReason}"}[kind]
-                if observed != outcome:
-                    raise ConformanceFailure("download outcome", "research §3.3, §3.5, §3.8",
-                                             outcome, observed)
-                if observed == "complete" and progress and progress[-1][0] != progress[-1][1]:
-                    raise ConformanceFailure("complete after all bytes", "research §3.9",
-                                             "received == total", progress[-1])
-                if observed == "complete":
-                    # the reasons keep their initial values on a task that never paused or
-                    # failed (research §3.3)
-                    reasons = (PAUSES[task.info().pausedReason],
-                               ERRORS[task.info().failedReason])
-                    if reasons != ("PAUSED_UNKNOWN", "ERROR_UNKNOWN"):
-                        raise ConformanceFailure("reasons of a completed task",
-                                                 "research §3.3",
-                                                 ("PAUSED_UNKNOWN", "ERROR_UNKNOWN"), reasons)
-                    self.coverage.value("PAUSED", "PAUSED_UNKNOWN")
-                # the networkType value's documented effect has now been checked
-                for name in ("NETWORK_WIFI", "NETWORK_MOBILE"):
-                    if network_type & getattr(spec, name):
-                        self.coverage.value("NETWORK", name)
-                status = SESSIONS[task.info().status]
-                self.coverage.value("SESSION", status)
-                if kind == "fail":
-                    self.coverage.value("ERROR", ERRORS.get(finals[0][1], "?"))
-                if kind == "pause":
-                    self.coverage.value("PAUSED", PAUSES[task.info().pausedReason])
-                    self.coverage.value("ERROR", ERRORS[task.info().failedReason])
-                self.coverage.error(f"DownloadTask.{kind}", finals[0][1] or 0)
+            if finals and index not in self.held:
+                self.hold_to_outcome(task, finals[0], progress, outcome, network_type)
+                self.held.add(index)
+
+    def hold_to_outcome(self, task: Any, final: tuple[str, Any], progress: list[Any],
+                        outcome: str | None, network_type: int) -> None:
+        """A task's end against its prediction, once: what its info says then does not
+        change without another event, which the invariant's other checks catch."""
+        info = task.info()
+        kind = final[0]
+        observed = {"complete": "complete", "fail": f"fail:{final[1]}",
+                    "pause": f"pause:{info.pausedReason}:{info.failedReason}"}[kind]
+        if observed != outcome:
+            raise ConformanceFailure("download outcome", "research §3.3, §3.5, §3.8",
+                                     outcome, observed)
+        if observed == "complete" and progress and progress[-1][0] != progress[-1][1]:
+            raise ConformanceFailure("complete after all bytes", "research §3.9",
+                                     "received == total", progress[-1])
+        if observed == "complete":
+            # the reasons keep their initial values on a task that never paused or failed
+            # (research §3.3)
+            reasons = (PAUSES[info.pausedReason], ERRORS[info.failedReason])
+            if reasons != ("PAUSED_UNKNOWN", "ERROR_UNKNOWN"):
+                raise ConformanceFailure("reasons of a completed task", "research §3.3",
+                                         ("PAUSED_UNKNOWN", "ERROR_UNKNOWN"), reasons)
+            self.coverage.value("PAUSED", "PAUSED_UNKNOWN")
+        # the networkType value's documented effect has now been checked
+        for name in ("NETWORK_WIFI", "NETWORK_MOBILE"):
+            if network_type & getattr(spec, name):
+                self.coverage.value("NETWORK", name)
+        self.coverage.value("SESSION", SESSIONS[info.status])
+        if kind == "fail":
+            self.coverage.value("ERROR", ERRORS.get(final[1], "?"))
+        if kind == "pause":
+            self.coverage.value("PAUSED", PAUSES[info.pausedReason])
+            self.coverage.value("ERROR", ERRORS[info.failedReason])
+        self.coverage.error(f"DownloadTask.{kind}", final[1] or 0)
+
+    def ends_are_told(self) -> None:
+        """Every task that has ended said so to its listeners (research §3.9): a task
+        completed, failed or paused without its event leaves the app waiting forever."""
+        for task, events, _, _ in self.tasks:
+            status = task.info().status
+            if status in ENDED and not any(kind in FINAL for kind, _ in events):
+                raise ConformanceFailure("an ended task tells its listeners", "research §3.9",
+                                         f"a {ENDED[status]} event", "none")
 
     @invariant()
     def states_move_along_allowed_transitions(self) -> None:
         history: dict[int, str] = {}
-        for event in self.device.trace.events:
-            data = event.data
-            if event.kind.value == "api.event" and data.get("api") == "request.download":
-                state = SESSIONS[data["status"]]
-                previous = history.get(data["task"])
-                if previous is not None and previous != state:
-                    if (previous, state) not in ALLOWED:
-                        raise ConformanceFailure("DownloadTask state", "research §3.3",
-                                                 sorted(ALLOWED), (previous, state))
-                    self.coverage.transition("DownloadTask", previous, state)
-                self.coverage.value("SESSION", state)  # a state seen, on an allowed path
-                history[data["task"]] = state
+        for task, status in self.states:
+            state = SESSIONS[status]
+            previous = history.get(task)
+            if previous is not None and previous != state:
+                if (previous, state) not in ALLOWED:
+                    raise ConformanceFailure("DownloadTask state", "research §3.3",
+                                             sorted(ALLOWED), (previous, state))
+                self.coverage.transition("DownloadTask", previous, state)
+            self.coverage.value("SESSION", state)  # a state seen, on an allowed path
+            history[task] = state

@@ -1,8 +1,9 @@
-"""The reference target: the cloudSync reference in-process, on a simulated device and cloud.
+"""The reference targets: the cloudSync and ``@ohos.request`` references in-process, on a
+simulated device (and, for cloudSync, a simulated cloud).
 
-It hands out the API namespace for three callers — a system app with CLOUDFILE_SYNC, a system
-app without it, an ordinary app with it — and the device's Controls, so machines can drive
-conditions as well as calls.
+Each hands out the API namespace as each of its callers sees it and the device's Controls, so
+machines can drive conditions as well as calls. ``syncrig serve rpc`` serves the same objects,
+so a machine cannot tell them from an implementation in another process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sim.device import Device, load_profile
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
 from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, Caller
+from sim.ohos.request import CurlOptions, RequestModule
+from sim.ohos.request.fidelity import DOCUMENTED as REQUEST_DOCUMENTED
+from sim.ohos.request.fidelity import RequestFidelity
 
 BUNDLE = "com.example.conformance"
 CALLERS = {
@@ -75,5 +79,49 @@ class ReferenceCloudSync:
     def close(self) -> None:
         close = getattr(self.device, "close", None)
         if close is not None:  # a host device stops following the machine
+            close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+REQUEST_CURL = CurlOptions(connect_timeout_s=2, low_speed_time_s=5)
+"""A refused or stalled transfer gives up in seconds, not the platform's minutes: the
+suite's servers are on this machine."""
+
+
+class ReferenceRequest:
+    """One device and ``@ohos.request`` as two apps see it: ``app`` holds INTERNET, ``denied``
+    does not. The device is simulated unless one is given; ``own_device`` false leaves a
+    shared device open when the target closes."""
+
+    def __init__(self, profile: str = "phone", fidelity: RequestFidelity = REQUEST_DOCUMENTED,
+                 device: Device | None = None, own_device: bool = True) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
+        self.device = device if device is not None else Device(load_profile(profile))
+        self.has_controls = self.device.controls is not None
+        self.own_device = own_device
+        self.sandbox = AppSandbox(self.root / "app")
+        self.modules = {
+            "app": RequestModule(self.device, sandbox=self.sandbox, curl_options=REQUEST_CURL,
+                                 fidelity=fidelity),
+            "denied": RequestModule(self.device, sandbox=AppSandbox(self.root / "other"),
+                                    caller=Caller(), curl_options=REQUEST_CURL,
+                                    fidelity=fidelity)}
+
+    def cache_files(self) -> list[str]:
+        """What the app's cache folder holds (paths relative to it), sorted: bad input must
+        leave it as it was."""
+        cache = self.sandbox.cache_dir
+        return sorted(str(p.relative_to(cache)) for p in cache.rglob("*"))
+
+    def read_cache(self, rel: str) -> bytes:
+        """A downloaded file's bytes, to hold them to the server's."""
+        path = self.sandbox.inside(self.sandbox.cache_dir, rel)
+        if path is None:
+            raise ValueError(f"{rel!r} is not a file of the app's cache folder")
+        return path.read_bytes()
+
+    def close(self) -> None:
+        close = getattr(self.device, "close", None)
+        if close is not None and self.own_device:  # a host device stops following the machine
             close()
         shutil.rmtree(self.root, ignore_errors=True)
