@@ -27,6 +27,7 @@ from conformance.suite import (
     Outcome,
     run_campaign,
 )
+from sim.errors import ConfigError
 
 MARKER = "syncrig_conformance"
 
@@ -34,8 +35,9 @@ MARKER = "syncrig_conformance"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("syncrig", "syncrig conformance suite")
     group.addoption("--syncrig-target", metavar="TARGET",
-                    help="run the conformance suite against TARGET: reference, or "
-                    "nas=http://HOST:PORT (password from $SYNCRIG_NAS_PASSWORD)")
+                    help="run the conformance suite against TARGET: reference, "
+                    "nas=http://HOST:PORT (password from $SYNCRIG_NAS_PASSWORD) or "
+                    "rpc=HOST:PORT (syncrig-rpc/1: cloudSync and request)")
     group.addoption("--syncrig-profile", default="documented", metavar="PROFILE",
                     help="fidelity profile the target runs and the suite predicts: "
                     "documented (default), ohos-4.1 (cloudSync), ohos-3.2 or page-kb (request)")
@@ -81,9 +83,19 @@ def _options(config: pytest.Config) -> tuple[Options, list[str]]:
         overrides |= {"nas": target[4:],
                       "nas_password": os.environ.get("SYNCRIG_NAS_PASSWORD", "")}
         apis = ["SYNO.CloudSync"]
+    elif target.startswith("rpc="):
+        from conformance.suite import rpc_address
+        from conformance.targets.rpc import APIS
+
+        try:
+            rpc_address(target[4:])
+        except ConfigError as exc:
+            raise pytest.UsageError(f"--syncrig-target={target}: {exc.problem}") from None
+        overrides["rpc"] = target[4:]
+        apis = [api for api in apis if api in APIS]
     elif target != "reference":
-        raise pytest.UsageError(f"--syncrig-target={target}: must be reference or "
-                                "nas=http://HOST:PORT")
+        raise pytest.UsageError(f"--syncrig-target={target}: must be reference, "
+                                "nas=http://HOST:PORT or rpc=HOST:PORT")
     profile = config.getoption("--syncrig-profile")
     overrides["profile"] = profile
     apis = [api for api in apis if api in PROFILE_CAMPAIGNS[profile]]

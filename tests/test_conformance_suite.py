@@ -195,7 +195,8 @@ def test_pytest_plugin_shards_campaigns_across_processes(tmp_path: Path) -> None
 def test_pytest_plugin_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-9",
                              "predict documented, ohos-4.1, ohos-3.2, page-kb only"),
-                            ("--syncrig-target=ftp://x", "must be reference or nas=")):
+                            ("--syncrig-target=ftp://x", "must be reference, nas="),
+                            ("--syncrig-target=rpc=nowhere", "must be rpc=HOST:PORT")):
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                                *option.split()], capture_output=True, text=True, timeout=120,
                               cwd=tmp_path)

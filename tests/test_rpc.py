@@ -205,3 +205,16 @@ def test_conformance_against_a_served_reference_from_the_command_line(tmp_path: 
     finally:
         serving.terminate()
         serving.communicate(timeout=30)
+
+
+def test_the_pytest_plugin_runs_both_campaigns_over_rpc(server: RpcServer,
+                                                       tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+         f"--syncrig-target=rpc=127.0.0.1:{server.port}", "--syncrig-examples=3",
+         "-m", "syncrig_conformance", "-v"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "syncrig::cloudSync PASSED" in done.stdout
+    assert "syncrig::request PASSED" in done.stdout
+    assert "2 passed" in done.stdout
