@@ -8,7 +8,11 @@ Hypothesis's). Steps are counted from the recorded trace of every example. The s
 time is that of ``syncrig conformance`` (all campaigns, ``ci`` profile, one process), split by
 campaign; a second, profiled run of each campaign splits its time by area of the code.
 
-Usage: ``python bench/bench_conformance.py [--examples 50] [--json]``
+With ``--rpc``, the cloudSync and request campaigns run once more against ``syncrig serve rpc``
+in another process (syncrig-rpc/1 over loopback TCP), and each is given as a ratio to the same
+campaign in-process: the cost of the wire, since every attribute and call is a round trip.
+
+Usage: ``python bench/bench_conformance.py [--examples 50] [--rpc] [--json]``
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ import cProfile
 import json
 import platform
 import pstats
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +92,36 @@ def campaign(name: str, options: Options, work: Path) -> dict[str, Any]:
                                                               key=lambda kv: -kv[1])}}
 
 
+def over_rpc(rows: list[dict[str, Any]], options: Options, work: Path) -> list[dict[str, Any]]:
+    """The campaigns the rpc target serves, against a server in another process."""
+    from conformance.targets.rpc import APIS
+
+    server = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "rpc", "--port", "0"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = re.search(r"127\.0\.0\.1:(\d+)", server.stdout.readline())
+        assert port is not None, "syncrig serve rpc printed no port"
+        out = []
+        for name in APIS:
+            local = next(row for row in rows if row["campaign"] == name)
+            outcome = run_campaign(CAMPAIGNS[name], replace(options, rpc=f"127.0.0.1:{port[1]}"),
+                                   work / f"{name}-rpc")
+            out.append({"campaign": name, "seconds": outcome.seconds, "ok": outcome.ok,
+                        "reached_as_in_process": len(outcome.matrix["reached"])
+                        == local["reached"],
+                        "slowdown": outcome.seconds / local["seconds"]})
+        return out
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=50)
+    parser.add_argument("--rpc", action="store_true",
+                        help="also run cloudSync and request over syncrig-rpc/1")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     options = Options(examples=args.examples)
@@ -95,6 +130,7 @@ def main() -> None:
     try:
         rows = [campaign(name, options, work) for name in CAMPAIGNS]
         total = sum(row["seconds"] for row in rows)
+        remote = over_rpc(rows, options, work) if args.rpc else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for row in rows:
@@ -102,7 +138,7 @@ def main() -> None:
         row["share_of_suite"] = row["seconds"] / total
     result = {"host": platform.node(), "python": platform.python_version(),
               "examples": args.examples, "bare_hypothesis": base, "campaigns": rows,
-              "suite_seconds": total}
+              "suite_seconds": total, "rpc": remote}
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -117,6 +153,11 @@ def main() -> None:
         top = ", ".join(f"{k} {100 * v:.0f} %" for k, v in list(row["where"].items())[:5])
         print(f"{'':16} where the time goes (profiled run, own time): {top}")
     print(f"ci suite ({args.examples} examples per campaign): {total:.1f} s wall")
+    for row in remote:
+        print(f"{row['campaign']:16} over syncrig-rpc/1: {row['seconds']:6.2f} s = "
+              f"{row['slowdown']:.1f}x the in-process run; "
+              f"{'same items reached' if row['reached_as_in_process'] else 'OTHER ITEMS'}, "
+              f"{'conforms' if row['ok'] else 'FAILED'}")
 
 
 if __name__ == "__main__":

@@ -333,6 +333,15 @@ CATALOGUE: tuple[Mutant, ...] = (
        "            raise SynoError(NO_SUCH_METHOD, method)\n        return handler",
        "            raise SynoError(NO_SUCH_API, method)\n        return handler",
        "an unknown method is 103"),
+    _m("syno-log-offset-ignored", _NAS, f"{_SM}:get_log",
+       "(*args, limit, offset))", "(*args, limit, 0))",
+       "get_log's offset pages through the log"),
+    _m("syno-log-level-filter-ignored", _NAS, f"{_SM}:get_log",
+       "    if level >= 0:", "    if False:",
+       "get_log's log_level keeps only lines of that level"),
+    _m("syno-log-total-of-page", _NAS, f"{_SM}:get_log",
+       'return {"items": items, "total": total}', 'return {"items": items, "total": len(items)}',
+       "get_log's total counts every matching line, not the page"),
 )
 
 BY_NAME = {m.name: m for m in CATALOGUE}

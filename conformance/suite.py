@@ -334,24 +334,41 @@ def _nas_world(work: Path, options: Options) -> Iterator[None]:
         finally:
             SynologyMachine.nas_factory = None
         return
+    seed = load_seed(SEED_FILE)
+    work.mkdir(parents=True, exist_ok=True)
     with _hardware(work, options) as host_device:
-        # on hardware the emulator runs on this machine's device, its clock the wall clock
-        nas = Nas(work / "nas", load_seed(SEED_FILE),
-                  device=host_device() if host_device is not None else None)
-        try:
-            with NasServer(nas, test_control=host_device is None) as server:
-                SynologyMachine.nas_factory = staticmethod(lambda: NasTarget(
-                    "127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
-                    read_only=options.read_only, disposable=True))
+
+        def fresh() -> NasTarget:
+            """An emulator from the seed for each example, so a shortest trace replays on
+            the state it was found on; on hardware it runs on this machine's device, its
+            clock the wall clock."""
+            folder = Path(tempfile.mkdtemp(prefix="nas-", dir=work))
+            nas = Nas(folder, seed, device=host_device() if host_device is not None else None)
+            server = NasServer(nas, test_control=host_device is None)
+
+            def closed() -> None:
                 try:
-                    yield
+                    server.stop()
                 finally:
-                    SynologyMachine.nas_factory = None
+                    nas.store.close()
+                    close = getattr(nas.device, "close", None)
+                    if close is not None:
+                        close()
+                    shutil.rmtree(folder, ignore_errors=True)
+            try:
+                server.start()
+                return NasTarget("127.0.0.1", server.port, EMULATOR_USER, EMULATOR_PASSWORD,
+                                 read_only=options.read_only, disposable=True,
+                                 test_clock=host_device is None, on_close=closed)
+            except BaseException:
+                closed()
+                raise
+
+        SynologyMachine.nas_factory = staticmethod(fresh)
+        try:
+            yield
         finally:
-            nas.store.close()
-            close = getattr(nas.device, "close", None)
-            if close is not None:
-                close()
+            SynologyMachine.nas_factory = None
 
 
 def rpc_address(text: str) -> tuple[str, int]:

@@ -11,7 +11,8 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.coverage import Coverage
 from conformance.machines.synology import SynologyMachine
-from conformance.suite import play
+from conformance.mutants import BY_NAME
+from conformance.suite import CAMPAIGNS, Options, play, replay, run_campaign
 from conformance.targets.nas import NasTarget, ReadOnlyRefused
 from sim.synology import Nas, NasServer, load_seed
 
@@ -30,7 +31,7 @@ def server(tmp_path: Path) -> Iterator[NasServer]:
 def test_the_emulator_conforms(server: NasServer) -> None:
     SynologyMachine.coverage = Coverage()
     SynologyMachine.nas_factory = staticmethod(
-        lambda: NasTarget("127.0.0.1", server.port, "admin", "Admin-Pass-1"))
+        lambda: NasTarget("127.0.0.1", server.port, "admin", "Admin-Pass-1", test_clock=True))
     run_state_machine_as_test(SynologyMachine, settings=settings(
         max_examples=25, stateful_step_count=15, deadline=None,
         derandomize=True))
@@ -57,3 +58,18 @@ def test_a_read_only_target_makes_no_change(server: NasServer) -> None:
         assert target.call("get_config")["data"]["worker_count"] == 3
     finally:
         target.close()
+
+
+def test_a_log_paging_deviation_is_found_and_replays_on_a_fresh_emulator(
+        tmp_path: Path) -> None:
+    """Each example starts from the seed, so the shortest trace carries what it needs (time
+    passing for the engine to log its transfers) and replays on a new emulator."""
+    with BY_NAME["syno-log-offset-ignored"].applied():
+        outcome = run_campaign(CAMPAIGNS["SYNO.CloudSync"], Options(examples=10),
+                               tmp_path / "w", replays=tmp_path / "replays")
+        assert outcome.failure is not None, outcome.describe()
+        assert outcome.failure["rule"] == "get_log offset=1, limit=1"
+        assert [s.rule for s in outcome.steps] == ["nas_time_passes", "log_pages_and_filters"]
+        assert outcome.replay is not None
+        assert replay(outcome.replay).reproduced
+    assert not replay(outcome.replay).reproduced  # the emulator as it is pages correctly

@@ -84,7 +84,8 @@ def decode(value: Any) -> Any:
     return value
 
 
-DEVICE_EVENTS = frozenset({"battery", "charger", "radio", "time_passes", "cloud_account"})
+DEVICE_EVENTS = frozenset({"battery", "charger", "radio", "time_passes", "cloud_account",
+                           "nas_time_passes"})
 """Rules that change the device's conditions (or let time pass) rather than call an API:
 reports show them as device events."""
 

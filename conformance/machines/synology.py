@@ -15,6 +15,14 @@ from conformance.machines.base import ConformanceFailure, RecordedMachine, Step,
 from conformance.spec import synology as spec
 from conformance.targets.nas import NasTarget
 
+LOG_LIMIT = spec.MAX_LOG_COUNT
+"""The most lines one get_log asks for: as many as a connection may keep (log_count's
+documented maximum), so one call reads the whole log."""
+
+
+def _shown(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
 
 class SynologyMachine(RecordedMachine):
     """Bind :attr:`nas_factory` to a callable returning a fresh :class:`NasTarget`."""
@@ -59,13 +67,14 @@ class SynologyMachine(RecordedMachine):
             *combos("get_selective_folder_list"), *combos("get_conn_auth_info"),
             *combos("read_tasks"),
             *combos("get_recently_change"), *combos("get_log", limit=[1, 200]),
+            *combos("nas_time_passes", seconds=[3600]), *combos("log_pages_and_filters"),
             *combos("get_property", connection=[3, 5]),
             *combos("get_connection_setting", connection=[3, 5]),
             *combos("set_connection_setting", name=["Renamed", " "], part_size=[10, 5000]),
             *combos("task_lifecycle", path=["/docs", "/nowhere"],
                     direction=["ONLY_UPLOAD", "SIDEWAYS"]),
             *combos("unknown_ids"), *combos("missing_parameter"), *combos("unknown_method"),
-            *combos("unlink_connection"),  # last: the campaign's NAS loses a connection
+            *combos("unlink_connection"),  # last: the NAS loses a connection
         ]
 
     # -- checking ----------------------------------------------------------------------------
@@ -201,6 +210,60 @@ class SynologyMachine(RecordedMachine):
             raise ConformanceFailure("get_log returns at most limit items",
                                      f"{spec.DOCUMENT} get_connection_logs", limit,
                                      len(body["data"]["items"]))
+
+    @precondition(lambda self: self.nas.test_clock)
+    @rule(seconds=st.sampled_from([60, 3600]))
+    def nas_time_passes(self, seconds: int) -> None:
+        """The emulator's engine syncs for a while: the cloud's files come down, and each
+        transfer is logged."""
+        self.nas.advance(seconds)
+
+    def whole_log(self) -> list[dict[str, Any]]:
+        data = self.ok("get_log", connection_id=3, offset=0, limit=LOG_LIMIT)
+        if data["total"] > LOG_LIMIT or len(data["items"]) != data["total"]:
+            raise ConformanceFailure("get_log: total counts the items there are",
+                                     f"{spec.DOCUMENT} get_connection_logs", data["total"],
+                                     len(data["items"]))
+        items: list[dict[str, Any]] = data["items"]
+        return items
+
+    @rule()
+    def log_pages_and_filters(self) -> None:
+        """A page is that slice of the whole log, and each filter (level, action, keyword,
+        dates) keeps exactly the lines that match it, counted in ``total`` (also on a NAS in
+        use: a log that changed meanwhile is read again next time, not judged)."""
+        whole = self.whole_log()
+        if not whole:
+            return
+        asks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
+            ({"offset": 1, "limit": 1}, whole[1:2]),
+            ({"offset": 0, "limit": 1}, whole[:1]),
+            ({"offset": len(whole), "limit": 5}, []),
+        ]
+        first = whole[0]
+        for level in (0, 1, 2):
+            asks.append(({"log_level": level}, [i for i in whole if i["log_level"] == level]))
+        asks.append(({"action": first["action"]},
+                     [i for i in whole if i["action"] == first["action"]]))
+        keyword = first["file_name"].upper()
+        asks.append(({"keyword": keyword},
+                     [i for i in whole if keyword.lower() in i["path"].lower()]))
+        asks.append(({"date_from": first["time"]},
+                     [i for i in whole if i["time"] >= first["time"]]))
+        asks.append(({"date_to": whole[-1]["time"]},
+                     [i for i in whole if i["time"] <= whole[-1]["time"]]))
+        answers = [(params, expected, self.ok("get_log", connection_id=3,
+                                               **{"limit": LOG_LIMIT, **params}))
+                   for params, expected in asks]
+        if self.whole_log() != whole:
+            return  # a NAS in use logged meanwhile
+        for params, expected, data in answers:
+            paged = "offset" in params
+            total = len(whole) if paged else len(expected)
+            if (data["items"], data["total"]) != (expected, total):
+                raise ConformanceFailure(f"get_log {_shown(params)}",
+                                         f"{spec.DOCUMENT} get_connection_logs",
+                                         (expected, total), (data["items"], data["total"]))
 
     @rule(connection=st.sampled_from([3, 5]))
     def get_property(self, connection: int) -> None:

@@ -7,6 +7,7 @@ would correct (a 167-character schedule) or never send (an unknown method).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import requests
@@ -33,8 +34,15 @@ class NasTarget:
 
     def __init__(self, host: str, port: int, user: str, password: str, *,
                  read_only: bool = False, otp_code: str | None = None,
-                 disposable: bool = False) -> None:
+                 disposable: bool = False, test_clock: bool = False,
+                 on_close: Callable[[], None] | None = None) -> None:
         self.base = f"http://{host}:{port}/webapi/entry.cgi"
+        self.test_clock = test_clock
+        """The emulator serves ``/_test/advance``: a machine can let the NAS's simulated time
+        pass (its engine syncs, writes logs). A real NAS keeps its own time."""
+        self._advance_url = f"http://{host}:{port}/_test/advance"
+        self._on_close = on_close
+        """What ends with the session: the emulator made for it."""
         self.read_only = read_only
         self.disposable = disposable
         """An emulator made for this run: calls that destroy what a real NAS holds (removing
@@ -68,9 +76,22 @@ class NasTarget:
         body: dict[str, Any] = reply.json()
         return body
 
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of the emulator's simulated time pass (only with ``test_clock``)."""
+        if not self.test_clock:
+            raise RuntimeError("this NAS keeps its own time: no /_test/advance")
+        reply = self.http.post(self._advance_url, params={"seconds": seconds}, timeout=120)
+        reply.raise_for_status()
+        if not reply.json().get("success"):
+            raise RuntimeError(f"/_test/advance refused {seconds} s: {reply.text[:200]}")
+
     def close(self) -> None:
-        self.http.close()
-        base_api.BaseApi.shared_session = None
+        try:
+            self.http.close()
+            base_api.BaseApi.shared_session = None
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 def _wire(value: Any) -> str:
