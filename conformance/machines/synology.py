@@ -74,6 +74,8 @@ class SynologyMachine(RecordedMachine):
             *combos("task_lifecycle", path=["/docs", "/nowhere"],
                     direction=["ONLY_UPLOAD", "SIDEWAYS"]),
             *combos("unknown_ids"), *combos("missing_parameter"), *combos("unknown_method"),
+            *combos("malformed_parameters", kind=["not-a-number", "not-a-bool",
+                                                  "missing-bool"]),
             *combos("unlink_connection"),  # last: the NAS loses a connection
         ]
 
@@ -81,7 +83,13 @@ class SynologyMachine(RecordedMachine):
 
     def reply(self, method: str, expected: int, **params: Any) -> dict[str, Any]:
         body = self.nas.call(method, **params)
-        observed = 0 if body.get("success") else int(body.get("error", {}).get("code", -1))
+        observed: int | str = 0
+        if not body.get("success"):
+            error = body.get("error")
+            code = error.get("code") if isinstance(error, dict) else None
+            # a reply without a numeric code is a finding about the target, not a crash
+            observed = code if isinstance(code, int) and not isinstance(code, bool) \
+                else f"error without a numeric code: {json.dumps(error)}"
         if observed != expected:
             raise ConformanceFailure(f"SYNO.CloudSync {method}", f"{spec.DOCUMENT} {method}",
                                      expected, observed)
@@ -141,6 +149,25 @@ class SynologyMachine(RecordedMachine):
     def set_personal_config(self, delete_from_cloud: bool) -> None:
         self.ok("set_personal_config", sync_mode=str(delete_from_cloud).lower())
         self.sync_mode = delete_from_cloud
+
+    @precondition(lambda self: self.writable)
+    @rule(kind=st.sampled_from(["not-a-number", "not-a-bool", "missing-bool"]))
+    def malformed_parameters(self, kind: str) -> None:
+        """A value of the wrong type is 120 and a missing one 114, and neither changes a
+        setting (the invariants read them back)."""
+        if kind == "not-a-number":
+            self.reply("set_global_config", spec.INVALID_PARAMETER, repo_vol_path="/volume1",
+                       log_count=1, worker_count="many", admin_mode="enable")
+            return
+        # a flag that is neither true nor false, or left out
+        if kind == "not-a-bool":
+            code, personal, task = spec.INVALID_PARAMETER, {"sync_mode": "yes"}, \
+                {"no_delete": "maybe"}
+        else:
+            code, personal, task = spec.LOST_PARAMETER, {}, {}
+        self.reply("set_personal_config", code, **personal)
+        self.reply("set_session_setting", code, session_id=4, sync_direction="ONLY_UPLOAD",
+                   sync_attr_check_option=True, google_drive_convert_online_doc=False, **task)
 
     @precondition(lambda self: self.writable)
     @rule()
