@@ -121,7 +121,7 @@ class RequestMachine(RecordedMachine):
             *combos("network_rules"), *combos("existing_file"), *combos("without_permission"),
             *combos("download_from_a_faulty_server", path=sorted(SERVER_FAULTS)),
             *combos("download_from_a_server_that_refuses"), *combos("storage_full"),
-            *combos("network_lost_mid_download"),
+            *combos("network_lost_mid_download"), *combos("user_pauses_and_resumes"),
             *combos("time_passes", seconds=[30.0]),
         ]
 
@@ -269,11 +269,7 @@ class RequestMachine(RecordedMachine):
         name = f"f{self.names}.bin"
         self.names += 1
         task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
-        events: list[tuple[str, Any]] = []
-        for kind in ("complete", "pause"):
-            task.on(kind, lambda k=kind, e=events: e.append((k, None)))
-        task.on("fail", lambda code, e=events: e.append(("fail", code)))
-        task.on("progress", lambda r, t, e=events: e.append(("progress", r)))
+        events = self.listen(task)
         self.device.run(until=self.device.env.now + 0.3)
         controls.set_radio("wifi", False)
         controls.set_radio("cellular", False)
@@ -304,6 +300,58 @@ class RequestMachine(RecordedMachine):
                                      "research §3.3, §3.9", ("pause, complete", len(big)),
                                      (finals, len(data), "same bytes" if data == big
                                       else "different bytes"))
+
+    @rule()
+    def user_pauses_and_resumes(self) -> None:
+        """pause() stops a running download at once: one ``pause`` event, PAUSED with
+        PAUSED_BY_USER, and no byte more while paused; resume() goes on from where it stopped
+        (a Range request) to the server's bytes exactly. The promises resolve with nothing
+        (``Promise<void>``; release 3.2: true), and the reason after resuming is
+        PAUSED_UNKNOWN (release 3.2: PAUSED_BY_USER stays) (research §2.2, §3.3)."""
+        assert self.server is not None
+        self.settle_tasks()
+        name = f"f{self.names}.bin"
+        self.names += 1
+        task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
+        events = self.listen(task)
+        self.device.run(until=self.device.env.now + 0.3)
+        answered = self.device.run(task.pause())
+        info = task.info()
+        held = info.downloadedBytes
+        self.device.run(until=self.device.env.now + 5.0)
+        resolves = True if self.request_fidelity.pause_resolves_true else None
+        observed = (answered, SESSIONS[info.status], info.pausedReason,
+                    [k for k, _ in events if k != "progress"], task.info().downloadedBytes)
+        expected = (resolves, "SESSION_PAUSED", spec.PAUSED_BY_USER, ["pause"], held)
+        if observed != expected:
+            raise ConformanceFailure("pause() stops a download", "research §2.2, §3.3",
+                                     expected, observed)
+        answered = self.device.run(task.resume())
+        end = self.device.env.now + 120
+        while self.device.env.now < end and task.info().status != spec.SESSION_SUCCESSFUL:
+            self.device.run(until=self.device.env.now + 1.0)
+        received = [r for k, r in events if k == "progress"]
+        data = self.request_target.read_cache(name)
+        big = (self.server.root / "big.bin").read_bytes()
+        after = PAUSES[task.info().pausedReason]
+        resumed = (answered, [k for k, _ in events if k != "progress"], len(data),
+                   "same bytes" if data == big else "different bytes",
+                   received == sorted(received), after)
+        promised = (resolves, ["pause", "complete"], len(big), "same bytes", True,
+                    "PAUSED_BY_USER" if self.request_fidelity.paused_reason_sticky
+                    else "PAUSED_UNKNOWN")
+        if resumed != promised:
+            raise ConformanceFailure("resume() goes on where pause() stopped",
+                                     "research §2.2, §3.3, §3.9", promised, resumed)
+
+    def listen(self, task: Any) -> list[tuple[str, Any]]:
+        """The task's events as they come: (kind, bytes received or the fail code)."""
+        events: list[tuple[str, Any]] = []
+        for kind in ("complete", "pause"):
+            task.on(kind, lambda k=kind, e=events: e.append((k, None)))
+        task.on("fail", lambda code, e=events: e.append(("fail", code)))
+        task.on("progress", lambda r, t, e=events: e.append(("progress", r)))
+        return events
 
     @precondition(lambda self: self.server is not None and self.has_controls)
     @rule()
