@@ -338,7 +338,8 @@ class RequestMachine(RecordedMachine):
         PAUSED_BY_USER, and no byte more while paused; resume() goes on from where it stopped
         (a Range request) to the server's bytes exactly. The promises resolve with nothing
         (``Promise<void>``; release 3.2: true), and the reason after resuming is
-        PAUSED_UNKNOWN (release 3.2: PAUSED_BY_USER stays) (research §2.2, §3.3)."""
+        PAUSED_UNKNOWN (release 3.2: PAUSED_BY_USER stays); a finished task stays as it is
+        (research §2.2, §3.3)."""
         assert self.server is not None
         self.settle_tasks()
         name = f"f{self.names}.bin"
@@ -375,6 +376,15 @@ class RequestMachine(RecordedMachine):
         if resumed != promised:
             raise ConformanceFailure("resume() goes on where pause() stopped",
                                      "research §2.2, §3.3, §3.9", promised, resumed)
+        # a finished task is not paused or queued again
+        heard = len(events)
+        self.device.run(task.pause())
+        self.device.run(task.resume())
+        self.device.run(until=self.device.env.now + 1.0)
+        after_end = (SESSIONS[task.info().status], events[heard:])
+        if after_end != ("SESSION_SUCCESSFUL", []):
+            raise ConformanceFailure("pause() and resume() leave a finished task as it is",
+                                     "research §3.3", ("SESSION_SUCCESSFUL", []), after_end)
 
     def listen(self, task: Any) -> list[tuple[str, Any]]:
         """The task's events as they come: (kind, bytes received or the fail code)."""
