@@ -342,6 +342,10 @@ class RequestMachine(RecordedMachine):
         (research §2.2, §3.3)."""
         assert self.server is not None
         self.settle_tasks()
+        if self.has_controls:
+            self.device.controls.set_radio("wifi", True)  # the radio rules may have cut it
+        elif not self.device.sensors.network().internet:
+            return  # on hardware without a network no download runs to be paused
         name = f"f{self.names}.bin"
         self.names += 1
         task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
