@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.coverage import Coverage
 from conformance.machines.request import RequestMachine
+from conformance.mutants import BY_NAME
 from conformance.spec import ohos_request as spec
-from conformance.suite import play
+from conformance.suite import CAMPAIGNS, Options, play, run_campaign
 from sim.servers import FixtureHTTPServer
 
 
@@ -31,3 +35,18 @@ def test_the_reference_keeps_its_download_promises(http_server: FixtureHTTPServe
     assert ("enum", "SESSION", "SESSION_PAUSED", "") in reached
     for name in ("ERROR_UNHANDLED_HTTP_CODE", "ERROR_TOO_MANY_REDIRECTS", "ERROR_UNKNOWN"):
         assert ("enum", "ERROR", name, "") in reached
+
+
+@pytest.mark.parametrize(("mutant", "rule", "observed"), [
+    ("rq-pause-keeps-downloading", "pause() stops a download", "'SESSION_PAUSED', 3, ['pause']"),
+    ("rq-user-pause-reason-unknown", "pause() stops a download", "'SESSION_PAUSED', 4,"),
+    ("rq-chunked-total-zero", "complete after progress reports every byte", "(300000, 0)"),
+    ("rq-fail-unannounced", "an ended task tells its listeners", "'none'"),
+])
+def test_each_download_rule_catches_its_deviation(mutant: str, rule: str, observed: str,
+                                                  tmp_path: Path) -> None:
+    with BY_NAME[mutant].applied():
+        outcome = run_campaign(CAMPAIGNS["request"], Options(examples=5), tmp_path)
+    assert outcome.failure is not None and outcome.failure["rule"] == rule, outcome.describe()
+    assert observed in outcome.failure["message"]
+    assert 1 <= len(outcome.steps) <= 2

@@ -11,7 +11,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.coverage import Coverage
 from conformance.machines.synology import SynologyMachine
-from conformance.mutants import BY_NAME
+from conformance.mutants import BY_NAME, Mutant
 from conformance.suite import CAMPAIGNS, Options, play, replay, run_campaign
 from conformance.targets.nas import NasTarget, ReadOnlyRefused
 from sim.synology import Nas, NasServer, load_seed
@@ -73,3 +73,31 @@ def test_a_log_paging_deviation_is_found_and_replays_on_a_fresh_emulator(
         assert outcome.replay is not None
         assert replay(outcome.replay).reproduced
     assert not replay(outcome.replay).reproduced  # the emulator as it is pages correctly
+
+
+@pytest.mark.parametrize(("mutant", "rule", "observed"), [
+    ("syno-flag-unchecked", "SYNO.CloudSync set_personal_config", "expected 120, observed 0"),
+    ("syno-missing-flag-false", "SYNO.CloudSync set_personal_config",
+     "expected 114, observed 0"),
+    ("syno-log-keyword-ignored", "get_log keyword='notes.md'", "/docs/readme.txt"),
+])
+def test_each_parameter_and_log_rule_catches_its_deviation(mutant: str, rule: str,
+                                                           observed: str,
+                                                           tmp_path: Path) -> None:
+    with BY_NAME[mutant].applied():
+        outcome = run_campaign(CAMPAIGNS["SYNO.CloudSync"], Options(examples=10), tmp_path)
+    assert outcome.failure is not None and outcome.failure["rule"] == rule, outcome.describe()
+    assert observed in outcome.failure["message"]
+
+
+def test_a_reply_without_a_numeric_code_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    """An endpoint answering ``{"code": null}`` breaks the rule of the call it answered."""
+    null_code = Mutant("null-code", "SYNO.CloudSync", "sim.synology.methods", "int_param",
+                       'raise SynoError(INVALID_PARAMETER, f"{name} must be an integer',
+                       'raise SynoError(None, f"{name} must be an integer', "120")
+    with null_code.applied():
+        outcome = run_campaign(CAMPAIGNS["SYNO.CloudSync"], Options(examples=10), tmp_path)
+    assert outcome.failure is not None and outcome.failure["kind"] == "violation"
+    assert outcome.failure["rule"] == "SYNO.CloudSync set_global_config"
+    assert "expected 120, observed 'error without a numeric code: {\"code\": null}'" in \
+        outcome.failure["message"]

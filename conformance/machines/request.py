@@ -37,8 +37,9 @@ ALLOWED = {  # research §3.3 "reachable transitions"
 
 ENDED = {spec.SESSION_SUCCESSFUL: "complete", spec.SESSION_FAILED: "fail",
          spec.SESSION_PAUSED: "pause"}
-"""The states a task in this machine ends in (no rule pauses one), and the event each sends."""
-FINAL = {"complete", "fail", "pause"}
+"""The states a started download (:attr:`RequestMachine.tasks`: none is paused by the app)
+ends in, and the event each sends."""
+FINAL = frozenset(ENDED.values())
 
 class Download(NamedTuple):
     """A download the machine started, and what it predicted of it."""
@@ -238,16 +239,11 @@ class RequestMachine(RecordedMachine):
             outcome = f"fail:{spec.ERROR_UNSUPPORTED_NETWORK_TYPE}"
         else:
             outcome = served
-        name = f"f{self.names}.bin"
-        self.names += 1
         assert self.server is not None
-        task = self.create({"url": f"{base or self.server.url}{path}", "filePath": name,
-                            "networkType": network_type, "enableMetered": metered}, 0)
-        events: list[tuple[str, Any]] = []
-        for kind in ("complete", "pause", "remove"):
-            task.on(kind, lambda k=kind, e=events: e.append((k, None)))
-        task.on("fail", lambda code, e=events: e.append(("fail", code)))
-        task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
+        task = self.create({"url": f"{base or self.server.url}{path}",
+                            "filePath": self.new_name(), "networkType": network_type,
+                            "enableMetered": metered}, 0)
+        events = self.listen(task)
         last = self.last_progress(path) if served == "complete" else None
         self.tasks.append(Download(task, events, outcome, network_type, last))
         if self.settle_each_download:
@@ -290,14 +286,8 @@ class RequestMachine(RecordedMachine):
         """The network goes while a download runs: PAUSED with PAUSED_WAITING_FOR_NETWORK;
         it comes back: the task goes on by itself from where it stopped (a Range request)
         and completes with the server's bytes exactly (research §3.3, §3.13)."""
-        assert self.server is not None
-        self.settle_tasks()
         controls = self.device.controls
-        controls.set_radio("wifi", True)
-        name = f"f{self.names}.bin"
-        self.names += 1
-        task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
-        events = self.listen(task)
+        name, task, events = self.big_download()
         self.device.run(until=self.device.env.now + 0.3)
         controls.set_radio("wifi", False)
         controls.set_radio("cellular", False)
@@ -316,13 +306,11 @@ class RequestMachine(RecordedMachine):
         controls.set_radio("cellular", True)
         if not waits:
             task.resume()  # release 3.2 waits for the app: a retry pause is not lifted
-        end = self.device.env.now + 120
-        while self.device.env.now < end and task.info().status != spec.SESSION_SUCCESSFUL:
-            self.device.run(until=self.device.env.now + 1.0)
-        received = [r for k, r in events if k == "progress"]
+        self.run_to_completion(task)
+        received = [p[0] for k, p in events if k == "progress"]
         finals = [k for k, _ in events if k != "progress"]
         data = self.request_target.read_cache(name)
-        big = (self.server.root / "big.bin").read_bytes()
+        big = self.served("big.bin")
         growing(received)
         last = self.last_progress("/files/big.bin")[0]
         if finals != ["pause", "complete"] or data != big or received[-1:] != [last]:
@@ -340,16 +328,9 @@ class RequestMachine(RecordedMachine):
         (``Promise<void>``; release 3.2: true), and the reason after resuming is
         PAUSED_UNKNOWN (release 3.2: PAUSED_BY_USER stays); a finished task stays as it is
         (research §2.2, §3.3)."""
-        assert self.server is not None
-        self.settle_tasks()
-        if self.has_controls:
-            self.device.controls.set_radio("wifi", True)  # the radio rules may have cut it
-        elif not self.device.sensors.network().internet:
+        if not self.has_controls and not self.device.sensors.network().internet:
             return  # on hardware without a network no download runs to be paused
-        name = f"f{self.names}.bin"
-        self.names += 1
-        task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
-        events = self.listen(task)
+        name, task, events = self.big_download()
         # simulated, the link paces the download: 0.3 s in, it is running; on hardware a
         # fast link may finish it as soon, so there it is paused as it starts
         if self.longest_wait_s is None:
@@ -366,12 +347,10 @@ class RequestMachine(RecordedMachine):
             raise ConformanceFailure("pause() stops a download", "research §2.2, §3.3",
                                      expected, observed)
         answered = self.device.run(task.resume())
-        end = self.device.env.now + 120
-        while self.device.env.now < end and task.info().status != spec.SESSION_SUCCESSFUL:
-            self.device.run(until=self.device.env.now + 1.0)
-        received = [r for k, r in events if k == "progress"]
+        self.run_to_completion(task)
+        received = [p[0] for k, p in events if k == "progress"]
         data = self.request_target.read_cache(name)
-        big = (self.server.root / "big.bin").read_bytes()
+        big = self.served("big.bin")
         after = PAUSES[task.info().pausedReason]
         growing(received)
         resumed = (answered, [k for k, _ in events if k != "progress"], len(data),
@@ -394,13 +373,41 @@ class RequestMachine(RecordedMachine):
                                      "research §3.3", ("SESSION_SUCCESSFUL", []), after_end)
 
     def listen(self, task: Any) -> list[tuple[str, Any]]:
-        """The task's events as they come: (kind, bytes received or the fail code)."""
+        """The task's events as they come: ``(kind, payload)``, the payload of progress
+        (received, total), of fail its code."""
         events: list[tuple[str, Any]] = []
-        for kind in ("complete", "pause"):
+        for kind in ("complete", "pause", "remove"):
             task.on(kind, lambda k=kind, e=events: e.append((k, None)))
         task.on("fail", lambda code, e=events: e.append(("fail", code)))
-        task.on("progress", lambda r, t, e=events: e.append(("progress", r)))
+        task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
         return events
+
+    def new_name(self) -> str:
+        """A file name in the app's cache no download has used."""
+        self.names += 1
+        return f"f{self.names - 1}.bin"
+
+    def served(self, name: str) -> bytes:
+        assert self.server is not None
+        return (self.server.root / name).read_bytes()
+
+    def big_download(self) -> tuple[str, Any, list[tuple[str, Any]]]:
+        """Once the downloads in flight have ended, one of ``big.bin`` (long enough to be
+        interrupted) on Wi-Fi where the machine has Controls: its file name, task and
+        events."""
+        assert self.server is not None
+        self.settle_tasks()
+        if self.has_controls:
+            self.device.controls.set_radio("wifi", True)  # the radio rules may have cut it
+        name = self.new_name()
+        task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
+        return name, task, self.listen(task)
+
+    def run_to_completion(self, task: Any, limit: float = 120.0) -> None:
+        env = self.device.env
+        end = env.now + limit
+        while env.now < end and task.info().status != spec.SESSION_SUCCESSFUL:
+            self.device.run(until=env.now + 1.0)
 
     @precondition(lambda self: self.server is not None and self.has_controls)
     @rule()
