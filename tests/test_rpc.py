@@ -21,6 +21,7 @@ from conformance.spec import ohos_cloudsync as spec
 from conformance.spec import ohos_request
 from conformance.suite import CAMPAIGNS, Options, run_campaign
 from conformance.targets.rpc import open_target
+from sim.device.radio import NetworkType
 from sim.ohos.common import BusinessError
 from sim.ohos.request.errors import JsError
 from sim.servers import FixtureHTTPServer
@@ -132,6 +133,8 @@ def test_a_download_over_stdio_with_its_events_and_file(tmp_path: Path) -> None:
         with FixtureHTTPServer(tmp_path) as files:
             target = client.open("request")
             assert target.has_controls is True
+            # a StrEnum member crosses as the member, not as its string
+            assert target.device.sensors.network().active is NetworkType.WIFI
             app = target.modules["app"]
             task = target.device.run(app.download({"url": f"{files.url}/files/f.bin",
                                                    "filePath": "got.bin"}))
