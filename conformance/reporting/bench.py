@@ -21,6 +21,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 MIN_NOISE = 0.10
 """Changes smaller than this are never reported, whatever the measured spread."""
 
+SIGNIFICANT = 6
+"""Digits a recorded figure keeps: significant digits, not decimal places, so a small ratio
+(0.03014) keeps its precision as well as a large rate does."""
+
+
+def significant(value: float, digits: int = SIGNIFICANT) -> float:
+    """``value`` rounded to ``digits`` significant digits."""
+    return float(f"{value:.{digits}g}")
+
 
 class Bare(RuleBasedStateMachine):
     """Hypothesis's cost per step, and nothing else."""
@@ -69,7 +78,8 @@ def baseline(repeats: int = 5) -> dict[str, Any]:
     """The bare machine's steps per second, ``repeats`` times (10 examples of 25 steps)."""
     rates = [bare(10, 25)["steps_per_s"] for _ in range(repeats)]
     return {"what": "bare Hypothesis state machine, steps/s",
-            "median": round(statistics.median(rates), 2), "spread": round(spread(rates), 3),
+            "median": significant(statistics.median(rates)),
+            "spread": significant(spread(rates)),
             "samples": len(rates)}
 
 
@@ -84,10 +94,10 @@ def figures(base: dict[str, Any], campaigns: list[dict[str, Any]]) -> dict[str, 
         rate = steps / seconds if seconds else None
         ratio = rate / base["median"] if rate and base.get("median") else None
         out["campaigns"][campaign["campaign"]] = {
-            "steps": steps, "seconds": round(seconds, 3),
-            "steps_per_s": round(rate, 2) if rate else None,
-            "ratio": round(ratio, 4) if ratio else None,
-            "spread": round(spread([n / t for n, t in timing if n]), 3),
+            "steps": steps, "seconds": significant(seconds),
+            "steps_per_s": significant(rate) if rate else None,
+            "ratio": significant(ratio) if ratio else None,
+            "spread": significant(spread([n / t for n, t in timing if n])),
             "timing": [[n, round(t, 6)] for n, t in timing]}
     return out
 
@@ -115,5 +125,5 @@ def change(base_run: dict[str, Any], new_run: dict[str, Any]) -> dict[str, Any] 
         paired = False
     verdict = "slower" if factor < 1 - noise else "faster" if factor > 1 + noise \
         else "within noise"
-    return {"base": a["ratio"], "new": b["ratio"], "change": round(factor, 3),
-            "noise": round(noise, 3), "paired": paired, "verdict": verdict}
+    return {"base": a["ratio"], "new": b["ratio"], "change": significant(factor),
+            "noise": significant(noise), "paired": paired, "verdict": verdict}
