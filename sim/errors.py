@@ -5,7 +5,8 @@
     SimError
     ├── ConfigError(SimError, ValueError)    a profile or scenario value is wrong
     ├── TransferInterrupted(SimError)        a Link transfer lost its radio
-    └── StorageFull(SimError, OSError)       a write exceeds free space (errno ENOSPC)
+    ├── StorageFull(SimError, OSError)       a write exceeds free space (errno ENOSPC)
+    └── UnsafePath(SimError, ValueError)     a path that is not plainly inside its folder
 
 Each carries the context that caused it, so the CLI can print one clear line. Constructor
 arguments are kept as ``args`` because SimPy re-creates an exception from them when it throws a
@@ -72,3 +73,30 @@ class StorageFull(SimError, OSError):
     def __str__(self) -> str:
         return f"[Errno {errno.ENOSPC}] No space left on device: need {self.requested} bytes, " \
             f"{self.free} free"
+
+
+class UnsafePath(SimError, ValueError):
+    """A path refused before any effect: not a plain relative path, or one whose way inside
+    its folder meets a symlink (or a file where a folder should be).
+
+    ``reason`` is one of the class's constants, so callers map each to their API's documented
+    error (a name too long is ENAMETOOLONG's code, the others a bad path).
+    """
+
+    NOT_TEXT = "not text"
+    NUL = "NUL character"
+    ABSOLUTE = "absolute"
+    EMPTY = "empty"
+    PARENT = "parent folder (..)"
+    NAME_TOO_LONG = "name too long"
+    PATH_TOO_LONG = "path too long"
+    LINK = "symlink or non-folder on the way"
+    NOT_FILE = "not a regular file"
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"unsafe path {self.path!r}: {self.reason}"
