@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import simpy
 
+from sim.fs import Folder
+
 T = TypeVar("T")
 
 INTERNET = "ohos.permission.INTERNET"
@@ -125,6 +127,23 @@ class AppSandbox:
         self.cloud_dir = self.root / "cloud"
         for folder in (self.cache_dir, self.files_dir, self.cloud_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        self._held: dict[str, Folder] = {}
+
+    def _hold(self, name: str, path: Path) -> Folder:
+        if name not in self._held:
+            self._held[name] = Folder.hold(path)
+        return self._held[name]
+
+    @property
+    def cache(self) -> Folder:
+        """The cache folder, held: the references' file operations there go through it, so a
+        folder swapped for a symlink later is never followed (see :mod:`sim.fs`)."""
+        return self._hold("cache", self.cache_dir)
+
+    @property
+    def cloud(self) -> Folder:
+        """The cloud folder, held (as :attr:`cache`)."""
+        return self._hold("cloud", self.cloud_dir)
 
     def cloud_uri(self, relative: str) -> str:
         """The ``file://`` URI the platform builds for a file in the cloud folder."""
