@@ -11,6 +11,7 @@ Routes (every fault is chosen by the URL, so one server serves every test at onc
 ``GET /loop``                      a redirect that never ends
 ``GET|HEAD|POST|PUT /status/CODE`` that status with a short text body
 ``POST /upload``, ``PUT /upload``  stores multipart parts (POST) or the raw body (PUT)
+``GET /scripted/TOKEN/NAME``       a different answer per request (:mod:`.scripted`)
 =================================  ==========================================================
 
 Query parameters that add faults to any file route: ``ignore_range=1`` (answer 200 with the
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
+from sim.servers.scripted import Scripts
 from sim.servers.threaded import ThreadedServer
 
 CHUNK = 64 * 1024
@@ -105,6 +107,7 @@ class FixtureHTTPServer(ThreadedServer):
         app.router.add_route("*", "/status/{code:\\d+}", self._status)
         app.router.add_route("POST", "/upload", self._upload)
         app.router.add_route("PUT", "/upload", self._upload)
+        Scripts(self.root).add_routes(app)
         app.middlewares.append(self._record)
         return app
 
