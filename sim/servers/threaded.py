@@ -1,4 +1,5 @@
-"""An aiohttp server on 127.0.0.1 running its own event loop in a thread.
+"""An aiohttp server (on 127.0.0.1 unless told otherwise) running its own event loop in a
+thread.
 
 The fixture HTTP server and the emulated NAS both need this: synchronous code (libcurl, the
 ``synology-api`` client, SimPy) calls them while they serve, so they cannot share its thread.
@@ -19,7 +20,10 @@ class ThreadedServer:
 
     thread_name = "aiohttp"
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, host: str = "127.0.0.1") -> None:
+        self.host = host
+        """The address listened on: loopback by default, so nothing outside the machine can
+        reach a server that has no authentication of its own."""
         self._port = port
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -36,7 +40,11 @@ class ThreadedServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """Where a client on this machine reaches the server."""
+        if self.host in ("", "0.0.0.0", "::"):
+            return f"http://127.0.0.1:{self.port}"
+        return f"http://[{self.host}]:{self.port}" if ":" in self.host \
+            else f"http://{self.host}:{self.port}"
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._serve, name=self.thread_name, daemon=True)
@@ -84,7 +92,7 @@ class ThreadedServer:
         # connections still open at shutdown (a paused client, a dropped body) get 1 s, not 60
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        site = web.TCPSite(self._runner, self.host or None, self._port)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.Server)
