@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -548,8 +549,9 @@ def test_a_file_that_refuses_writes_fails_with_http_data_error(
         tmp_path: Path, http_server: FixtureHTTPServer) -> None:
     rig = Rig(tmp_path)
     task = rig.start(f"{http_server.url}/files/small.bin", filePath="full.bin")
-    task.path.unlink()
-    task.path.symlink_to("/dev/full")  # every write fails with ENOSPC
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, task.fd)  # the file the task holds now fails every write with ENOSPC
+    os.close(full)
     rig.run(60)
     assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
         ("fail", C.ERROR_HTTP_DATA_ERROR)]

@@ -283,15 +283,24 @@ def test_without_internet_permission_the_promise_rejects_201(tmp_path: Path) -> 
     assert info.value.code == 201
 
 
-def test_a_file_deleted_before_its_turn_reports_failed_to_get_file(
+def test_a_file_is_held_from_the_start_so_a_delete_or_swap_before_its_turn_changes_nothing(
         tmp_path: Path, http_server: FixtureHTTPServer) -> None:
     rig = Rig(tmp_path)
     rig.file("a.bin", 2_000_000)  # 4 s over the uplink
-    rig.file("b.bin", 1000)
+    b = rig.file("b.bin", 1000)
+    c = rig.file("c.bin", 1000)
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"OUTSIDE" * 100)
+    before = len(http_server.received)
     rig.start(f"{http_server.url}/upload", [{"uri": "internal://cache/a.bin"},
-                                            {"uri": "internal://cache/b.bin"}], method="PUT")
+                                            {"uri": "internal://cache/b.bin"},
+                                            {"uri": "internal://cache/c.bin"}], method="PUT")
     rig.run(1.0)
     (rig.sandbox.cache_dir / "b.bin").unlink()
+    (rig.sandbox.cache_dir / "c.bin").unlink()
+    (rig.sandbox.cache_dir / "c.bin").symlink_to(outside)
     rig.run(30)
-    assert rig.outcome() == ("fail", [TaskState("a.bin", 0, "file uploaded successfully"),
-                                      TaskState("b.bin", 2, "failed to get file")])
+    assert rig.outcome() == ("complete", [TaskState(n, 0, "file uploaded successfully")
+                                          for n in ("a.bin", "b.bin", "c.bin")])
+    sent = [r.files[0]["sha256"] for r in http_server.received[before:]]
+    assert sent[1:] == [hashlib.sha256(b).hexdigest() for b in (b, c)]

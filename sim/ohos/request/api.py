@@ -59,8 +59,8 @@ class RequestModule:
                 return None
             return self._permission_denied(callback)
         parsed = parse_config(self, config)
-        path, uri = create_file(self, parsed)
-        task = self.downloads.create(parsed, path, uri)
+        fd, relative, uri = create_file(self, parsed)
+        task = self.downloads.create(parsed, fd, relative, uri)
         return deliver(Promise(self.device.env).resolve(task), callback)
 
     def upload(self, config: object, callback: AsyncCallback | None = None) -> Promise | None:

@@ -48,7 +48,9 @@ class CurlOptions:
 
 def _base(url: str, headers: list[str], options: CurlOptions) -> pycurl.Curl:
     c = pycurl.Curl()
-    c.setopt(pycurl.URL, url)
+    # as bytes: a URL or header the app gave in UTF-8 reaches libcurl as the platform's
+    # napi_get_value_string_utf8 hands it over (libcurl decides what it accepts)
+    c.setopt(pycurl.URL, url.encode("utf-8"))
     c.setopt(pycurl.FOLLOWLOCATION, 1)
     c.setopt(pycurl.MAXREDIRS, options.max_redirects)
     c.setopt(pycurl.CONNECTTIMEOUT_MS, int(options.connect_timeout_s * 1000))
@@ -59,8 +61,63 @@ def _base(url: str, headers: list[str], options: CurlOptions) -> pycurl.Curl:
     c.setopt(pycurl.BUFFERSIZE, BUFFER)
     c.setopt(pycurl.COOKIEFILE, "")
     if headers:
-        c.setopt(pycurl.HTTPHEADER, headers)
+        c.setopt(pycurl.HTTPHEADER, [h.encode("utf-8") for h in headers])
     return c
+
+
+@dataclass(frozen=True)
+class Head:
+    """The status and headers of the final response (after redirects), as they stand when its
+    body begins: what decides whether that body belongs in a file at all."""
+
+    status: int
+    lines: tuple[str, ...]
+
+    @classmethod
+    def of(cls, lines: list[str]) -> Head:
+        block = _last_header_block(lines)
+        status = 0
+        if block:
+            fields = block[0].split()
+            if len(fields) > 1 and fields[1].isdigit():
+                status = int(fields[1])
+        return cls(status, tuple(block))
+
+    def header(self, name: str) -> str | None:
+        """The last value of header ``name`` (case-insensitive), or None."""
+        wanted = name.lower()
+        found = None
+        for line in self.lines[1:]:
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == wanted:
+                found = value.strip()
+        return found
+
+    @property
+    def content_length(self) -> int:
+        value = self.header("Content-Length")
+        return int(value) if value is not None and value.isdigit() else -1
+
+    @property
+    def content_range(self) -> tuple[int, int, int] | None:
+        """``Content-Range: bytes FIRST-LAST/TOTAL`` as numbers (TOTAL -1 for ``*``)."""
+        value = self.header("Content-Range")
+        if value is None or not value.startswith("bytes "):
+            return None
+        span, _, total = value[6:].partition("/")
+        first, _, last = span.partition("-")
+        if not (first.isdigit() and last.isdigit() and (total.isdigit() or total == "*")):
+            return None
+        return int(first), int(last), int(total) if total.isdigit() else -1
+
+    @property
+    def validator(self) -> str:
+        """What ``If-Range`` may carry to resume only this representation: a strong ETag,
+        else Last-Modified, else nothing (RFC 9110 §13.1.5)."""
+        etag = self.header("ETag")
+        if etag and not etag.startswith("W/"):
+            return etag
+        return self.header("Last-Modified") or ""
 
 
 def _finish(c: pycurl.Curl, lines: list[str]) -> CurlResult:
@@ -123,6 +180,8 @@ class Fetch:
         self._block: list[bytes] = []
         self._block_size = 0
         self.result: CurlResult | None = None
+        self.head: Head | None = None
+        """The final response's status and headers, set before its first body block."""
         self._lines: list[str] = []
         c = _base(url, headers, options)
         if resume_from > 0:
@@ -132,6 +191,8 @@ class Fetch:
         self._thread = _launch(c, self._lines, self._abort, self._run, "curl-fetch")
 
     def _write(self, data: bytes) -> int | None:
+        if self.head is None:
+            self.head = Head.of(self._lines)  # the headers are complete once the body begins
         # hand over blocks of BLOCK bytes: one queue operation per block, not per recv()
         self._block.append(data)
         self._block_size += len(data)

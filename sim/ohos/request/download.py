@@ -5,6 +5,15 @@ each run probes the size, resumes with ``Range`` from the file's length, and map
 result onto SESSION_*/ERROR_*/PAUSED_* exactly as §3.5 lays out. Bytes come over real HTTP and
 are paced by the simulated link: a chunk is written to the file only once the device's link has
 carried it, so a radio lost mid-body leaves exactly the bytes the link delivered.
+
+What reaches the file is only ever the server's representation: the body of an answer is
+written only when the answer is the file (200 to a plain request; to a resume, a 206 whose
+``Content-Range`` starts where the file ends and totals what the probe announced); a resume
+carries ``If-Range`` with the first answer's validator, so bytes of a replaced representation
+are never appended (its 200 is libcurl's range error, §3.5's last row); and ``complete`` needs
+the file to hold exactly the announced size. The file is created ``O_EXCL`` through the
+app's held cache folder and written through the descriptor the task holds, so a symlink
+swapped in for it or its folder later is never followed (:mod:`sim.fs`).
 """
 
 from __future__ import annotations
@@ -13,20 +22,22 @@ import contextlib
 import errno
 import os
 import re
+import stat
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 import simpy
 
 from sim.device.radio import NetworkType
-from sim.errors import StorageFull, TransferInterrupted
+from sim.errors import StorageFull, TransferInterrupted, UnsafePath
+from sim.fs import parts
 from sim.ohos.common import AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
-from sim.ohos.request.curl import CONNECT_ERRORS, CurlOptions, CurlResult, Fetch, probe
+from sim.ohos.request.curl import CONNECT_ERRORS, CurlOptions, CurlResult, Fetch, Head, probe
 from sim.ohos.request.errors import business_error, param_error
 from sim.trace import DeviceEvent, EventKind
 
@@ -35,6 +46,12 @@ if TYPE_CHECKING:
     from sim.ohos.request.api import RequestModule
 
 URL = re.compile(r"^http(s)?://.+")
+UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
+"""Characters no URL on the wire can hold (controls, NUL, space): refused as a bad url."""
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+"""A header name (RFC 9110 §5.1)."""
+BAD_VALUE = re.compile(r"[\x00\r\n]")
+"""What would end a header value early or start another header: refused as a bad header."""
 EVENTS = ("progress", "complete", "pause", "remove", "fail")
 HALTS = ("paused by user", "removed")
 """Reasons a task's own call gives when it stops the task's transfer."""
@@ -80,11 +97,15 @@ def parse_config(module: RequestModule, config: object) -> DownloadConfig:
     if not isinstance(config, dict):
         raise param_error(fidelity, "download config has wrong type")
     url = config.get("url")
-    if not isinstance(url, str) or not URL.match(url):
+    if not isinstance(url, str) or not URL.match(url) or UNSENDABLE.search(url) \
+            or not _utf8(url):
         raise param_error(fidelity, "download config url error")
     header = config.get("header", {})
+    if header is None:
+        header = {}
     if not isinstance(header, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in header.items()):
+            isinstance(k, str) and isinstance(v, str) and TOKEN.match(k)
+            and not BAD_VALUE.search(v) and _utf8(v) for k, v in header.items()):
         raise param_error(fidelity, "download config header error")
     values: dict[str, Any] = {"url": url, "header": dict(header)}
     for key, kind in (("enableMetered", bool), ("enableRoaming", bool), ("background", bool),
@@ -94,6 +115,8 @@ def parse_config(module: RequestModule, config: object) -> DownloadConfig:
                 raise param_error(fidelity, f"download config {key} has wrong type")
             values[key] = config[key]
     network_type = config.get("networkType", 0)
+    if network_type is None:
+        network_type = 0
     if isinstance(network_type, bool) or not isinstance(network_type, int) \
             or not 0 <= network_type <= 0xFFFFFFFF:
         raise param_error(fidelity, "download config networkType has wrong type")
@@ -101,49 +124,69 @@ def parse_config(module: RequestModule, config: object) -> DownloadConfig:
     return DownloadConfig(**values)
 
 
-def create_file(module: RequestModule, config: DownloadConfig) -> tuple[Path, str]:
-    """Resolve ``filePath`` under the app's cache directory and create the file now.
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be handed over in UTF-8 (a lone surrogate cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _file_error(code: int) -> Exception:
+    return business_error(C.EXCEPTION_FILEIO, f"Failed to open file errno {code}")
+
+
+def create_file(module: RequestModule, config: DownloadConfig) -> tuple[int, str, str]:
+    """Create the task's file now under the app's cache folder: its descriptor (held by the
+    task for every write), its path relative to the folder, and its URI.
 
     Per the page, ``filePath`` is relative to ``internal://cache/`` (``'test.txt'``,
     ``'workspace/test.txt'``, ``'workspace/'``); a path ending in ``/`` or empty takes the URL's
-    last segment as the file name. An existing file or a path that leaves the cache directory
-    is 13400002; a file that cannot be created is 13400001 (§3.1 step 8).
+    last segment as the file name. An existing file, a path that leaves the cache folder or
+    meets a symlink on the way is 13400002; a file that cannot be created (a name longer than
+    the file system takes: errno 36) is 13400001 (§3.1 step 8).
     """
-    sandbox = module.sandbox
+    folder = module.sandbox.cache
     relative = config.filePath.removeprefix("internal://cache/")
     if relative == "" or relative.endswith("/"):
         segment = config.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
         relative += segment or "download"
-    path = sandbox.inside(sandbox.cache_dir, relative)
-    if path is None:
-        raise business_error(C.EXCEPTION_FILEPATH, "Download File Path Valid")
-    if path.exists() and not path.is_dir():
-        raise business_error(C.EXCEPTION_FILEPATH, "Download File already exists")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
+        relative = "/".join(parts(relative))
+        existing = folder.lstat(relative)
+        if existing is not None and not stat.S_ISDIR(existing.st_mode):
+            raise business_error(C.EXCEPTION_FILEPATH, "Download File already exists")
+        fd = folder.create(relative, create_parents=True)
+    except UnsafePath as exc:
+        if exc.reason in (UnsafePath.NAME_TOO_LONG, UnsafePath.PATH_TOO_LONG):
+            raise _file_error(errno.ENAMETOOLONG) from None
         raise business_error(C.EXCEPTION_FILEPATH, "Download File Path Valid") from None
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
     except OSError as exc:
-        code = exc.errno or errno.EIO
-        raise business_error(C.EXCEPTION_FILEIO, f"Failed to open file errno {code}") from None
-    os.close(fd)
-    uri = "internal://cache/" + str(path.relative_to(sandbox.cache_dir))
-    return path, uri
+        raise _file_error(exc.errno or errno.EIO) from None
+    return fd, relative, "internal://cache/" + relative
 
 
 class DownloadTask:
     """One download, as the app sees it. Create it with ``request.download(config)``."""
 
     def __init__(self, service: DownloadService, task_id: int, config: DownloadConfig,
-                 path: Path, uri: str) -> None:
+                 fd: int, relative: str, uri: str) -> None:
         self._service = service
         self._fidelity = service.module.fidelity
         self.id = task_id
         self.config = config
-        self.path = path
+        self.relative = relative
+        """The file's path inside the app's cache folder."""
+        self.path = service.module.sandbox.cache_dir / relative
+        """Where the file was created: for reading it back, never for writing it."""
         self.uri = uri
+        self.fd = fd
+        """The file, held from creation to the task's end: every byte goes through it."""
+        self._closer = weakref.finalize(self, os.close, fd)
+        self.validator = ""
+        """The first answer's ETag or Last-Modified: a resume continues only that
+        representation (``If-Range``)."""
         self.status = C.SESSION_PENDING
         self.failed_reason = C.ERROR_UNKNOWN
         self.paused_reason = C.PAUSED_UNKNOWN
@@ -177,7 +220,7 @@ class DownloadTask:
             return
         self._listeners[type] = callback
         if type in self._sticky:
-            callback(*self._sticky.pop(type))
+            self._call(type, callback, self._sticky.pop(type))
 
     def off(self, type: str, callback: Callable[..., Any] | None = None) -> None:
         """Stop listening to ``type`` (whatever ``callback`` is)."""
@@ -195,9 +238,25 @@ class DownloadTask:
     def _emit(self, type_: str, *args: Any) -> None:
         listener = self._listeners.get(type_)
         if listener is not None:
-            listener(*args)
+            self._call(type_, listener, args)
         elif type_ in ("complete", "fail"):
             self._sticky[type_] = args
+
+    def _call(self, type_: str, listener: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Call an app's listener; what it raises is the app's fault, recorded in the trace,
+        and the service carries on (as a throwing JS callback does not stop the platform's)."""
+        try:
+            listener(*args)
+        except Exception as exc:
+            self._service.device.trace.emit(
+                EventKind.API, api="request.download", task=self.id, what="listener raised",
+                event=type_, error=f"{type(exc).__name__}: {exc}")
+
+    def _release(self) -> None:
+        """Let go of the file (the task has ended: nothing more is written). The number is
+        forgotten too, so no later write can reach whatever file reuses it."""
+        self._closer()
+        self.fd = -1
 
     def _set(self, status: int, code: int | None = None, reason: int | None = None) -> None:
         """The service's ``SetStatus``: an event only when something changed (§3.3)."""
@@ -212,6 +271,8 @@ class DownloadTask:
         if before == (self.status, self.failed_reason, self.paused_reason):
             return
         self._service.trace(self, "state")
+        if status in (C.SESSION_SUCCESSFUL, C.SESSION_FAILED):
+            self._release()
         if status == C.SESSION_SUCCESSFUL:
             self._emit("complete")
         elif status == C.SESSION_PAUSED:
@@ -238,10 +299,13 @@ class DownloadTask:
             self.removed = True
             self._service.forget(self)
             self._halt("removed")
+            self._release()
             self._emit("remove")
             if not self._fidelity.remove_keeps_file:
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()
+                # by name through the held cache folder: a folder swapped for a symlink is
+                # not followed, a file swapped for one is removed itself, not its target
+                with contextlib.suppress(UnsafePath, OSError):
+                    self._service.module.sandbox.cache.unlink(self.relative)
         return self._answer(True, callback)
 
     def pause(self, callback: AsyncCallback | None = None) -> Promise | None:
@@ -302,8 +366,8 @@ class DownloadService:
         self._requeue: set[DownloadTask] = set()
         self.device.sensors.subscribe(self._on_device_event)
 
-    def create(self, config: DownloadConfig, path: Path, uri: str) -> DownloadTask:
-        task = DownloadTask(self, self._next_id, config, path, uri)
+    def create(self, config: DownloadConfig, fd: int, relative: str, uri: str) -> DownloadTask:
+        task = DownloadTask(self, self._next_id, config, fd, relative, uri)
         self._next_id += 1
         self.tasks[task.id] = task
         self.trace(task, "created")
@@ -440,11 +504,15 @@ class DownloadService:
             if result.code == 0 and result.http_status == 200:
                 task.total = result.content_length
                 task.mime_type = result.content_type
+                task.validator = Head.of(result.header_lines).validator
                 task.probed = True
-        position = task.path.stat().st_size if task.path.exists() else 0
+        position = os.fstat(task.fd).st_size
         task.downloaded = position
         if task.total >= 0 and position >= task.total:
-            task._set(C.SESSION_SUCCESSFUL)
+            if position == task.total:
+                task._set(C.SESSION_SUCCESSFUL)
+            else:  # more bytes than the representation has: not its bytes
+                task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
             return "done"
         remaining = task.total - position if task.total >= 0 else None
         reservation: Reservation | None = None
@@ -454,13 +522,14 @@ class DownloadService:
             except StorageFull:
                 self._fail_space(task)
                 return "done"
-        outcome, result = yield from self._body(task, headers, position, remaining, reservation)
+        outcome, result, head = yield from self._body(task, headers, position, remaining,
+                                                      reservation)
         if outcome != "done" or task.halted:
             return outcome
         assert result is not None
         if result.code in CONNECT_ERRORS:
             return "retry"
-        self._conclude(task, result, position)
+        self._conclude(task, result, position, head)
         return "done"
 
     def _fail_space(self, task: DownloadTask) -> None:
@@ -470,83 +539,141 @@ class DownloadService:
 
     def _body(self, task: DownloadTask, headers: list[str], position: int,
               remaining: int | None, reservation: Reservation | None) -> Gen:
+        """One GET from ``position``; returns (outcome, curl's result, the answer's head).
+
+        Every body the server sends crosses the link (the device receives an error page as
+        it receives a file), but only the file's own bytes are written (:meth:`_belongs`).
+        """
         link = self.device.link
+        if position > 0 and task.validator:
+            headers = [*headers, f"If-Range:{task.validator}"]
         fetch = Fetch(task.config.url, headers, self.curl_options, resume_from=position)
         transfer = link.transfer(remaining if remaining is not None else 2**62, "down",
                                  label=f"download-{task.id}")
         task.transfer = transfer
-        received = 0
+        carried = 0  # bytes the link carried in this attempt
+        written = 0  # of which the file took
+        keep: bool | None = None
         pending: list[bytes] = []
         pending_size = 0
         outcome = "done"
-        with task.path.open("ab", buffering=0) as out:
-            chunks = fetch.chunks()
-            finished = False
-            while not finished:
-                chunk = next(chunks, None)
-                if chunk is not None:
-                    pending.append(chunk)
-                    pending_size += len(chunk)
-                    if pending_size < STEP:
-                        continue
-                else:
-                    finished = True
-                if not pending_size:
+        chunks = fetch.chunks()
+        finished = False
+        while not finished:
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size < STEP:
                     continue
-                if reservation is None:
-                    try:
-                        self.device.storage.write(pending_size)
-                    except StorageFull:
-                        fetch.abort()
-                        transfer.cancel("storage full")
-                        self._fail_space(task)
-                        return "failed", None
+            else:
+                finished = True
+            if not pending_size:
+                continue
+            if keep is None:
+                assert fetch.head is not None
+                keep = self._belongs(task, fetch.head, position)
+                if keep is None:  # a 206 of other bytes than were asked: never appended
+                    fetch.abort()
+                    transfer.cancel("wrong range")
+                    self._commit(reservation, written)
+                    task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+                    return "failed", None, fetch.head
+                if not task.validator:
+                    task.validator = fetch.head.validator
+            if keep and reservation is None:
                 try:
-                    yield transfer.reached(received + pending_size)
-                    kept = pending_size
-                except TransferInterrupted as exc:
-                    kept = max(0, min(pending_size, exc.bytes_done - received))
-                    outcome = "halted" if exc.reason in HALTS else "lost"
+                    self.device.storage.write(pending_size)
+                except StorageFull:
+                    fetch.abort()
+                    transfer.cancel("storage full")
+                    self._fail_space(task)
+                    return "failed", None, fetch.head
+            try:
+                yield transfer.reached(carried + pending_size)
+                kept = pending_size
+            except TransferInterrupted as exc:
+                kept = max(0, min(pending_size, exc.bytes_done - carried))
+                outcome = "halted" if exc.reason in HALTS else "lost"
+            if keep and task.fd >= 0:  # (a task removed meanwhile has let its file go)
+                data = b"".join(pending)[:kept]
                 try:
-                    if kept == pending_size:
-                        out.writelines(pending)
-                    else:
-                        out.write(b"".join(pending)[:kept])
+                    _write_all(task.fd, data, position + written)
                 except OSError:
                     # the file cannot take the bytes: curl's write error, ERROR_HTTP_DATA_ERROR
                     fetch.abort()
                     if not transfer.triggered:
                         transfer.cancel("write error")
-                    if reservation is not None:
-                        reservation.commit(min(received, reservation.nbytes))
+                    self._commit(reservation, written)
                     task._set(C.SESSION_FAILED, C.ERROR_HTTP_DATA_ERROR, C.PAUSED_UNKNOWN)
-                    return "failed", None
-                received += kept
-                pending, pending_size = [], 0
-                task.downloaded = position + received
+                    return "failed", None, fetch.head
+                written += kept
+                task.downloaded = position + written
                 task._progress()
-                if outcome != "done":
-                    fetch.abort()
-                    break
-        if reservation is not None:
-            reservation.commit(min(received, reservation.nbytes))
+            carried += kept
+            pending, pending_size = [], 0
+            if outcome != "done":
+                fetch.abort()
+                break
+        self._commit(reservation, written)
         if outcome != "done":
-            return outcome, None
+            return outcome, None, fetch.head
         if not transfer.triggered:
-            if remaining is None or received < remaining:
+            if remaining is None or carried < remaining:
                 transfer.finish()  # the sender closed the body (normally, or early)
             yield transfer
         assert fetch.result is not None
-        return "done", fetch.result
+        return "done", fetch.result, fetch.head
 
-    def _conclude(self, task: DownloadTask, result: CurlResult, position: int) -> None:
-        """``HandleResponseCode`` (§3.5)."""
+    @staticmethod
+    def _commit(reservation: Reservation | None, written: int) -> None:
+        if reservation is not None:
+            reservation.commit(min(written, reservation.nbytes))
+
+    @staticmethod
+    def _belongs(task: DownloadTask, head: Head, position: int) -> bool | None:
+        """Whether an answer's body is the file's next bytes: True to write it, False for an
+        answer whose body is not the file (an error page: received, never written), None
+        for a 206 of other bytes than were asked (a failure)."""
+        if position == 0:
+            return head.status == 200
+        if head.status != 206:
+            return False
+        span = head.content_range
+        if span is None or span[0] != position or \
+                (task.total >= 0 and span[2] not in (task.total, -1)):
+            return None
+        return True
+
+    def _conclude(self, task: DownloadTask, result: CurlResult, position: int,
+                  head: Head | None) -> None:
+        """``HandleResponseCode`` (§3.5), and ``complete`` only for the whole representation:
+        the file must hold what the probe and the answer announced (a body that ended early
+        without a length to say so is a partial file: §3.5's last row)."""
         ok_status = result.http_status == 200 or (result.http_status == 206 and position > 0)
         if result.code == 0 and ok_status:
-            task._set(C.SESSION_SUCCESSFUL)
+            size = os.fstat(task.fd).st_size
+            announced = [task.total]
+            if head is not None:
+                span = head.content_range
+                announced.append(span[2] if span is not None else head.content_length)
+            elif result.http_status == 200:
+                announced.append(result.content_length)
+            if any(n >= 0 and n != size for n in announced):
+                task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+            else:
+                task._set(C.SESSION_SUCCESSFUL)
         elif result.code == pycurl.E_WRITE_ERROR and ok_status:
             task._set(C.SESSION_FAILED, C.ERROR_HTTP_DATA_ERROR, C.PAUSED_UNKNOWN)
         elif result.code == pycurl.E_TOO_MANY_REDIRECTS:
             task._set(C.SESSION_FAILED, C.ERROR_TOO_MANY_REDIRECTS, C.PAUSED_UNKNOWN)
         else:
             task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` (a short write is retried, not lost)."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n

@@ -3,21 +3,25 @@
 POST sends ``multipart/form-data`` — the form fields, then the file part — and PUT the raw file.
 Success is HTTP 200 exactly. The body is built here and streamed to libcurl as the device's
 simulated link carries it, so a radio lost mid-body stops the upload where the link stopped.
+
+Each file is opened when its URI is resolved — through the app's held cache folder, following
+no symlink — and that descriptor is what is sent: a file swapped afterwards (for a symlink to
+something outside, say) changes nothing that reaches the server.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.errors import TransferInterrupted
+from sim.errors import TransferInterrupted, UnsafePath
 from sim.ohos.common import INTERNET, AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
 from sim.ohos.request.curl import CurlOptions, CurlResult, Send
@@ -178,11 +182,21 @@ class UploadTask:
     def _emit(self, type_: str, *args: Any) -> None:
         listener = self._listeners.get(type_)
         if listener is not None:
-            listener(*args)
+            self._call(type_, listener, args)
         elif type_ in ("complete", "fail"):
             self._sticky[type_] = args
         elif type_ == "headerReceive":
             self._pending_headers.append(args[0])
+
+    def _call(self, type_: str, listener: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Call an app's listener; what it raises is recorded in the trace and the upload
+        carries on (a throwing JS callback does not stop the platform's library)."""
+        try:
+            listener(*args)
+        except Exception as exc:
+            self._service.device.trace.emit(
+                EventKind.API, api="request.upload", what="listener raised", event=type_,
+                error=f"{type(exc).__name__}: {exc}")
 
     def _progress(self, force: bool = False) -> None:
         """Emit when the values changed (or at once for a new listener, §4.4)."""
@@ -230,21 +244,37 @@ class UploadService:
         self.device.trace.emit(EventKind.API, api="request.upload", what=what,
                                uploaded=task.uploaded, total=task.total, **data)
 
+    def _open(self, uri: str) -> int | None:
+        """The file an ``internal://cache/`` URI names, opened now through the app's held
+        cache folder (no symlink followed, a regular file only); None if it cannot be had."""
+        prefix = "internal://cache/"
+        if not uri.startswith(prefix):
+            return None
+        try:
+            return self.module.sandbox.cache.open(uri[len(prefix):])
+        except (UnsafePath, OSError):
+            return None
+
     def _run(self, task: UploadTask) -> Gen:
         yield self.env.timeout(START_DELAY_S)
+        fds: list[int] = []
+        try:
+            yield from self._run_files(task, fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _run_files(self, task: UploadTask, fds: list[int]) -> Gen:
         config = task.config
-        sandbox = self.module.sandbox
-        paths: list[Path | None] = []
         codes: list[int | None] = []
         for f in config.files:
             if not f.uri.startswith("internal://"):
-                paths.append(None)
                 codes.append(C.UPLOAD_UNSUPPORTED_URI)
                 continue
-            path = sandbox.resolve_internal(f.uri)
-            ok = path is not None and path.is_file()
-            paths.append(path if ok else None)
-            codes.append(None if ok else C.UPLOAD_GET_FILE_ERROR)
+            fd = self._open(f.uri)
+            if fd is not None:
+                fds.append(fd)
+            codes.append(None if fd is not None else C.UPLOAD_GET_FILE_ERROR)
         names = [f.uri.rstrip(" ").rsplit("/", 1)[-1] for f in config.files]
         if any(code is not None for code in codes):
             # a file that cannot be obtained: nothing is sent; the others report 5 (§4.5)
@@ -253,14 +283,13 @@ class UploadService:
                            for n, c in zip(names, codes, strict=True)]
             self._finish(task)
             return
-        task.total = sum(p.stat().st_size for p in paths if p is not None)
+        task.total = sum(os.fstat(fd).st_size for fd in fds)
         results: list[int] = []
-        for index, (f, path) in enumerate(zip(config.files, paths, strict=True)):
-            assert path is not None
+        for index, (f, fd) in enumerate(zip(config.files, fds, strict=True)):
             if task.removed:
                 results.append(C.UPLOAD_REMOVED)
                 continue
-            code, result, body = yield from self._send(task, f, path)
+            code, result, body = yield from self._send(task, f, fd)
             results.append(code)
             last = index == len(config.files) - 1
             if result is not None and result.header_lines and (
@@ -282,16 +311,16 @@ class UploadService:
                     codes=[s.responseCode for s in task.states])
         task._emit("complete" if ok else "fail", list(task.states))
 
-    def _body(self, task: UploadTask, f: File, path: Path) -> tuple[list[str], int, Iterator[bytes],
-                                                                    int]:
+    def _body(self, task: UploadTask, f: File, fd: int) -> tuple[list[str], int, Iterator[bytes],
+                                                                 int]:
         """Headers, length, chunks and the length of the framing before the file's bytes."""
         config = task.config
         user = [f"{k}: {v}" for k, v in config.header.items()]
         has_type = any("Content-Type:" in h for h in user)
-        size = path.stat().st_size
+        size = os.fstat(fd).st_size
         if config.method == "PUT":
             headers = user + ([] if has_type else ["Content-Type: application/octet-stream"])
-            return headers, size, _file_chunks(path, b"", b""), 0
+            return headers, size, _file_chunks(fd, b"", b""), 0
         fidelity = self.module.fidelity
         boundary = "----syncrig" + uuid.uuid4().hex
         part_name = "file" if fidelity.multipart_name_file else (f.name or "file")
@@ -307,16 +336,16 @@ class UploadService:
         content_type = [] if has_type else [
             f"Content-Type: multipart/form-data; boundary={boundary}"]
         return (user + content_type, len(head) + size + len(tail),
-                _file_chunks(path, head, tail), len(head))
+                _file_chunks(fd, head, tail), len(head))
 
-    def _send(self, task: UploadTask, f: File, path: Path) -> Gen:
+    def _send(self, task: UploadTask, f: File, fd: int) -> Gen:
         """One file's request; returns (TaskState code, curl result or None, response body)."""
         link = self.device.link
         if link.active_radio() is None:
             return C.UPLOAD_LIB_ERROR, None, b""
         try:
-            headers, length, chunks, framing = self._body(task, f, path)
-            size = path.stat().st_size
+            headers, length, chunks, framing = self._body(task, f, fd)
+            size = os.fstat(fd).st_size
         except OSError:
             return C.UPLOAD_GET_FILE_ERROR, None, b""  # the file went away before its turn
         send = Send(task.config.url, task.config.method, headers, length, self.curl_options)
@@ -367,12 +396,14 @@ class UploadService:
         return C.UPLOAD_OK, result, bytes(send.body)
 
 
-def _file_chunks(path: Path, head: bytes, tail: bytes) -> Iterator[bytes]:
-    """The request body in pieces of at most STEP bytes: framing, file, closing boundary."""
+def _file_chunks(fd: int, head: bytes, tail: bytes) -> Iterator[bytes]:
+    """The request body in pieces of at most STEP bytes: framing, the held file from its
+    start, closing boundary."""
     if head:
         yield head
-    with path.open("rb") as f:
-        while chunk := f.read(STEP):
-            yield chunk
+    offset = 0
+    while chunk := os.pread(fd, STEP, offset):
+        offset += len(chunk)
+        yield chunk
     if tail:
         yield tail
