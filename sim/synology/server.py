@@ -4,30 +4,46 @@
 :class:`~sim.cloud.Drive` per connection), the shares (real folders under the data directory)
 and the NAS as a simulated device whose link carries every transfer. ``NasServer`` serves
 ``/webapi/*.cgi``: dispatch on ``api``/``method``/``version``, the DSM 7 login handshake, sessions
-by ``_sid``, ``SYNO.Entry.Request`` compounds, and — only with ``test_control`` — an endpoint
-that advances simulated time and changes the device's conditions.
+by ``_sid`` (or the ``id`` cookie) with the synotoken checked, ``SYNO.Entry.Request`` compounds,
+and — only with ``test_control`` — an endpoint that advances simulated time and changes the
+device's conditions.
+
+Every input is treated as hostile: whatever arrives, the reply is a documented DSM code with
+HTTP 200 (100 only for a fault of the emulator itself, logged with its traceback), and the
+engine touches the shares only through held folder descriptors (:mod:`sim.fs`), so no path a
+client sets or a cloud holds leads out of the share it names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 import json
+import logging
 import os
+import re
+import sqlite3
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import pyotp
 import simpy
 from aiohttp import web
 
+from sim import fs
 from sim.cloud import CloudFull, CloudService, CloudUnavailable, Drive, VersionConflict
 from sim.device import Device, load_profile
-from sim.errors import TransferInterrupted
+from sim.errors import TransferInterrupted, UnsafePath
 from sim.servers.threaded import ThreadedServer
 from sim.synology import crypto, methods
 from sim.synology.errors import (
+    INVALID_PARAMETER,
     INVALID_SESSION,
     LOST_PARAMETER,
     NO_PARAMETER,
@@ -36,6 +52,7 @@ from sim.synology.errors import (
     OTP_FAILED,
     OTP_REQUIRED,
     SESSION_TIMEOUT,
+    UNKNOWN,
     VERSION_UNSUPPORTED,
     WRONG_PASSWORD,
     SynoError,
@@ -51,6 +68,8 @@ APIS: dict[str, dict[str, Any]] = {
     "SYNO.Entry.Request": {"path": "entry.cgi", "minVersion": 1, "maxVersion": 2},
     "SYNO.CloudSync": {"path": "entry.cgi", "minVersion": 1, "maxVersion": 1},
 }
+log = logging.getLogger(__name__)
+
 ACTION_DELETE_REMOTE, ACTION_DOWNLOAD, ACTION_UPLOAD, ACTION_DELETE_LOCAL = 0, 1, 2, 3
 INFO, WARN, ERROR = 0, 1, 2
 
@@ -67,7 +86,8 @@ class Nas:
         fresh = not (self.data_dir / "nas.sqlite3").exists()
         self.store = Store(self.data_dir)
         self.shares = self.data_dir / "shares"
-        self.shares.mkdir(parents=True, exist_ok=True)
+        self.share_root = fs.Folder.hold(self.shares, create=True)
+        """The folder of shares, held: every file the engine touches is reached from it."""
         self.cloud = CloudService(self.data_dir / "cloud")
         self.session_ttl_s = session_ttl_s
         self.device = device if device is not None else Device(load_profile("nas"))
@@ -161,12 +181,27 @@ class Nas:
     # -- views used by the methods -----------------------------------------------------------
 
     def volume_free(self, row: Any) -> int:
-        used = sum(p.stat().st_size for p in self.shares.rglob("*") if p.is_file())
+        used = sum(status.st_size for _, status in self.share_root.walk())
         return max(0, int(row["size_total"]) - used)
 
     def share_exists(self, path: str) -> bool:
-        share = path.strip("/").split("/", 1)[0]
-        return bool(share) and (self.shares / share).is_dir()
+        """Whether ``path`` (``/share/sub…``) lies inside an existing share: no ``..``, no NUL,
+        names of at most 255 bytes, the share a real folder and every folder of the path that
+        exists a real folder too (a symlink on the way would lead out of the share)."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            return False
+        try:
+            names = fs.parts(path[1:])
+        except UnsafePath:
+            return False
+        for depth in range(1, len(names) + 1):
+            try:
+                self.share_root.folder("/".join(names[:depth])).close()
+            except FileNotFoundError:
+                return depth > 1  # the rest is made when the task first syncs
+            except (UnsafePath, OSError):
+                return False
+        return True
 
     def connection_status(self, row: Any, tasks: list[Any] | None = None,
                           paused_all: bool | None = None) -> str:
@@ -293,10 +328,14 @@ class Nas:
                 return
             try:
                 yield from self._sync(task, conn)
-            except (CloudFull, CloudUnavailable, TransferInterrupted) as exc:
+            except (CloudFull, CloudUnavailable, TransferInterrupted, UnsafePath,
+                    OSError) as exc:
                 self.store.set_status("tasks", sess_id, "error")
                 self.store.log(sess_id, self._stamp(), ACTION_UPLOAD, ERROR, str(exc),
                                error_code=1)
+            except Exception:  # a fault of the engine: the task shows it, the clock runs on
+                log.exception("sync round of task %s failed", sess_id)
+                self.store.set_status("tasks", sess_id, "error")
             finally:
                 self.processing.pop(sess_id, None)
                 self.pending.pop(sess_id, None)
@@ -306,26 +345,41 @@ class Nas:
         return self.device.utc_ms() // 1000
 
     def _sync(self, task: Any, conn: Any) -> Any:
+        """One round of a task, every local file reached through the held share folder."""
+        names = fs.parts(task["local_sync_path"].strip("/"))
+        share = self.share_root.folder(names[0])  # a share is never created by a task
+        try:
+            local_root = share.folder("/".join(names[1:]), create=True) if names[1:] \
+                else share
+            try:
+                yield from self._sync_in(task, conn, local_root)
+            finally:
+                if local_root is not share:
+                    local_root.close()
+        finally:
+            share.close()
+
+    def _sync_in(self, task: Any, conn: Any, root: fs.Folder) -> Any:
         settings = json.loads(task["settings"])
         filters = json.loads(task["filters"])
         conn_settings = json.loads(conn["settings"])
         direction = settings["sync_direction"]
-        local_root = self.shares / task["local_sync_path"].strip("/")
-        local_root.mkdir(parents=True, exist_ok=True)
+        shown = task["local_sync_path"].rstrip("/")
         remote_root = task["remote_sync_path"].rstrip("/")
         box = self.drive(conn).container("files")
         synced = {r["rel"]: r for r in self.store.query(
             "SELECT * FROM synced WHERE task_id = ?", (task["id"],))}
-        local = {str(p.relative_to(local_root)): p for p in local_root.rglob("*")
-                 if p.is_file() and not p.name.startswith(".syncrig-")}
-        remote = {path[len(remote_root) + 1:]: obj for path, obj in box.objects.items()
-                  if path.startswith(remote_root + "/")}
+        local = dict(root.walk())
+        # an object whose name would not be a plain path inside the folder never comes down
+        remote = {rel: obj for path, obj in box.objects.items()
+                  if path.startswith(remote_root + "/")
+                  and _plain(rel := path[len(remote_root) + 1:])}
         downloads = [rel for rel, obj in remote.items() if direction != "ONLY_UPLOAD"
                      and not _excluded(rel, obj.size, filters, upload=False)
                      and (rel not in synced or synced[rel]["version"] != obj.version)]
-        uploads = [rel for rel, path in local.items() if direction != "ONLY_DOWNLOAD"
-                   and not _excluded(rel, path.stat().st_size, filters, upload=True)
-                   and (rel not in synced or synced[rel]["mtime_ns"] != path.stat().st_mtime_ns)
+        uploads = [rel for rel, status in local.items() if direction != "ONLY_DOWNLOAD"
+                   and not _excluded(rel, status.st_size, filters, upload=True)
+                   and (rel not in synced or synced[rel]["mtime_ns"] != status.st_mtime_ns)
                    and rel not in downloads]
         self.pending[task["id"]] = len(downloads) + len(uploads)
         if downloads or uploads:
@@ -333,36 +387,42 @@ class Nas:
         for rel in downloads:
             obj = remote[rel]
             yield from self._carry(task, conn_settings, rel, obj.size, "down")
-            target = local_root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temp = target.with_name(".syncrig-" + target.name)
-            with box.blob(obj).open("rb") as src, temp.open("wb") as out:
-                while chunk := src.read(1024 * 1024):
-                    out.write(chunk)
-            os.replace(temp, target)
-            self._remember(task["id"], rel, obj.version, target.stat().st_mtime_ns)
-            self.store.log(task["id"], self._stamp(), ACTION_DOWNLOAD, INFO,
-                           f"{task['local_sync_path'].rstrip('/')}/{rel}")
+            try:
+                with box.blob(obj).open("rb") as src:
+                    written = root.write_atomic(rel, src, create_parents=True)
+            except (UnsafePath, OSError) as exc:
+                self._refused(task, ACTION_DOWNLOAD, f"{shown}/{rel}", exc)
+                continue
+            self._remember(task["id"], rel, obj.version, written.st_mtime_ns)
+            self.store.log(task["id"], self._stamp(), ACTION_DOWNLOAD, INFO, f"{shown}/{rel}")
             self.pending[task["id"]] -= 1
         for rel in uploads:
-            path = local[rel]
-            size = path.stat().st_size
-            yield from self._carry(task, conn_settings, rel, size, "up")
+            yield from self._carry(task, conn_settings, rel, local[rel].st_size, "up")
             base = synced[rel]["version"] if rel in synced else (
                 remote[rel].version if rel in remote else 0)
             try:
-                obj = box.put(f"{remote_root}/{rel}", path, self.env.now, base_version=base)
+                self.cloud.check_server()
+                fd = root.open(rel)
+                with os.fdopen(fd, "rb") as src:
+                    mtime_ns = os.fstat(fd).st_mtime_ns
+                    staged, digest, size = self._stage(src)
+            except (UnsafePath, OSError) as exc:
+                self._refused(task, ACTION_UPLOAD, f"{shown}/{rel}", exc)
+                continue
+            try:
+                obj = box.put_staged(f"{remote_root}/{rel}", staged, digest, size,
+                                     self.env.now, base_version=base)
             except VersionConflict:
                 continue  # the cloud moved on: the next round downloads it first
-            self._remember(task["id"], rel, obj.version, path.stat().st_mtime_ns)
-            self.store.log(task["id"], self._stamp(), ACTION_UPLOAD, INFO,
-                           f"{task['local_sync_path'].rstrip('/')}/{rel}")
+            self._remember(task["id"], rel, obj.version, mtime_ns)
+            self.store.log(task["id"], self._stamp(), ACTION_UPLOAD, INFO, f"{shown}/{rel}")
             self.pending[task["id"]] -= 1
         # a file deleted here: an upload-only task removes it from the cloud unless no_delete;
         # a two-way task does so only with the relink behaviour "locally deleted files will
-        # also be removed from the cloud" (sync_mode), else it fetches the file again
+        # also be removed from the cloud" (sync_mode, the connection owner's), else it fetches
+        # the file again
         delete_from_cloud = direction == "ONLY_UPLOAD" or (
-            direction == "BIDIRECTION" and bool(self.store.config()["sync_mode"]))
+            direction == "BIDIRECTION" and self.store.sync_mode(conn["user_name"]))
         for rel in [r for r in synced if r not in local and r in remote]:
             if delete_from_cloud and not settings["no_delete"]:
                 box.delete(f"{remote_root}/{rel}")
@@ -371,11 +431,33 @@ class Nas:
             self._forget(task["id"], rel)  # forgotten: a remaining cloud copy comes back
         for rel in [r for r in synced if r not in remote and r in local]:
             if direction != "ONLY_UPLOAD":
-                local[rel].unlink()
+                try:
+                    root.unlink(rel)
+                except (UnsafePath, OSError) as exc:
+                    self._refused(task, ACTION_DELETE_LOCAL, f"{shown}/{rel}", exc)
+                    continue
                 self.store.log(task["id"], self._stamp(), ACTION_DELETE_LOCAL, INFO,
-                               f"{task['local_sync_path'].rstrip('/')}/{rel}")
+                               f"{shown}/{rel}")
             self._forget(task["id"], rel)
         self.store.set_status("tasks", task["id"], "uptodate")
+
+    def _refused(self, task: Any, action: int, path: str, exc: Exception) -> None:
+        """One file the round could not touch (a symlink on its way, a folder where a file
+        should be): logged as an error, the rest of the round goes on."""
+        self.store.log(task["id"], self._stamp(), action, ERROR, path, error_code=1)
+        log.info("task %s: %s: %s", task["id"], path, exc)
+
+    def _stage(self, src: IO[bytes]) -> tuple[Path, str, int]:
+        """Copy an opened file into the cloud's staging area, hashing it."""
+        handle, name = tempfile.mkstemp(dir=self.cloud.blobs, prefix=".upload-")
+        digest = hashlib.sha256()
+        size = 0
+        with os.fdopen(handle, "wb") as out:
+            while chunk := src.read(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        return Path(name), digest.hexdigest(), size
 
     def _carry(self, task: Any, conn_settings: dict[str, Any], rel: str, size: int,
                direction: str) -> Any:
@@ -418,6 +500,14 @@ class Nas:
             db.execute("DELETE FROM synced WHERE task_id = ? AND rel = ?", (task_id, rel))
 
 
+def _plain(rel: str) -> bool:
+    """Whether ``rel`` is a relative path :func:`sim.fs.parts` accepts as it is written."""
+    try:
+        return "/".join(fs.parts(rel)) == rel
+    except UnsafePath:
+        return False
+
+
 def _no_filters() -> dict[str, Any]:
     return {"filtered_paths": [], "filtered_names": [], "filtered_extensions": [],
             "user_defined_names": [], "user_defined_extensions": [],
@@ -438,14 +528,63 @@ def _excluded(rel: str, size: int, filters: dict[str, Any], upload: bool) -> boo
     return upload and limit > 0 and size > limit
 
 
+_SECONDS = re.compile(r"[0-9]{1,8}(\.[0-9]{1,9})?")
+MAX_ADVANCE_S = 10**7
+RADIO_CONTROLS = ("ethernet", "wifi")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents to be a session: its sid (from ``_sid``, else the ``id``
+    cookie DSM's web UI sends) and its synotoken (the ``X-SYNO-TOKEN`` header, else the
+    ``SynoToken`` parameter)."""
+
+    sid: str | None
+    by_cookie: bool
+    token: str | None
+
+
+def _credentials(request: web.Request, params: dict[str, str]) -> Credentials:
+    sid = params.get("_sid") or None
+    by_cookie = False
+    if sid is None and request.cookies.get("id"):
+        sid, by_cookie = request.cookies["id"], True
+    token = request.headers.get("X-SYNO-TOKEN") or params.get("SynoToken") or None
+    return Credentials(sid, by_cookie, token)
+
+
+def _api_from_path(path: str) -> str:
+    """The API named by a path-style URL (``entry.cgi/SYNO.API.Auth.UIConfig``); none for a
+    plain CGI path, so a request without ``api`` is 101 rather than a made-up API name."""
+    last = path.rsplit("/", 1)[-1]
+    return last if last.startswith("SYNO.") else ""
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` can be stored: JSON may carry lone surrogates that UTF-8 cannot."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _error(code: int) -> web.Response:
+    return web.json_response({"success": False, "error": {"code": code}})
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.Response(status=400, text=reason + "\n")
+
+
 class NasServer(ThreadedServer):
-    """The NAS's web server on 127.0.0.1, in its own thread (like the fixture HTTP server)."""
+    """The NAS's web server (on 127.0.0.1 unless told otherwise), in its own thread."""
 
     thread_name = "nas-http"
 
     def __init__(self, nas: Nas, port: int = 0, *, test_control: bool = False,
-                 realtime: bool = True) -> None:
-        super().__init__(port)
+                 realtime: bool = True, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host=host)
         self.nas = nas
         self.test_control = test_control
         self.realtime = realtime and not test_control
@@ -470,56 +609,107 @@ class NasServer(ThreadedServer):
         while True:
             await asyncio.sleep(0.2)
             now = time.monotonic()
-            self.nas.advance(now - last)
+            try:
+                self.nas.advance(now - last)
+            except Exception:  # the clock must not stop: the fault is logged, time goes on
+                log.exception("advancing the NAS's clock failed")
             last = now
 
     # -- test control --------------------------------------------------------------------------
 
     async def _advance(self, request: web.Request) -> web.Response:
-        seconds = float(request.query.get("seconds", "0"))
-        if not 0 <= seconds <= 10**7:
-            return web.json_response({"success": False, "error": "seconds out of range"})
-        self.nas.advance(seconds)
+        text = request.query.get("seconds", "0")
+        if not _SECONDS.fullmatch(text) or float(text) > MAX_ADVANCE_S:
+            return _bad_request(f"seconds must be a number within 0..{MAX_ADVANCE_S}, "
+                                f"got {text!r}")
+        try:
+            self.nas.advance(float(text))
+        except Exception:
+            log.exception("advancing the NAS's clock by %s s failed", text)
+            return _error(UNKNOWN)
         return web.json_response({"success": True, "now": self.nas.env.now})
 
     async def _device(self, request: web.Request) -> web.Response:
+        for name, value in request.query.items():
+            if name not in RADIO_CONTROLS:
+                return _bad_request(f"unknown control {name!r}: "
+                                    f"{' and '.join(RADIO_CONTROLS)} only")
+            if value not in ("up", "down"):
+                return _bad_request(f"{name} must be up or down, got {value!r}")
         controls = self.nas.device.controls
-        for radio in ("ethernet", "wifi"):
-            if radio in request.query:
-                controls.set_radio(radio, request.query[radio] == "up")
+        with self.nas.lock:
+            for name, value in request.query.items():
+                controls.set_radio(name, value == "up")
         return web.json_response({"success": True})
 
     # -- the web API ------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
-        params: dict[str, str] = dict(request.query)
-        if request.method == "POST":
-            params.update({k: v for k, v in (await request.post()).items()
-                           if isinstance(v, str)})
-        api = params.get("api") or request.match_info["path"].rsplit("/", 1)[-1]
         try:
-            with self.nas.lock:
-                data, cookie = self._dispatch(api, params)
+            params = await self._params(request)
         except SynoError as exc:
-            return web.json_response({"success": False, "error": {"code": exc.code}})
-        except Exception:  # never a 500: an unexpected failure is DSM's "unknown error"
-            return web.json_response({"success": False, "error": {"code": 100}})
+            return await self._refuse_body(request, exc.code)
+        try:
+            credentials = _credentials(request, params)
+            api = params.get("api") or _api_from_path(request.match_info["path"])
+            with self.nas.lock:
+                data, cookies = self._dispatch(api, params, credentials)
+        except SynoError as exc:
+            return _error(exc.code)
+        except Exception:  # never a 500: a fault of the emulator is DSM's "unknown error"
+            log.exception("internal fault answering %s %s", request.method, request.path)
+            return _error(UNKNOWN)
         response = web.json_response({"success": True, "data": data} if data is not None
                                      else {"success": True})
-        if cookie:
-            response.set_cookie("_SSID", cookie, path="/")
+        for name, value in (cookies or {}).items():
+            if value is None:
+                response.del_cookie(name, path="/")
+            else:
+                response.set_cookie(name, value, path="/", httponly=name == "id",
+                                    samesite="Strict" if name == "id" else None)
         return response
 
-    def _dispatch(self, api: str, params: dict[str, str]) -> tuple[Any, str | None]:
+    async def _refuse_body(self, request: web.Request, code: int) -> web.Response:
+        """The reply to a body that could not be read. When the body's stream itself broke (a
+        false ``Content-Encoding``), what is left of it cannot be drained for the next request
+        on the connection: the reply is sent and the connection closed."""
+        response = _error(code)
+        if request.content.exception() is not None:
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            request.protocol.force_close()
+        return response
+
+    async def _params(self, request: web.Request) -> dict[str, str]:
+        """The query's parameters, and a POST body's form fields over them."""
+        params: dict[str, str] = dict(request.query)
+        if request.method == "POST" and request.body_exists:
+            try:
+                form = await request.post()
+            # whatever stops the body being read — a multipart type over a plain body, an
+            # unknown charset, a false Content-Encoding, bytes that are not the charset, a
+            # body cut short or too large — is the request's fault: its parameters are bad
+            except Exception as exc:
+                raise SynoError(INVALID_PARAMETER, f"unreadable body: {exc!r}") from None
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+
+    def _dispatch(self, api: str, params: dict[str, str], credentials: Credentials,
+                  session: sqlite3.Row | None = None,
+                  ) -> tuple[Any, dict[str, str | None] | None]:
+        """The reply's data and the cookies to set (None: delete). ``session`` is given for
+        the calls of a compound, whose request was authenticated once."""
+        if not all(_is_text(k) and _is_text(v) for k, v in params.items()):
+            raise SynoError(INVALID_PARAMETER, "a parameter is not text")
         if api not in APIS:
             raise SynoError(NO_SUCH_API if api else NO_PARAMETER, api)
         if "method" not in params or "version" not in params:
             raise SynoError(NO_PARAMETER, "api, method and version are required")
         method = params["method"]
-        try:
-            version = int(params["version"])
-        except ValueError:
-            raise SynoError(NO_PARAMETER, "version must be a number") from None
+        version = methods.parse_int(params["version"])
+        if version is None:
+            raise SynoError(NO_PARAMETER, "version must be a number")
         spec = APIS[api]
         if not spec["minVersion"] <= version <= spec["maxVersion"]:
             raise SynoError(VERSION_UNSUPPORTED, f"{api} v{version}")
@@ -530,31 +720,32 @@ class NasServer(ThreadedServer):
         if api == "SYNO.API.Auth.UIConfig":
             if method != "get":
                 raise SynoError(NO_SUCH_METHOD, method)
-            return {}, self.ssid
+            return {}, {"_SSID": self.ssid}
         if api == "SYNO.API.Encryption":
             if method != "getinfo":
                 raise SynoError(NO_SUCH_METHOD, method)
             return {"cipherkey": crypto.CIPHER_KEY, "ciphertoken": crypto.CIPHER_TOKEN,
                     "public_key": crypto.public_key_hex(), "server_time": int(time.time())}, None
         if api == "SYNO.API.Auth":
-            return self._auth(method, params), None
-        session = self._session(params)
+            return self._auth(method, params, credentials)
+        if session is None:
+            session = self._session(credentials)
         if api == "SYNO.Entry.Request":
             if method != "request":
                 raise SynoError(NO_SUCH_METHOD, method)
-            return self._compound(params, session), None
+            return self._compound(params, credentials, session), None
         handler = methods.METHODS.get(method)
         if handler is None:
             raise SynoError(NO_SUCH_METHOD, method)
         return handler(self.nas, params, session), None
 
-    def _auth(self, method: str, params: dict[str, str]) -> Any:
+    def _auth(self, method: str, params: dict[str, str], credentials: Credentials,
+              ) -> tuple[Any, dict[str, str | None] | None]:
         if method == "logout":
-            sid = params.get("_sid")
-            if sid:
+            if credentials.sid:
                 with self.nas.store.tx() as db:
-                    db.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
-            return None
+                    db.execute("DELETE FROM sessions WHERE sid = ?", (credentials.sid,))
+            return None, {"id": None} if credentials.by_cookie else None
         if method != "login":
             raise SynoError(NO_SUCH_METHOD, method)
         fields = dict(params)
@@ -569,52 +760,75 @@ class NasServer(ThreadedServer):
         if user is None:
             raise SynoError(WRONG_PASSWORD)
         if user["totp_secret"]:
-            import pyotp
-
             code = params.get("otp_code", "")
             if not code:
                 raise SynoError(OTP_REQUIRED)
             if not pyotp.TOTP(user["totp_secret"]).verify(code, valid_window=1):
                 raise SynoError(OTP_FAILED)
-        sid, token = self.nas.store.new_session(user["name"], self.nas.session_ttl_s)
-        return {"sid": sid, "synotoken": token, "account": user["name"]}
+        sid, token = self.nas.store.new_session(
+            user["name"], self.nas.session_ttl_s,
+            token_required=fields.get("enable_syno_token") == "yes")
+        cookies: dict[str, str | None] | None = {"id": sid} \
+            if fields.get("format") == "cookie" else None
+        return {"sid": sid, "synotoken": token, "account": user["name"]}, cookies
 
-    def _session(self, params: dict[str, str]) -> Any:
-        sid = params.get("_sid")
-        if not sid:
+    def _session(self, credentials: Credentials) -> sqlite3.Row:
+        """The caller's session. One that logged in with ``enable_syno_token=yes`` — and any
+        presented by cookie, which a browser sends on its own — must come with its own
+        synotoken (DSM's protection against cross-site requests), else 119."""
+        if not credentials.sid:
             raise SynoError(INVALID_SESSION, "no _sid")
-        session = self.nas.store.session(sid)
+        session = self.nas.store.session(credentials.sid)
         if session is None:
             raise SynoError(INVALID_SESSION, "unknown _sid")
         if session["expires"] < time.time():
             raise SynoError(SESSION_TIMEOUT)
+        if session["token_required"] or credentials.by_cookie:
+            given = (credentials.token or "").encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(given, session["synotoken"].encode()):
+                raise SynoError(INVALID_SESSION, "synotoken missing or not the session's")
         return session
 
-    def _compound(self, params: dict[str, str], session: Any) -> dict[str, Any]:
-        try:
-            calls = json.loads(params.get("compound", ""))
-        except ValueError:
-            raise SynoError(LOST_PARAMETER, "compound must be a JSON list") from None
+    def _compound(self, params: dict[str, str], credentials: Credentials,
+                  session: sqlite3.Row) -> dict[str, Any]:
+        """``SYNO.Entry.Request``: the calls of ``compound`` in order, as the session that
+        sent them; a compound inside a compound is refused (120)."""
+        if "compound" not in params:
+            raise SynoError(LOST_PARAMETER, "missing compound")
+        calls = methods.json_value("compound", params["compound"])
         if not isinstance(calls, list):
-            raise SynoError(LOST_PARAMETER, "compound must be a JSON list")
-        stop = params.get("stop_when_error", "false") == "true"
+            raise SynoError(INVALID_PARAMETER, "compound must be a JSON list")
+        if params.get("mode", "sequential") not in ("sequential", "parallel"):
+            raise SynoError(INVALID_PARAMETER, "mode must be sequential or parallel")
+        stop = methods.bool_param(params, "stop_when_error", default=False)
         results, failed = [], False
         for call in calls:
             if not isinstance(call, dict):
                 results.append({"success": False, "error": {"code": NO_PARAMETER}})
                 failed = True
             else:
-                sub = {k: v if isinstance(v, str) else json.dumps(v) for k, v in call.items()}
-                sub["_sid"] = params["_sid"]
+                # the reply names the call by its api and method when they are text (a
+                # nested value echoed back could be too deep to encode)
+                named = {k: v if isinstance(v, str) else None
+                         for k, v in (("api", call.get("api")), ("method", call.get("method")))}
                 try:
-                    data, _ = self._dispatch(str(call.get("api", "")), sub)
-                    results.append({"api": call.get("api"), "method": call.get("method"),
-                                    "success": True, "data": data})
+                    data = self._call(call, credentials, session)
+                    results.append({**named, "success": True, "data": data})
                 except SynoError as exc:
-                    results.append({"api": call.get("api"), "method": call.get("method"),
-                                    "success": False, "error": {"code": exc.code}})
+                    results.append({**named, "success": False, "error": {"code": exc.code}})
                     failed = True
             if failed and stop:
                 break
         return {"has_fail": failed, "result": results}
 
+    def _call(self, call: dict[str, Any], credentials: Credentials, session: sqlite3.Row) -> Any:
+        """One call of a compound, its values as the wire would carry them."""
+        try:
+            sub = {k: v if isinstance(v, str) else json.dumps(v) for k, v in call.items()}
+        except RecursionError:
+            raise SynoError(INVALID_PARAMETER, "a value nests too deep") from None
+        api = sub.get("api", "")
+        if api == "SYNO.Entry.Request":
+            raise SynoError(INVALID_PARAMETER, "a compound inside a compound")
+        data, _ = self._dispatch(api, sub, credentials, session)
+        return data

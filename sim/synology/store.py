@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, salt TEXT NOT NULL, pw_hash TEXT NOT NULL,
     totp_secret TEXT, is_admin INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS sessions (
-    sid TEXT PRIMARY KEY, user TEXT NOT NULL, synotoken TEXT NOT NULL, expires REAL NOT NULL);
+    sid TEXT PRIMARY KEY, user TEXT NOT NULL, synotoken TEXT NOT NULL, expires REAL NOT NULL,
+    token_required INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS user_config (
+    user TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, key));
 CREATE TABLE IF NOT EXISTS volumes (
     value TEXT PRIMARY KEY, mount_point TEXT NOT NULL, description TEXT NOT NULL,
     size_total INTEGER NOT NULL);
@@ -68,6 +71,10 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(sessions)")}
+        if "token_required" not in columns:  # a data directory from before CSRF protection
+            self.db.execute("ALTER TABLE sessions ADD COLUMN token_required INTEGER NOT NULL "
+                            "DEFAULT 0")
         self._config: dict[str, Any] | None = None
         with self.tx() as db:
             for key, value in DEFAULT_CONFIG.items():
@@ -118,6 +125,18 @@ class Store:
                 db.execute("INSERT OR REPLACE INTO config VALUES (?, ?)", (key, json.dumps(value)))
             self._config = None
 
+    def sync_mode(self, user: str) -> bool:
+        """``user``'s relink behaviour (True: a file deleted on the NAS is deleted from the
+        cloud too); the package's value until they set their own."""
+        rows = self.query("SELECT value FROM user_config WHERE user = ? AND key = 'sync_mode'",
+                          (user,))
+        return bool(json.loads(rows[0]["value"]) if rows else self.config()["sync_mode"])
+
+    def set_sync_mode(self, user: str, *, sync_mode: bool) -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO user_config VALUES (?, 'sync_mode', ?)",
+                       (user, json.dumps(sync_mode)))
+
     # -- users and sessions ------------------------------------------------------------------
 
     def add_user(self, name: str, password: str, *, totp_secret: str | None = None,
@@ -146,11 +165,15 @@ class Store:
             return None
         return user
 
-    def new_session(self, user: str, ttl_s: float) -> tuple[str, str]:
+    def new_session(self, user: str, ttl_s: float, *,
+                    token_required: bool = False) -> tuple[str, str]:
+        """A new session's sid and synotoken; with ``token_required`` every call made with it
+        must carry the synotoken (it logged in with ``enable_syno_token=yes``)."""
         sid, token = secrets.token_urlsafe(24), secrets.token_urlsafe(12)
         with self.tx() as db:
-            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
-                       (sid, user, token, time.time() + ttl_s))
+            db.execute("INSERT INTO sessions (sid, user, synotoken, expires, token_required) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (sid, user, token, time.time() + ttl_s, int(token_required)))
         return sid, token
 
     def session(self, sid: str) -> sqlite3.Row | None:
