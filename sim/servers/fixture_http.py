@@ -20,6 +20,11 @@ whole file whatever Range says), ``drop_after=N`` (close the connection after N 
 Upload routes take ``status=CODE``, ``reply_header=Name:Value`` (repeatable) and
 ``reply_body=TEXT`` for the answer.
 
+A fault is only ever the one asked for: a value the server cannot use (``rate=abc``, a status
+outside 100..599, a header that is not one) is answered 400 with a one-line reason before any
+byte of a body, and a request it cannot read (a body cut short, a false ``Content-Encoding``) is
+a 400 too — never a 5xx that was not requested, never a traceback.
+
 The server runs its own event loop in a thread, so synchronous code (libcurl, SimPy) can use it.
 """
 
@@ -28,19 +33,95 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import mimetypes
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+from multidict import MultiMapping
 
 from sim.servers.scripted import Scripts
 from sim.servers.threaded import ThreadedServer
 
 CHUNK = 64 * 1024
+MAX_DELAY_S = 3600.0
+"""The longest ``delay_headers`` served: a client's own timeout is what such tests probe."""
+
+log = logging.getLogger(__name__)
+
+_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]{1,9})?")
+_COUNT = re.compile(r"[0-9]{1,18}")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP header name (RFC 9110's token)."""
+
+
+def _bad(reason: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=reason + "\n")
+
+
+def _number(query: Mapping[str, str], name: str, default: float, high: float | None = None,
+            ) -> float:
+    """A non-negative decimal query value (ASCII digits, an optional fraction); 400 else."""
+    text = query.get(name)
+    if text is None:
+        return default
+    if not _NUMBER.fullmatch(text) or (high is not None and float(text) > high):
+        within = f" within 0..{high:g}" if high is not None else ""
+        raise _bad(f"{name} must be a non-negative number{within}, got {text!r}")
+    return float(text)
+
+
+def _count(query: Mapping[str, str], name: str, default: int) -> int:
+    text = query.get(name)
+    if text is None:
+        return default
+    if not _COUNT.fullmatch(text):
+        raise _bad(f"{name} must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def _status(text: str, name: str) -> int:
+    if not _COUNT.fullmatch(text) or not 100 <= int(text) <= 599:
+        raise _bad(f"{name} must be a status code within 100..599, got {text!r}")
+    return int(text)
+
+
+@dataclass
+class _Faults:
+    """A file route's faults, read from the query before anything is sent."""
+
+    drop_after: int
+    rate: float
+
+    @classmethod
+    def of(cls, query: Mapping[str, str]) -> _Faults:
+        return cls(_count(query, "drop_after", -1), _number(query, "rate", 0.0))
+
+
+@dataclass
+class _Reply:
+    """An upload route's answer, read from the query before the body is."""
+
+    status: int
+    headers: dict[str, str]
+    body: str | None
+
+    @classmethod
+    def of(cls, query: MultiMapping[str]) -> _Reply:
+        status = _status(query["status"], "status") if "status" in query else 200
+        headers = {}
+        for item in query.getall("reply_header", []):
+            name, _, value = item.partition(":")
+            name, value = name.strip(), value.strip()
+            if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\x00"):
+                raise _bad(f"reply_header must be Name:Value, got {item!r}")
+            headers[name] = value
+        return cls(status, headers, query.get("reply_body"))
 
 
 @dataclass
@@ -82,12 +163,14 @@ def _parse_range(header: str, size: int) -> _Range | None:
 
 
 class FixtureHTTPServer(ThreadedServer):
-    """Serve ``root`` on 127.0.0.1; uploads are stored under ``uploads`` (default root/uploads)."""
+    """Serve ``root`` (on 127.0.0.1 unless told otherwise); uploads are stored under
+    ``uploads`` (default root/uploads)."""
 
     thread_name = "fixture-http"
 
-    def __init__(self, root: Path, uploads: Path | None = None, port: int = 0) -> None:
-        super().__init__(port)
+    def __init__(self, root: Path, uploads: Path | None = None, port: int = 0, *,
+                 host: str = "127.0.0.1") -> None:
+        super().__init__(port, host=host)
         self.root = Path(root).resolve()
         self.uploads_dir = Path(uploads) if uploads is not None else self.root / "uploads"
         self.received: list[ReceivedUpload] = []
@@ -102,9 +185,9 @@ class FixtureHTTPServer(ThreadedServer):
         app = web.Application(client_max_size=1024**4)
         app.router.add_get("/files/{name:.+}", self._file)  # HEAD too
         app.router.add_route("GET", "/chunked/{name:.+}", self._chunked)
-        app.router.add_route("GET", "/redirect/{count:\\d+}/{rest:.*}", self._redirect)
+        app.router.add_route("GET", "/redirect/{count:[0-9]{1,9}}/{rest:.*}", self._redirect)
         app.router.add_route("GET", "/loop", self._loop_redirect)
-        app.router.add_route("*", "/status/{code:\\d+}", self._status)
+        app.router.add_route("*", "/status/{code:[0-9]{1,9}}", self._status)
         app.router.add_route("POST", "/upload", self._upload)
         app.router.add_route("PUT", "/upload", self._upload)
         Scripts(self.root).add_routes(app)
@@ -118,18 +201,23 @@ class FixtureHTTPServer(ThreadedServer):
                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                       ) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs, dict(request.headers)))
-        delay = request.query.get("delay_headers")
+        delay = _number(request.query, "delay_headers", 0.0, high=MAX_DELAY_S)
         if delay:
-            await asyncio.sleep(float(delay))
+            await asyncio.sleep(delay)
         return await handler(request)
 
     def _resolve(self, name: str) -> Path:
-        path = (self.root / name).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            raise web.HTTPNotFound(text=f"no such file: {name}\n")
+        try:
+            path = (self.root / name).resolve()
+            found = path.is_relative_to(self.root) and path.is_file()
+        except (ValueError, OSError):  # a NUL in the name, a name too long
+            found = False
+        if not found:
+            raise web.HTTPNotFound(text=f"no such file: {name!r}\n")
         return path
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
+        faults = _Faults.of(request.query)
         path = self._resolve(request.match_info["name"])
         stat = path.stat()
         size = stat.st_size
@@ -159,31 +247,31 @@ class FixtureHTTPServer(ThreadedServer):
         await response.prepare(request)
         if request.method == "HEAD":
             return response
-        await self._send(request, response, path, start, length)
+        await self._send(request, response, path, start, length, faults)
         return response
 
     async def _chunked(self, request: web.Request) -> web.StreamResponse:
+        faults = _Faults.of(request.query)
         path = self._resolve(request.match_info["name"])
         response = web.StreamResponse(status=200, headers={
             "Content-Type": mimetypes.guess_type(path.name)[0] or "application/octet-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        await self._send(request, response, path, 0, path.stat().st_size)
+        await self._send(request, response, path, 0, path.stat().st_size, faults)
         with contextlib.suppress(ConnectionResetError):
             await response.write_eof()
         return response
 
     async def _send(self, request: web.Request, response: web.StreamResponse, path: Path,
-                    start: int, length: int) -> None:
+                    start: int, length: int, faults: _Faults) -> None:
         # the client may go away (an aborted or paused transfer): nothing to answer then
         # (aiohttp says so with ConnectionResetError or a bare ConnectionError)
         with contextlib.suppress(ConnectionError):
-            await self._stream(request, response, path, start, length)
+            await self._stream(request, response, path, start, length, faults)
 
     async def _stream(self, request: web.Request, response: web.StreamResponse, path: Path,
-                      start: int, length: int) -> None:
-        drop_after = int(request.query.get("drop_after", -1))
-        rate = float(request.query.get("rate", 0))
+                      start: int, length: int, faults: _Faults) -> None:
+        drop_after, rate = faults.drop_after, faults.rate
         sent = 0
         began = time.monotonic()
         with path.open("rb") as f:
@@ -225,15 +313,28 @@ class FixtureHTTPServer(ThreadedServer):
         return web.Response(status=code, text=body)
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
+        reply = _Reply.of(request.query)
         try:
-            return await self._receive(request)
-        except (ConnectionError, ValueError, asyncio.IncompleteReadError) as exc:
-            # the client stopped mid-body (a lost radio, a removed task): record it, answer 400
+            record = await self._receive(request)
+        # the client stopped mid-body (a lost radio, a removed task) or sent one that cannot be
+        # read (a multipart type over a plain body, a false Content-Encoding): record it, 400
+        except Exception as exc:
+            log.debug("upload %s unreadable: %r", request.path_qs, exc)
             self.received.append(ReceivedUpload(request.method, request.path_qs,
-                                                dict(request.headers), incomplete=str(exc)))
-            return web.Response(status=400, text="incomplete upload\n")
+                                                dict(request.headers), incomplete=repr(exc)))
+            response = web.Response(status=400, text="incomplete upload\n")
+            if request.content.exception() is not None:
+                # what is left of a broken stream cannot be drained for a next request
+                response.force_close()
+                await response.prepare(request)
+                await response.write_eof()
+                request.protocol.force_close()
+            return response
+        self.received.append(record)
+        body = reply.body if reply.body is not None else f"received {len(record.files)} file(s)\n"
+        return web.Response(status=reply.status, text=body, headers=reply.headers)
 
-    async def _receive(self, request: web.Request) -> web.StreamResponse:
+    async def _receive(self, request: web.Request) -> ReceivedUpload:
         record = ReceivedUpload(request.method, request.path_qs, dict(request.headers))
         index = len(self.received)
         if request.method == "POST" and request.content_type.startswith("multipart/"):
@@ -245,7 +346,7 @@ class FixtureHTTPServer(ThreadedServer):
                 if part.filename is None:
                     record.fields[part.name or ""] = await part.text()
                     continue
-                stored = self.uploads_dir / f"{index}-{part_no}-{Path(part.filename).name}"
+                stored = self.uploads_dir / f"{index}-{part_no}-{_stored_name(part.filename)}"
                 part_no += 1
                 digest = hashlib.sha256()
                 size = 0
@@ -271,11 +372,10 @@ class FixtureHTTPServer(ThreadedServer):
                                  "content_type": request.headers.get("Content-Type"),
                                  "size": size, "sha256": digest.hexdigest(),
                                  "stored": str(stored)})
-        self.received.append(record)
-        headers = {}
-        for item in request.query.getall("reply_header", []):
-            name, _, value = item.partition(":")
-            headers[name.strip()] = value.strip()
-        status = int(request.query.get("status", 200))
-        body = request.query.get("reply_body", f"received {len(record.files)} file(s)\n")
-        return web.Response(status=status, text=body, headers=headers)
+        return record
+
+
+def _stored_name(filename: str) -> str:
+    """A part's file name as a name in the uploads folder: its last component, without NUL,
+    at most 100 characters (the client chose it)."""
+    return Path(filename.replace("\x00", "")).name[-100:] or "part"
