@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_sub = serve.add_subparsers(dest="server", required=True, parser_class=_Parser)
     http = serve_sub.add_parser("http", help="the fault-injecting fixture HTTP server")
     http.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
+    http.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                      "127.0.0.1: the server has no authentication; 0.0.0.0 exposes it)")
     http.add_argument("--root", type=Path, default=Path("."), help="folder of files to serve")
     http.add_argument("--uploads", type=Path, help="where uploads are stored "
                       "(default ROOT/uploads)")
@@ -98,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     nas = serve_sub.add_parser("nas", help="the emulated Synology NAS (SYNO.CloudSync)")
     nas.add_argument("--port", type=int, default=5000, help="port (0 picks a free one)")
+    nas.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                     "127.0.0.1; 0.0.0.0 exposes the NAS to the network)")
     nas.add_argument("--data", type=Path, required=True, help="data directory (SQLite, shares, "
                      "cloud blobs); created if missing")
     nas.add_argument("--seed-file", type=Path, help="seed for a new data directory "
@@ -328,11 +332,12 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(args.root, "", str(args.root), "not a folder")
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", "", args.port, "must be within 0..65535")
-    server = FixtureHTTPServer(args.root, args.uploads, port=args.port)
+    server = FixtureHTTPServer(args.root, args.uploads, port=args.port, host=args.host)
     try:
         server.start()
     except OSError as exc:
-        raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
+        raise ConfigError("--port", "", args.port,
+                          f"cannot listen on {args.host}: {exc.strerror}") from None
     _serve_until_stopped(f"serving {args.root.resolve()} on {server.url} (Ctrl-C stops)",
                          server.stop)
 
@@ -366,11 +371,12 @@ def _serve_nas(args: argparse.Namespace) -> int:
     except (OSError, sqlite3.DatabaseError) as exc:
         raise ConfigError(args.data, "", str(args.data), f"unusable data directory: {exc}") \
             from None
-    server = NasServer(nas, args.port, test_control=args.test_control)
+    server = NasServer(nas, args.port, test_control=args.test_control, host=args.host)
     try:
         server.start()
     except OSError as exc:
-        raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
+        raise ConfigError("--port", "", args.port,
+                          f"cannot listen on {args.host}: {exc.strerror}") from None
 
     def stop() -> None:
         server.stop()
