@@ -155,3 +155,58 @@ def test_put_upload_stores_the_raw_body(server: FixtureHTTPServer) -> None:
 def test_unknown_files_and_escapes_are_404(server: FixtureHTTPServer) -> None:
     assert fetch(f"{server.url}/files/missing.bin")[3] == 404
     assert fetch(f"{server.url}/files/..%2F..%2Fetc%2Fpasswd")[3] == 404
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ("rate=abc", "rate must be a non-negative number, got 'abc'"),
+    ("rate=-5", "rate must be a non-negative number, got '-5'"),
+    ("drop_after=1e3", "drop_after must be a non-negative integer, got '1e3'"),
+    ("drop_after=%D9%A3", "drop_after must be a non-negative integer, got '\u0663'"),
+    ("delay_headers=abc", "delay_headers must be a non-negative number within 0..3600, "
+                          "got 'abc'"),
+])
+@pytest.mark.parametrize("route", ["files", "chunked"])
+def test_a_bad_fault_value_is_400_before_any_byte(server: FixtureHTTPServer, route: str,
+                                                  query: str, reason: str) -> None:
+    code, body, headers, status = fetch(f"{server.url}/{route}/blob.bin?{query}")
+    # a whole 400 with the reason as its body: no 200, no part of the file, no traceback
+    assert (code, status, body.decode()) == (0, 400, reason + "\n")
+    assert headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ("status=abc", "status must be a status code within 100..599, got 'abc'"),
+    ("status=600", "status must be a status code within 100..599, got '600'"),
+    ("reply_header=X-Bad%0D%0AInjected:1", "reply_header must be Name:Value, got "
+                                           "'X-Bad\\r\\nInjected:1'"),
+    ("reply_header=:novalue", "reply_header must be Name:Value, got ':novalue'"),
+])
+def test_a_bad_upload_reply_is_400_and_nothing_is_stored(server: FixtureHTTPServer,
+                                                         query: str, reason: str) -> None:
+    before = len(server.received)
+    code, body, _, status = fetch(f"{server.url}/upload?{query}", UPLOAD=1,
+                                  READFUNCTION=io.BytesIO(b"data").read, INFILESIZE=4)
+    assert (code, status, body.decode()) == (0, 400, reason + "\n")
+    assert len(server.received) == before
+
+
+@pytest.mark.parametrize("headers", [
+    ["Content-Type: multipart/form-data; boundary=xx"],  # a plain body under it
+    ["Content-Type: application/octet-stream", "Content-Encoding: gzip"],  # not gzip
+], ids=["multipart-plain", "false-gzip"])
+def test_an_unreadable_upload_body_is_400_and_recorded(server: FixtureHTTPServer,
+                                                       headers: list[str]) -> None:
+    before = len(server.received)
+    code, body, _, status = fetch(f"{server.url}/upload", POSTFIELDS=b"hello plain body",
+                                  HTTPHEADER=headers)
+    assert (code, status, body) == (0, 400, b"incomplete upload\n")
+    (record,) = server.received[before:]
+    assert record.incomplete and record.files == []
+
+
+def test_a_file_name_that_cannot_be_one_is_404(server: FixtureHTTPServer) -> None:
+    for name in ("a%00b", "x" * 5000):
+        _, body, _, status = fetch(f"{server.url}/files/{name}")
+        assert status == 404 and body.startswith(b"no such file: ")
+    _, _, _, status = fetch(f"{server.url}/status/%D9%A3%D9%A0%D9%A0")  # Arabic-Indic 300
+    assert status == 404
