@@ -8,8 +8,9 @@ from sim.cloud.drive import (
     CloudUnavailable,
     Container,
     Drive,
+    PathClash,
     VersionConflict,
 )
 
 __all__ = ["Change", "CloudFull", "CloudObject", "CloudService", "CloudUnavailable",
-           "Container", "Drive", "VersionConflict"]
+           "Container", "Drive", "PathClash", "VersionConflict"]

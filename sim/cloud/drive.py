@@ -9,7 +9,12 @@ is loaded, whether an IPC call fails, how slow or broken the server is — is on
 
 An upload that would exceed the quota fails with :class:`CloudFull` and leaves nothing behind:
 the blob is written under a temporary name and only renamed into place once the quota check
-has passed.
+has passed. Writes and deletes may be conditional on the version the writer last saw
+(:class:`VersionConflict`), and a container holds a file or a folder under a name, never both
+(:class:`PathClash`), as a drive of folders does: what a device cannot mirror, the cloud refuses.
+
+Object paths are not checked here: the simulated cloud may be a hostile one, and whatever it
+lists, a device must check before any local effect.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +54,18 @@ class VersionConflict(SimError):
 
     def __str__(self) -> str:
         return f"{self.path}: expected version {self.expected}, the cloud has {self.actual}"
+
+
+class PathClash(SimError):
+    """A file and a folder of the same name: ``path`` cannot be stored while ``other`` is."""
+
+    def __init__(self, path: str, other: str) -> None:
+        super().__init__(path, other)
+        self.path = path
+        self.other = other
+
+    def __str__(self) -> str:
+        return f"{self.path}: clashes with {self.other} (a file and a folder of one name)"
 
 
 class CloudUnavailable(SimError):
@@ -91,6 +109,28 @@ class Container:
     generations: dict[str, int] = field(default_factory=dict)
     """The last version ever given to each path: versions never repeat, even after a delete,
     so a client comparing versions cannot mistake a new object for one it already has."""
+    folders: Counter[str] = field(default_factory=Counter)
+    """Each folder the objects' paths pass through, with how many objects are under it."""
+
+    def _index(self, path: str, step: int) -> None:
+        names = path.split("/")
+        for i in range(1, len(names)):
+            folder = "/".join(names[:i])
+            self.folders[folder] += step
+            if not self.folders[folder]:
+                del self.folders[folder]
+
+    def clash(self, path: str) -> str | None:
+        """The stored object or folder that ``path`` cannot coexist with, if any: an object
+        where ``path`` needs a folder, or a folder (objects under it) where it is a file."""
+        if path in self.folders:
+            return next(p for p in self.objects if p.startswith(path + "/"))
+        names = path.split("/")
+        for i in range(1, len(names)):
+            prefix = "/".join(names[:i])
+            if prefix in self.objects:
+                return prefix
+        return None
 
     def _next_version(self, path: str) -> int:
         version = self.generations.get(path, 0) + 1
@@ -143,7 +183,7 @@ class Container:
 
     def _store(self, path: str, size: int, digest: str, now: float, base_version: int | None,
                commit: Callable[[], None], discard: Callable[[], None]) -> CloudObject:
-        """Checks (server, version, quota) first; the blob lands only when all pass."""
+        """Checks (server, version, clash, quota) first; the blob lands only when all pass."""
         old = self.objects.get(path)
         current = old.version if old is not None else 0
         growth = size - (old.size if old is not None else 0)
@@ -151,30 +191,53 @@ class Container:
             self.drive.service.check_server()
             if base_version is not None and base_version != current:
                 raise VersionConflict(path, base_version, current)
+            other = self.clash(path) if old is None else None
+            if other is not None:
+                raise PathClash(path, other)
             if growth > self.drive.free:
                 raise CloudFull(growth, self.drive.free)
-        except (VersionConflict, CloudUnavailable, CloudFull):
+        except (VersionConflict, PathClash, CloudUnavailable, CloudFull):
             discard()
             raise
         commit()
         obj = CloudObject(path, size, digest, self._next_version(path), now)
+        if old is None:
+            self._index(path, 1)
         self.objects[path] = obj
         self.drive.used += growth
         self._log("modify" if old else "add", path, obj.version)
         return obj
 
-    def delete(self, path: str) -> None:
+    def delete(self, path: str, base_version: int | None = None) -> None:
+        """Delete ``path``. With ``base_version`` the delete is conditional, as a put is: an
+        object changed since that version is kept (:class:`VersionConflict`), so a delete
+        never removes a version its writer did not see. An object already gone is no
+        conflict: what the delete asked for holds."""
         self.drive.service.check_server()
-        obj = self.objects.pop(path, None)
-        if obj is not None:
-            self.drive.used -= obj.size
-            self._log("delete", path, self._next_version(path))
+        obj = self.objects.get(path)
+        if obj is None:
+            return
+        if base_version is not None and base_version != obj.version:
+            raise VersionConflict(path, base_version, obj.version)
+        del self.objects[path]
+        self._index(path, -1)
+        self.drive.used -= obj.size
+        self._log("delete", path, self._next_version(path))
 
     def rename(self, old: str, new: str, now: float) -> None:
         self.drive.service.check_server()
+        other = self.clash(new)
+        if other is not None and other != old:
+            raise PathClash(new, other)
         obj = self.objects.pop(old)
+        self._index(old, -1)
         self._next_version(old)
         moved = CloudObject(new, obj.size, obj.sha256, self._next_version(new), now)
+        replaced = self.objects.get(new)
+        if replaced is None:
+            self._index(new, 1)
+        else:
+            self.drive.used -= replaced.size
         self.objects[new] = moved
         self._log("rename", new, moved.version, old)
 
