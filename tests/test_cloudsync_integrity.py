@@ -20,8 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from sim.cloud import CloudService
 from sim.device import Device
+from sim.fs import TEMP_PREFIX
 from sim.ohos.cloudsync import CloudSyncModule
-from sim.ohos.cloudsync.engine import TEMP_PREFIX
 from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, Caller
 from tests.conftest import make_profile
 

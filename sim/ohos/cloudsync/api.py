@@ -3,12 +3,21 @@
 Argument errors are thrown at once (the platform's NAPI layer checks them synchronously);
 service-side failures of asynchronous calls reject the promise. Permission (201) comes before
 system-app (202), as ``CheckPermissions`` does (research §2.2).
+
+A URI names a file of the app's cloud folder only as a plain relative path whose way meets no
+symlink (:meth:`CloudSyncModule.relative`, checked with :mod:`sim.fs` without following any
+link): anything else — another app or scheme, ``..``, NUL, a name over 255 bytes, a link — is
+the method's documented invalid-URI code, never a Python exception (the platform's ``realpath``
+check fails alike, research §2.11). Files are reached through the engine's held folder, so a
+swap between the check and the use reaches nothing outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +25,8 @@ from typing import Any
 
 from sim.cloud import CloudService
 from sim.device.device import Device
-from sim.errors import StorageFull
+from sim.errors import StorageFull, UnsafePath
+from sim.fs import TEMP_PREFIX, Folder, parts
 from sim.ohos.cloudsync import constants as K
 from sim.ohos.cloudsync.constants import (
     ChangeData,
@@ -111,14 +121,39 @@ class CloudSyncModule:
     def engine(self, bundle: str | None = None) -> SyncEngine:
         return self.service.engine(self.sandbox_for(bundle or self.sandbox.bundle_name))
 
+    @property
+    def folder(self) -> Folder:
+        """The app's cloud folder, held by the sync engine."""
+        return self.engine().folder
+
     def relative(self, uri: object, invalid: int) -> str:
-        """The cloud-folder path a URI names; ``invalid`` is thrown when it names none."""
+        """The cloud-folder path a URI names; ``invalid`` is thrown when it names none: not
+        this app's cloud folder, not a plain relative path (``..``, NUL, a name over 255
+        bytes: :func:`sim.fs.parts`), or a path through a symlink, or a symlink itself."""
         if not isinstance(uri, str) or not uri:
             raise self.error(K.INVALID_PARAMETER)
-        path = self.sandbox.resolve_cloud_uri(uri)
-        if path is None:
+        prefix = self.sandbox.cloud_uri("")
+        if not uri.startswith(prefix):
             raise self.error(invalid)
-        return str(path.relative_to(self.sandbox.cloud_dir))
+        try:
+            rel = "/".join(parts(uri[len(prefix):]))
+            status = self.folder.lstat(rel)
+        except UnsafePath:
+            raise self.error(invalid) from None
+        if status is not None and stat.S_ISLNK(status.st_mode):
+            raise self.error(invalid)
+        return rel
+
+    def status(self, rel: str) -> os.stat_result | None:
+        """The entry ``rel`` of the cloud folder (checked by :meth:`relative`), or None."""
+        try:
+            return self.folder.lstat(rel)
+        except UnsafePath:
+            return None
+
+    def is_file(self, rel: str) -> bool:
+        status = self.status(rel)
+        return status is not None and stat.S_ISREG(status.st_mode)
 
     # -- the namespace -------------------------------------------------------------------------
 
@@ -163,7 +198,7 @@ class CloudSyncModule:
         fault = self.service.fs_faults.get(rel)
         if fault is not None:
             raise self.error(K.ERRNO_CODES.get(fault, K.UNKNOWN_ERROR))
-        if not (self.sandbox.cloud_dir / rel).is_file():
+        if not self.is_file(rel):
             raise self.error(K.NO_SUCH_FILE)
         state = engine.file_state.get(rel)
         if state is None:
@@ -182,10 +217,9 @@ class CloudSyncModule:
         if fault is not None:
             raise self.error(K.INVALID_PARAMETER if as_401
                              else K.ERRNO_CODES.get(fault, K.UNKNOWN_ERROR))
-        path = self.sandbox.cloud_dir / rel
-        if not path.exists():
+        if self.status(rel) is None:
             raise self.error(K.INVALID_PARAMETER if as_401 else K.NO_SUCH_FILE)
-        return path
+        return self.sandbox.cloud_dir / rel
 
     def registerChange(self, uri: object, recursion: object,
                        callback: Callable[[ChangeData], None]) -> None:
@@ -358,9 +392,9 @@ class _FetchBase:
         self._check_args(uri, callback)
         error = caller
         if error is None:
-            path = module.sandbox.resolve_cloud_uri(uri)
-            if path is not None:
-                module.engine().stop_fetch(str(path.relative_to(module.sandbox.cloud_dir)))
+            # a URI that names no file of the folder has no download to stop
+            with contextlib.suppress(BusinessError):
+                module.engine().stop_fetch(module.relative(uri, self._invalid_uri))
         return module.settle(error, None, callback)
 
 
@@ -425,11 +459,16 @@ class CloudFileCache(_FetchBase):
             raise module.error(K.INVALID_PARAMETER)
         promise = self._stop(uri, callback, None)
         if needClean and isinstance(uri, str):
-            path = module.sandbox.resolve_cloud_uri(uri)
             engine = module.engine()
-            if path is not None and path.is_file() and path.stat().st_size:
-                rel = str(path.relative_to(module.sandbox.cloud_dir))
-                if engine.container.get(rel) is not None:
+            try:
+                rel = module.relative(uri, self._invalid_uri)
+            except BusinessError:
+                return promise
+            status = module.status(rel)
+            if status is not None and stat.S_ISREG(status.st_mode) and status.st_size \
+                    and engine.container.get(rel) is not None:
+                # swapped for a link meanwhile: nothing is cleaned through it
+                with contextlib.suppress(OSError, UnsafePath):
                     engine.evict(rel)
         return promise
 
@@ -442,78 +481,102 @@ class CloudFileCache(_FetchBase):
         module.require_ipc()
         rel = module.relative(uri, K.INVALID_URI)
         engine = module.engine()
-        if not (module.sandbox.cloud_dir / rel).is_file() or engine.container.get(rel) is None:
+        if not module.is_file(rel) or engine.container.get(rel) is None:
             raise module.error(K.NO_SUCH_FILE)
-        engine.evict(rel)
+        try:
+            engine.evict(rel)
+        except UnsafePath:
+            raise module.error(K.INVALID_URI) from None  # swapped for a link since the check
 
 
 class LocalFiles:
     """The app writing its own cloud folder: real file operations that the sync service sees
-    (and that change watchers hear about), charged to the device's storage."""
+    (and that change watchers hear about), charged to the device's storage. Paths are plain
+    relative ones (:func:`sim.fs.parts`; anything else is :class:`~sim.errors.UnsafePath`, a
+    ValueError), reached through the held folder: a file is replaced by rename, so a link at
+    its name is replaced, never written through."""
 
     def __init__(self, module: CloudSyncModule) -> None:
         self._module = module
 
+    @staticmethod
+    def name(rel: str) -> str:
+        """``rel`` as the folder names it (``a//./b`` is ``a/b``); UnsafePath if it is not a
+        plain relative path."""
+        return "/".join(parts(rel))
+
     def path(self, rel: str) -> Path:
-        path = self._module.sandbox.inside(self._module.sandbox.cloud_dir, rel)
-        if path is None:
-            raise ValueError(f"{rel!r} is not inside the app's cloud folder")
-        return path
+        """Where ``rel`` is, for notifications and messages (files are reached by descriptor)."""
+        return self._module.sandbox.cloud_dir / self.name(rel)
 
     def uri(self, rel: str) -> str:
         return self._module.sandbox.cloud_uri(rel)
 
+    def _size(self, rel: str) -> int | None:
+        status = self._module.folder.lstat(rel)
+        return status.st_size if status is not None and stat.S_ISREG(status.st_mode) else None
+
     def write(self, rel: str, data: bytes) -> str:
         """Create or replace a file; StorageFull (ENOSPC) when the device has no room."""
-        path = self.path(rel)
-        old = path.stat().st_size if path.exists() else 0
+        rel = self.name(rel)
+        old = self._size(rel)
         storage = self._module.device.storage
-        if len(data) > old:
-            storage.write(len(data) - old)
-        elif old > len(data):
-            storage.delete(min(old - len(data), storage.used))
-        existed = path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        if len(data) > (old or 0):
+            storage.write(len(data) - (old or 0))
+        elif (old or 0) > len(data):
+            storage.delete(min((old or 0) - len(data), storage.used - storage.filler))
+        self._module.folder.write_atomic(rel, data, create_parents=True)
         engine = self._module.engine()
         engine.evicted.discard(rel)
         engine.file_state[rel] = FileSyncState.TO_BE_UPLOADED
-        engine.notify(NotifyType.NOTIFY_MODIFIED if existed else NotifyType.NOTIFY_ADDED, [path])
+        engine.notify(NotifyType.NOTIFY_MODIFIED if old is not None else NotifyType.NOTIFY_ADDED,
+                      [self.path(rel)])
         return self.uri(rel)
 
     def delete(self, rel: str) -> None:
-        path = self.path(rel)
-        size = path.stat().st_size
-        path.unlink()
+        """Delete a file (a link is removed itself, its target untouched)."""
+        rel = self.name(rel)
+        size = self._size(rel) or 0
+        if not self._module.folder.unlink(rel):
+            raise FileNotFoundError(f"{rel!r} is not in the app's cloud folder")
         storage = self._module.device.storage
-        storage.delete(min(size, storage.used))
+        storage.delete(min(size, storage.used - storage.filler))
         engine = self._module.engine()
         engine.file_state.pop(rel, None)
         engine.evicted.discard(rel)
-        engine.notify(NotifyType.NOTIFY_DELETED, [path])
+        engine.notify(NotifyType.NOTIFY_DELETED, [self.path(rel)])
 
     def rename(self, old: str, new: str) -> None:
-        source, target = self.path(old), self.path(new)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
+        old, new = self.name(old), self.name(new)
+        self._module.folder.rename(old, new)
         engine = self._module.engine()
         engine.file_state.pop(old, None)
         engine.file_state[new] = FileSyncState.TO_BE_UPLOADED
-        engine.notify(NotifyType.NOTIFY_RENAMED, [source, target])
+        engine.notify(NotifyType.NOTIFY_RENAMED, [self.path(old), self.path(new)])
 
     def read(self, rel: str) -> bytes:
-        return self.path(rel).read_bytes()
+        return self._module.folder.read_bytes(self.name(rel))
 
     def mkdir(self, rel: str) -> str:
         """Create a folder (and its parents) in the cloud folder; its URI."""
-        self.path(rel).mkdir(parents=True, exist_ok=True)
+        self._module.folder.folder(self.name(rel), create=True).close()
         return self.uri(rel)
 
     def list(self, rel: str = "") -> list[str]:
-        """The names of the files (not folders) directly in a folder, sorted."""
-        folder = self.path(rel) if rel else self._module.sandbox.cloud_dir
-        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() \
-            else []
+        """The names of the regular files (not folders, not links) directly in a folder,
+        sorted."""
+        try:
+            held = self._module.folder.folder(self.name(rel)) if rel else None
+        except (OSError, UnsafePath):
+            return []
+        fd = held.fd if held is not None else self._module.folder.fd
+        try:
+            with os.scandir(fd) as entries:
+                return sorted(e.name for e in entries if e.is_file(follow_symlinks=False)
+                              and not e.name.startswith(TEMP_PREFIX))
+        finally:
+            if held is not None:
+                held.close()
 
 
 __all__ = ["CloudFileCache", "CloudSyncModule", "Download", "FileSync", "GallerySync",

@@ -1,16 +1,27 @@
 """The cloud sync service behind GallerySync/FileSync, Download and CloudFileCache.
 
-One :class:`SyncEngine` per app (bundle). A run pulls the cloud's changes (downloading, then
-applying deletions), then pushes the local ones (uploads of new and modified files, then
+One :class:`SyncEngine` per app (bundle). A run pulls the cloud's changes (applying deletions,
+then downloading), then pushes the local ones (uploads of new and modified files, then
 deletions), moving real bytes between the app's cloud folder and the simulated cloud's blobs
 through the device's link. Progress events follow the platform's order (research §3.2–3.3); the
 device decides every failure: no network, no Wi-Fi for uploads, battery below 10 %/15 %, heat,
 cloud quota, local space (research §2.3–2.7).
 
-Integrity rules: a download is written under a temporary name and renamed into place only when
-complete, an upload becomes a cloud object only when all its bytes arrived and the quota allows
-(:class:`~sim.cloud.CloudFull` leaves nothing), and a file changed on both sides keeps the local
-copy under a conflict name, so no sequence of faults loses a file or presents a partial one.
+Integrity rules: a download is written under a random temporary name and renamed into place
+only when complete, an upload becomes a cloud object only when all its bytes arrived and the
+quota allows (:class:`~sim.cloud.CloudFull` leaves nothing), puts and deletes are conditional
+on the version last synced (a conflict becomes a pull, never a loss), and whatever is changed on
+both sides — two edits of a file, an edit and a delete, a file and a folder of one name — keeps
+the cloud's version under the name and the local one under a conflict name, so no sequence of
+faults loses a version or presents a partial file.
+
+Path safety: the cloud folder is held by descriptor (:class:`sim.fs.Folder`) and every file
+operation in it — scan, upload snapshot, placing a download, conflict copies, deletes, evicting,
+on-demand fetches — walks to its target without following a link. A symlink in the cloud folder
+is never uploaded, written through or deleted through, and a name planted where a temporary
+file would go is never written (temporary names are random and created ``O_EXCL``). Paths the
+cloud lists are checked before any local effect (:func:`cloud_path_problem`): one that is not a
+plain relative path inside the folder is skipped and recorded in the device's trace.
 """
 
 from __future__ import annotations
@@ -18,11 +29,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
+import secrets
+import stat
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import simpy
@@ -34,11 +46,13 @@ from sim.cloud import (
     CloudUnavailable,
     Container,
     Drive,
+    PathClash,
     VersionConflict,
 )
 from sim.device.device import Device
 from sim.device.radio import NetworkType
-from sim.errors import StorageFull, TransferInterrupted
+from sim.errors import StorageFull, TransferInterrupted, UnsafePath
+from sim.fs import NAME_MAX, TEMP_PREFIX, Folder, parts
 from sim.ohos.cloudsync import constants as K
 from sim.ohos.cloudsync.constants import (
     ChangeData,
@@ -65,7 +79,33 @@ PRIORITY = (ErrorType.NETWORK_UNAVAILABLE, ErrorType.WIFI_UNAVAILABLE,
             ErrorType.CLOUD_STORAGE_FULL, ErrorType.LOCAL_STORAGE_FULL,
             ErrorType.DEVICE_TEMPERATURE_TOO_HIGH)
 """``GetErrorType()``'s order (research §3.4); heat last, as the documents add it."""
-TEMP_PREFIX = ".syncrig-part-"
+CONFLICT_RERUNS = 3
+"""Re-runs one start() may add to resolve conflicts with the cloud (each pulls again); past
+them the files wait for the next start, so a cloud that keeps conflicting cannot keep a sync
+running forever."""
+NOT_CANONICAL = "not in canonical form (empty or . names)"
+"""A cloud path that names a file only once normalised: the device could not keep its name."""
+TEMPORARY_NAME = "a temporary file's name"
+"""A cloud path with a name the folder listing leaves out: it would never sync back."""
+REJECTED = "cloudSync.rejected"
+"""The trace event of a path the engine refused to act on (``path``, ``reason``)."""
+LISTENER_FAILED = "cloudSync.listener"
+"""The trace event of an app's callback that raised (``listener``, ``error``)."""
+
+
+def cloud_path_problem(path: str) -> str | None:
+    """Why a path the cloud lists cannot be a file of the cloud folder, or None when it can:
+    a relative path of names (no ``..``, NUL, absolute path, name over 255 bytes —
+    :func:`sim.fs.parts`), written as the device writes it, with no temporary file's name."""
+    try:
+        names = parts(path)
+    except UnsafePath as exc:
+        return exc.reason
+    if "/".join(names) != path:
+        return NOT_CANONICAL
+    if any(name.startswith(TEMP_PREFIX) for name in names):
+        return TEMPORARY_NAME
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,11 +140,37 @@ class _Snapshot:
 
 SMALL_FILE = 1024 * 1024
 """Files up to this size are snapshotted in memory (one file open instead of three)."""
+_BLOCK = 1024 * 1024
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def _digest(fd: int) -> str:
+    """SHA-256 of an open file from its start, read by offset (``pread``): the descriptor's
+    own position is left alone, so another thread may copy from it meanwhile."""
+    digest = hashlib.sha256()
+    offset = 0
+    while chunk := os.pread(fd, _BLOCK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest()
+
+
+def _copy(source: int, target: int) -> int:
+    """Copy an open file into another in the kernel; the bytes copied."""
+    offset = 0
+    while sent := os.sendfile(target, source, offset, 64 * _BLOCK):
+        offset += sent
+    return offset
+
+
+def _conflict_name(name: str, n: int) -> str:
+    """``name (conflict).ext``, then ``(conflict 2)``…, shortened to fit a name's 255 bytes."""
+    pure = PurePosixPath(name)
+    stem, suffix = (pure.stem, pure.suffix) if pure.stem else (name, "")
+    label = " (conflict)" if n == 1 else f" (conflict {n})"
+    room = NAME_MAX - len((label + suffix).encode())
+    while len(stem.encode()) > room:
+        stem = stem[:-1]
+    return f"{stem}{label}{suffix}"
 
 
 Watcher = tuple[Path, bool, Callable[[ChangeData], None]]
@@ -121,6 +187,9 @@ class SyncEngine:
         self.bundle = sandbox.bundle_name
         self.gallery = gallery
         self.container: Container = service.drive.container(self.bundle)
+        self.folder = Folder.hold(sandbox.cloud_dir, create=True)
+        """The app's cloud folder, held: every file operation of the engine starts here."""
+        self._snapshots: Folder | None = None
         self.listeners: dict[int, Callable[[SyncProgress], None]] = {}
         self.running = False
         self.pending = False
@@ -131,14 +200,19 @@ class SyncEngine:
         self.synced: dict[str, Synced] = {}
         self.file_state: dict[str, FileSyncState] = {}
         self.evicted: set[str] = set()
+        self.unplaced: set[str] = set()
+        """Cloud files a link on their way kept out: tried again at every pull."""
+        self.full_pull = False
+        """After a conflict the next pull compares every cloud object, not only new changes."""
+        self.conflict_reruns = 0
         self.cursor = 0
         self.runs = 0
         self._transfer: Any = None
-        self._folders: set[Path] = set()
         self.downloads: dict[str, _Fetch] = {}
 
     @property
     def root(self) -> Path:
+        """Where the cloud folder is: for messages and change notifications, never access."""
         return self.sandbox.cloud_dir
 
     # -- events ----------------------------------------------------------------------------
@@ -149,10 +223,15 @@ class SyncEngine:
         self.device.trace.emit(EventKind.API, api="cloudSync.sync", bundle=self.bundle,
                                state=state.name, error=error.name)
         for listener in list(self.listeners.values()):
-            listener(progress)
+            self.service.call_app("progress", listener, progress)
 
     def notify(self, kind: NotifyType, paths: list[Path], directory: bool = False) -> None:
         self.service.notify(self.sandbox, kind, paths, directory)
+
+    def _reject(self, path: str, reason: str) -> None:
+        """Record a path the engine will not act on, with why."""
+        self.device.trace.emit(EventKind.API, api=REJECTED, bundle=self.bundle, path=path,
+                               reason=reason)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -175,6 +254,7 @@ class SyncEngine:
             return
         self.running = True
         self.stop_requested = False
+        self.conflict_reruns = 0
         self.env.process(self._runs())
 
     def stop(self) -> None:
@@ -237,6 +317,14 @@ class SyncEngine:
         self.bits.add(error)
         return Halt(error.name)
 
+    def _pull_again(self) -> None:
+        """A conflict with the cloud: the next run pulls every cloud object again (the
+        other side's version comes down, the local one is kept under a conflict name)."""
+        self.full_pull = True
+        if self.conflict_reruns < CONFLICT_RERUNS:
+            self.conflict_reruns += 1
+            self.pending = True
+
     def _check_conditions(self) -> None:
         """Conditions checked before every file: stop, network, heat."""
         if self.stop_requested:
@@ -275,9 +363,97 @@ class SyncEngine:
     def _batches(self, items: list[str]) -> list[list[str]]:
         return [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
 
+    def _free(self, nbytes: int) -> None:
+        """Give back to the device's storage what a deleted or replaced file held."""
+        storage = self.device.storage
+        storage.delete(max(0, min(nbytes, storage.used - storage.filler)))
+
+    # -- local files, by descriptor -------------------------------------------------------
+
+    def _sha256(self, rel: str) -> str:
+        """SHA-256 of the regular file ``rel`` (a link there is refused, not followed)."""
+        fd = self.folder.open(rel)
+        try:
+            return _digest(fd)
+        finally:
+            os.close(fd)
+
+    def _place(self, rel: str, blob: Path) -> os.stat_result:
+        """Write a blob's bytes to ``rel`` under a random temporary name created ``O_EXCL``
+        and rename it into place: never a partial file, never through a planted name or a
+        link (:meth:`sim.fs.Folder.write_atomic`). The new file's status."""
+        with blob.open("rb") as src:
+            return self.folder.write_atomic(rel, src, create_parents=True)
+
+    def _keep_conflict(self, rel: str) -> str:
+        """Move the local file or folder ``rel`` aside to a free conflict name (free here and
+        in the cloud) so the cloud's version can take the name; its content uploads under
+        the new one. The new path."""
+        head, _, name = rel.rpartition("/")
+        n = 1
+        while True:
+            target = (head + "/" if head else "") + _conflict_name(name, n)
+            if self.folder.lstat(target) is None and self.container.get(target) is None \
+                    and self.container.clash(target) is None:
+                break
+            n += 1
+        status = self.folder.lstat(rel)
+        directory = status is not None and stat.S_ISDIR(status.st_mode)
+        self.folder.rename(rel, target)
+        moved = [sub for sub, _ in self.folder.walk(target)] if directory else [target]
+        for path in moved:
+            self.file_state[path] = FileSyncState.TO_BE_UPLOADED
+        self.notify(NotifyType.NOTIFY_RENAMED, [self.root / rel, self.root / target], directory)
+        return target
+
+    def _remove_empty(self, rel: str) -> bool:
+        """Remove the folder ``rel`` if it holds nothing but empty folders (empty folders are
+        not synced); whether it is gone."""
+        try:
+            with self.folder.folder(rel) as held:
+                names = os.listdir(held.fd)
+            for name in names:
+                status = self.folder.lstat(f"{rel}/{name}")
+                if status is None or not stat.S_ISDIR(status.st_mode) \
+                        or not self._remove_empty(f"{rel}/{name}"):
+                    return False
+            with self.folder.parent(rel) as (pfd, last):
+                os.rmdir(last, dir_fd=pfd)
+        except (OSError, UnsafePath):
+            return False
+        return True
+
+    def _make_way(self, rel: str) -> None:
+        """The folders on ``rel``'s way, before placing a cloud file there: a local file
+        where the cloud has a folder moves aside to a conflict name (the cloud's version keeps
+        the name, as for two edits of a file); a link there refuses the placement
+        (:class:`UnsafePath`)."""
+        names = rel.split("/")
+        for i in range(1, len(names)):
+            prefix = "/".join(names[:i])
+            status = self.folder.lstat(prefix)
+            if status is None:
+                return  # created by the placement
+            if stat.S_ISDIR(status.st_mode):
+                continue
+            if stat.S_ISREG(status.st_mode):
+                self._keep_conflict(prefix)
+                return
+            raise UnsafePath(rel, UnsafePath.LINK)
+
     # -- pull ----------------------------------------------------------------------------------
 
     def _pull(self) -> Gen:
+        """Deletions first, then downloads: a folder the cloud emptied is gone before a file
+        of its name arrives. A path the cloud lists that cannot be a file of the folder
+        (:func:`cloud_path_problem`) is skipped and recorded in the trace (``cloudSync.
+        rejected``, with the path and the reason) before anything local is touched.
+
+        Such a path does not fail the run: the page's ErrorType has no member for a bad
+        record from the server (REMOTE_SERVER_ABNORMAL is API 20's, research §1.1), and the
+        open engine reports a condition outside ``GetErrorType()``'s list as NO_ERROR (§3.4).
+        So the run ends as its other files decide — COMPLETED when nothing else failed — and
+        the skipped object never becomes a local file (nor a URI the app could name)."""
         try:
             self.service.cloud.check_server()
         except CloudUnavailable:
@@ -294,16 +470,30 @@ class SyncEngine:
             else:
                 wanted[change.path] = None
                 gone.pop(change.path, None)
-        to_fetch = [p for p in wanted if (obj := self.container.get(p)) is not None
+        if self.full_pull:
+            self.full_pull = False
+            wanted |= dict.fromkeys(self.container.objects)
+            gone |= dict.fromkeys(p for p in self.synced if self.container.get(p) is None)
+        self.unplaced = {p for p in self.unplaced if self.container.get(p) is not None}
+        wanted |= dict.fromkeys(self.unplaced)
+        accepted = [p for p in {**gone, **wanted} if self._accepted(p)]
+        for path in [p for p in gone if p in accepted]:
+            self._apply_cloud_delete(path)
+        to_fetch = [p for p in wanted if p in accepted
+                    and (obj := self.container.get(p)) is not None
                     and (self.synced.get(p) is None or self.synced[p].version != obj.version)]
         for batch in self._batches(to_fetch):
             self._check_conditions()
             yield from self._download_batch(batch)
             yield self.env.timeout(BATCH_PAUSE_S)
             self._emit(SyncState.DOWNLOADING)
-        for path in gone:
-            self._apply_cloud_delete(path)
         self.cursor = changes[-1].seq if changes else self.cursor
+
+    def _accepted(self, path: str) -> bool:
+        problem = cloud_path_problem(path)
+        if problem is not None:
+            self._reject(path, problem)
+        return problem is None
 
     def _download_batch(self, paths: list[str]) -> Gen:
         """One fetch: the batch's bytes in one link transfer, files placed whole, in order."""
@@ -318,132 +508,115 @@ class SyncEngine:
                 self.file_state[obj.path] = FileSyncState.STOPPED
             raise self._fault(ErrorType.LOCAL_STORAGE_FULL) from None
         moved, halt = yield from self._carried(total, "down", f"sync-down:{len(objects)} files")
-        placed = 0
+        arrived = written = 0
         for obj in objects:
-            if placed + obj.size > moved:
+            if arrived + obj.size > moved:
                 self.file_state[obj.path] = FileSyncState.STOPPED
                 continue
-            placed += obj.size
-            self._receive(obj)
-        reservation.commit(placed)
+            arrived += obj.size
+            written += self._receive(obj)
+        reservation.commit(written)
         if halt is not None:
             raise halt
 
-    def _receive(self, obj: CloudObject) -> None:
-        """Put a downloaded object in place, keeping a local edit the cloud never saw."""
-        local = self.root / obj.path
-        synced = self.synced.get(obj.path)
+    def _receive(self, obj: CloudObject) -> int:
+        """Put a downloaded object in place, keeping a local edit the cloud never saw (and a
+        local folder where the cloud has a file) under a conflict name. The bytes written."""
+        rel = obj.path
         try:
-            old_size = os.stat(local).st_size
-            existed = True
-        except FileNotFoundError:
-            old_size, existed = 0, False
-        if existed and obj.path not in self.evicted:
-            local_sha = sha256_of(local)
-            if local_sha == obj.sha256:
-                self._record(obj, os.stat(local).st_mtime_ns)
-                self.device.storage.delete(min(obj.size, self.device.storage.used))
-                return
-            if synced is None or local_sha != synced.sha256:
-                self._keep_conflict(local)  # changed on both sides: keep the local copy too
-                existed, old_size = False, 0
-        mtime_ns = self._place(self.container.blob(obj), local, obj.size)
+            self._make_way(rel)
+            status = self.folder.lstat(rel)
+            existed = status is not None and stat.S_ISREG(status.st_mode)
+            old_size = status.st_size if status is not None and existed else 0
+            if status is not None and stat.S_ISDIR(status.st_mode):
+                if not self._remove_empty(rel):
+                    self._keep_conflict(rel)  # a folder where the cloud has a file
+            elif status is not None and existed and rel not in self.evicted:
+                local_sha = self._sha256(rel)
+                if local_sha == obj.sha256:
+                    self._record(obj, status.st_mtime_ns)
+                    return 0
+                synced = self.synced.get(rel)
+                if synced is None or local_sha != synced.sha256:
+                    self._keep_conflict(rel)  # changed on both sides: keep the local copy too
+                    existed, old_size = False, 0
+            placed = self._place(rel, self.container.blob(obj))
+        except UnsafePath as exc:
+            self._unplaced(obj, exc)
+            return 0
         if old_size:
-            self.device.storage.delete(min(old_size, self.device.storage.used))
-        self.evicted.discard(obj.path)
-        self._record(obj, mtime_ns)
-        self.notify(NotifyType.NOTIFY_MODIFIED if existed else NotifyType.NOTIFY_ADDED, [local])
+            self._free(old_size)
+        self.evicted.discard(rel)
+        self._record(obj, placed.st_mtime_ns)
+        self.notify(NotifyType.NOTIFY_MODIFIED if existed else NotifyType.NOTIFY_ADDED,
+                    [self.root / rel])
+        return obj.size
+
+    def _unplaced(self, obj: CloudObject, exc: UnsafePath) -> None:
+        """A link (or a non-folder) on a cloud file's way: nothing is written through it; the
+        file is tried again at the next pull. Names were checked before: any other refusal
+        is the engine's own error."""
+        if exc.reason not in (UnsafePath.LINK, UnsafePath.NOT_FILE):
+            raise exc
+        self.file_state[obj.path] = FileSyncState.STOPPED
+        self.unplaced.add(obj.path)
+        self._reject(obj.path, exc.reason)
 
     def _record(self, obj: CloudObject, mtime_ns: int) -> None:
         self.synced[obj.path] = Synced(obj.version, obj.sha256, obj.size, mtime_ns)
         self.file_state[obj.path] = FileSyncState.COMPLETED
-
-    def _place(self, blob: Path, local: Path, size: int) -> int:
-        """Copy a blob to ``local`` via a temporary name (never a partial file in place);
-        returns the new file's mtime."""
-        parent = local.parent
-        if parent not in self._folders or not parent.is_dir():
-            parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(parent)
-        temp = parent / (TEMP_PREFIX + local.name)
-        if size <= SMALL_FILE:
-            with open(blob, "rb") as src:
-                data = src.read()
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                os.write(fd, data)
-                mtime_ns = os.fstat(fd).st_mtime_ns
-            finally:
-                os.close(fd)
-        else:
-            shutil.copyfile(blob, temp)
-            mtime_ns = os.stat(temp).st_mtime_ns
-        os.replace(temp, local)
-        return mtime_ns
-
-    def _keep_conflict(self, local: Path) -> None:
-        target = local.with_name(f"{local.stem} (conflict){local.suffix}")
-        n = 2
-        while target.exists():
-            target = local.with_name(f"{local.stem} (conflict {n}){local.suffix}")
-            n += 1
-        os.replace(local, target)
-        rel = str(target.relative_to(self.root))
-        self.file_state[rel] = FileSyncState.TO_BE_UPLOADED
-        self.notify(NotifyType.NOTIFY_RENAMED, [local, target])
+        self.unplaced.discard(obj.path)
 
     def _apply_cloud_delete(self, path: str) -> None:
-        local = self.root / path
+        """The cloud deleted ``path``: delete the local file if it is what was synced;
+        local content the cloud never had is kept (and uploads again)."""
         synced = self.synced.pop(path, None)
+        evicted = path in self.evicted
         self.evicted.discard(path)
         self.file_state.pop(path, None)
-        if not local.exists():
+        try:
+            status = self.folder.lstat(path)
+            if status is None or not stat.S_ISREG(status.st_mode):
+                return  # nothing of the sync's there (a link is not deleted through)
+            if not evicted and (synced is None or self._sha256(path) != synced.sha256):
+                # never synced, or edited here since: local content the cloud never had
+                self.file_state[path] = FileSyncState.TO_BE_UPLOADED
+                return
+            self.folder.unlink(path)
+        except UnsafePath as exc:
+            self._reject(path, exc.reason)
             return
-        if synced is None or sha256_of(local) != synced.sha256:
-            # never synced, or edited here since: local content the cloud never had — keep it
-            self.file_state[path] = FileSyncState.TO_BE_UPLOADED
-            return
-        size = local.stat().st_size
-        local.unlink()
-        self.device.storage.delete(min(size, self.device.storage.used))
-        self.notify(NotifyType.NOTIFY_DELETED, [local])
+        self._free(status.st_size)
+        self.notify(NotifyType.NOTIFY_DELETED, [self.root / path])
 
     # -- push ----------------------------------------------------------------------------------
 
     def scan(self) -> dict[str, os.stat_result]:
-        """Every file of the cloud folder (relative path → stat), temporary files excluded."""
-        found: dict[str, os.stat_result] = {}
-        stack = [(str(self.root), "")]
-        while stack:
-            folder, prefix = stack.pop()
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, prefix + entry.name + "/"))
-                    elif entry.is_file() and not entry.name.startswith(TEMP_PREFIX):
-                        found[prefix + entry.name] = entry.stat()
-        return found
-
-    def local_files(self) -> dict[str, Path]:
-        return {rel: self.root / rel for rel in self.scan()}
+        """Every regular file of the cloud folder (relative path → status): no link followed
+        or listed, temporary files left out."""
+        return dict(self.folder.walk())
 
     def changed_locally(self) -> list[str]:
         """Local files whose content the cloud does not have (new or modified). A file whose
         size and mtime match the last sync is not re-read."""
         out = []
-        for rel, stat in sorted(self.scan().items()):
+        for rel, status in sorted(self.scan().items()):
             if rel in self.evicted:
                 continue
             synced = self.synced.get(rel)
             if synced is None:
                 out.append(rel)
                 continue
-            if stat.st_size == synced.size and stat.st_mtime_ns == synced.mtime_ns:
+            if status.st_size == synced.size and status.st_mtime_ns == synced.mtime_ns:
                 continue
-            if stat.st_size != synced.size or sha256_of(self.root / rel) != synced.sha256:
+            try:
+                changed = status.st_size != synced.size or self._sha256(rel) != synced.sha256
+            except (OSError, UnsafePath):
+                continue  # gone or swapped since the scan: the next scan decides
+            if changed:
                 out.append(rel)
             else:
-                self.synced[rel] = replace(synced, mtime_ns=stat.st_mtime_ns)
+                self.synced[rel] = replace(synced, mtime_ns=status.st_mtime_ns)
         return out
 
     def _uploads_allowed_here(self) -> bool:
@@ -484,40 +657,73 @@ class SyncEngine:
         local = self.scan()
         for rel in [r for r in self.synced if r not in local and r not in self.evicted]:
             self._check_conditions()
-            try:
-                self.container.delete(rel)
-            except CloudUnavailable:
-                raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
-            del self.synced[rel]
-            self.file_state.pop(rel, None)
+            self._push_delete(rel)
 
-    def _snapshot(self, rel: str, folder: Path) -> _Snapshot | None:
-        """Take a file's bytes now, hashing them on the way (as an open descriptor holds
-        them): the app may go on editing or delete the file while it uploads."""
-        path = self.root / rel
+    def _push_delete(self, rel: str) -> None:
+        """Delete from the cloud a synced file gone from the folder — only the version last
+        synced: a newer one another device uploaded meanwhile is pulled instead. A link at
+        the name or on its way is not a deletion (the file is out of reach, not gone)."""
         try:
-            stat = path.stat()
-            if stat.st_size <= SMALL_FILE:
-                data = path.read_bytes()
-                return _Snapshot(rel, None, data, hashlib.sha256(data).hexdigest(), len(data),
-                                 stat.st_mtime_ns)
-            target = folder / f"{self.runs}-{abs(hash(rel))}"
-            # hash on a second thread while the kernel copies: both release the GIL, and
-            # nothing else touches the file until this step of the simulation returns
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                digest = pool.submit(sha256_of, path)
-                shutil.copyfile(path, target)
-                sha = digest.result()
+            status = self.folder.lstat(rel)
+        except UnsafePath:
+            return
+        if status is not None and stat.S_ISLNK(status.st_mode):
+            return
+        try:
+            self.container.delete(rel, base_version=self.synced[rel].version)
+        except VersionConflict:
+            self._pull_again()  # changed in the cloud since: it comes down, nothing is lost
+            return
+        except CloudUnavailable:
+            raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
+        del self.synced[rel]
+        self.file_state.pop(rel, None)
+
+    def _snapshot(self, rel: str) -> _Snapshot | None:
+        """Take a file's bytes now from the file opened and held (no link followed), hashing
+        them on the way: the app may go on editing, delete or swap the file while it
+        uploads, and what uploads is what was held."""
+        try:
+            fd = self.folder.open(rel)
         except FileNotFoundError:
             self.file_state.pop(rel, None)  # deleted meanwhile: the push of deletions sees it
             return None
-        return _Snapshot(rel, target, None, sha, stat.st_size, stat.st_mtime_ns)
+        except (OSError, UnsafePath) as exc:
+            # swapped for a link (or a folder) since the scan: never read through it
+            self.file_state.pop(rel, None)
+            self._reject(rel, exc.reason if isinstance(exc, UnsafePath) else str(exc))
+            return None
+        try:
+            status = os.fstat(fd)
+            if status.st_size <= SMALL_FILE:
+                with os.fdopen(fd, "rb", closefd=False) as f:
+                    data = f.read()
+                return _Snapshot(rel, None, data, hashlib.sha256(data).hexdigest(), len(data),
+                                 status.st_mtime_ns)
+            snapshots = self._snapshot_folder()
+            name = f"{self.runs}-{secrets.token_hex(8)}"
+            out = snapshots.create(name)
+            try:
+                # hash on a second thread while the kernel copies: both release the GIL, and
+                # nothing else touches the file until this step of the simulation returns
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    digest = pool.submit(_digest, fd)
+                    size = _copy(fd, out)
+                    sha = digest.result()
+            finally:
+                os.close(out)
+        finally:
+            os.close(fd)
+        return _Snapshot(rel, snapshots.path / name, None, sha, size, status.st_mtime_ns)
+
+    def _snapshot_folder(self) -> Folder:
+        if self._snapshots is None:
+            self._snapshots = Folder.hold(self.sandbox.root / ".sync-snapshots", create=True)
+        return self._snapshots
 
     def _upload_batch(self, rels: list[str]) -> Gen:
         """One create-records batch: snapshots, one link transfer, then each object stored."""
-        folder = self.sandbox.root / ".sync-snapshots"
-        folder.mkdir(exist_ok=True)
-        snaps = [snap for rel in rels if (snap := self._snapshot(rel, folder)) is not None]
+        snaps = [snap for rel in rels if (snap := self._snapshot(rel)) is not None]
         for snap in snaps:
             self.file_state[snap.rel] = FileSyncState.UPLOADING
         total = sum(snap.size for snap in snaps)
@@ -548,10 +754,11 @@ class SyncEngine:
                 assert snap.path is not None
                 obj = self.container.put_staged(snap.rel, snap.path, snap.sha256, snap.size,
                                                 self.env.now, base_version=base)
-        except VersionConflict:
-            # the cloud changed since our last pull: pull again before pushing this file
+        except (VersionConflict, PathClash):
+            # the cloud changed since our last pull (or holds a folder or file of this name):
+            # pull again before pushing this file
             self.file_state[snap.rel] = FileSyncState.TO_BE_UPLOADED
-            self.pending = True
+            self._pull_again()
             return
         except CloudFull:
             self.file_state[snap.rel] = FileSyncState.UPLOAD_FAILURE
@@ -560,8 +767,12 @@ class SyncEngine:
             self.file_state[snap.rel] = FileSyncState.UPLOAD_FAILURE
             raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
         self.synced[snap.rel] = Synced(obj.version, obj.sha256, obj.size, snap.mtime_ns)
-        path = self.root / snap.rel
-        unchanged = path.is_file() and path.stat().st_mtime_ns == snap.mtime_ns
+        try:
+            now = self.folder.lstat(snap.rel)
+        except UnsafePath:
+            now = None
+        unchanged = now is not None and stat.S_ISREG(now.st_mode) \
+            and now.st_mtime_ns == snap.mtime_ns
         self.file_state[snap.rel] = FileSyncState.UPLOAD_SUCCESS if unchanged \
             else FileSyncState.TO_BE_UPLOADED
 
@@ -583,11 +794,15 @@ class SyncEngine:
         return True
 
     def evict(self, rel: str) -> None:
-        """Drop a file's local content, keeping an empty placeholder (cleanCache)."""
-        local = self.root / rel
-        size = local.stat().st_size
-        local.write_bytes(b"")
-        self.device.storage.delete(min(size, self.device.storage.used))
+        """Drop a file's local content, keeping an empty placeholder (cleanCache). The file is
+        opened without following a link: a link there is refused (:class:`UnsafePath`)."""
+        fd = self.folder.open(rel, os.O_WRONLY)
+        try:
+            size = os.fstat(fd).st_size
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
+        self._free(size)
         self.evicted.add(rel)
 
 
@@ -603,14 +818,14 @@ class _Fetch:
         self.transfer: Any = None
         self.stopped = False
         self.process: simpy.Process | None = None
-        self.temp = (engine.root / rel).with_name(TEMP_PREFIX + Path(rel).name)
 
     def _report(self, state: State, processed: int, size: int,
                 error: DownloadErrorType = DownloadErrorType.NO_ERROR) -> None:
         self.engine.device.trace.emit(EventKind.API, api="cloudSync.download",
                                       uri=self.uri, state=state.name, processed=processed,
                                       size=size, error=error.name)
-        self.on_progress(DownloadProgress(state, processed, size, self.uri, error))
+        self.engine.service.call_app("download progress", self.on_progress,
+                                     DownloadProgress(state, processed, size, self.uri, error))
 
     def stop(self) -> None:
         self.stopped = True
@@ -618,6 +833,8 @@ class _Fetch:
             self.transfer.cancel("stopped")
 
     def run(self) -> Gen:
+        """The bytes cross the link first; the file is written only when all arrived, under
+        a temporary name (so a stopped or failed download leaves nothing behind)."""
         engine = self.engine
         obj = engine.container.get(self.rel)
         try:
@@ -644,7 +861,6 @@ class _Fetch:
                 yield transfer
             except TransferInterrupted as exc:
                 reservation.release()
-                self.temp.unlink(missing_ok=True)
                 if self.stopped or exc.reason == "stopped":
                     self._report(State.STOPPED, exc.bytes_done, obj.size)
                 else:
@@ -656,15 +872,22 @@ class _Fetch:
                 # deleted or replaced in the cloud while its bytes were on the way: the
                 # content asked for is gone
                 reservation.release()
-                self.temp.unlink(missing_ok=True)
                 self._report(State.FAILED, obj.size, obj.size,
                              DownloadErrorType.CONTENT_NOT_FOUND)
                 return
-            local = engine.root / self.rel
-            mtime_ns = engine._place(engine.container.blob(obj), local, obj.size)
+            try:
+                placed = engine._place(self.rel, engine.container.blob(obj))
+            except (OSError, UnsafePath) as exc:
+                # a link swapped onto its way (or a folder at its name) since start(): nothing
+                # is written through it; "any other error" (research §2.7)
+                reservation.release()
+                engine._reject(self.rel, exc.reason if isinstance(exc, UnsafePath)
+                               else str(exc))
+                self._report(State.FAILED, obj.size, obj.size, DownloadErrorType.UNKNOWN_ERROR)
+                return
             reservation.commit(obj.size)
             engine.evicted.discard(self.rel)
-            engine._record(obj, mtime_ns)
+            engine._record(obj, placed.st_mtime_ns)
             self._report(State.COMPLETED, obj.size, obj.size)
         finally:
             engine.downloads.pop(self.rel, None)
@@ -692,6 +915,16 @@ class CloudSyncService:
             self.engines[bundle] = SyncEngine(self, sandbox, gallery=bundle == K.GALLERY_BUNDLE)
         return self.engines[bundle]
 
+    def call_app(self, listener: str, callback: Callable[[Any], None], value: Any) -> None:
+        """Call an app's callback. One that raises is recorded in the trace and the service
+        carries on: a JS callback that throws does not stop the platform's sync service,
+        which runs in another process."""
+        try:
+            callback(value)
+        except Exception as exc:
+            self.device.trace.emit(EventKind.API, api=LISTENER_FAILED, listener=listener,
+                                   error=f"{type(exc).__name__}: {exc}")
+
     def notify(self, sandbox: AppSandbox, kind: NotifyType, paths: list[Path],
                directory: bool = False) -> None:
         """Tell every watcher whose folder or file covers one of ``paths``."""
@@ -702,4 +935,5 @@ class CloudSyncService:
                     or (recursive and p.is_relative_to(watched))]
             if hits:
                 uris = [owner.cloud_uri(str(p.relative_to(owner.cloud_dir))) for p in hits]
-                callback(ChangeData(kind, [directory] * len(uris), uris))
+                self.call_app("change", callback,
+                              ChangeData(kind, [directory] * len(uris), uris))
