@@ -5,6 +5,7 @@ task's events (research §3)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import socket
 from typing import Any, ClassVar, NamedTuple
@@ -52,6 +53,10 @@ class Download(NamedTuple):
     last_progress: tuple[int, int] | None
     """(received, total) of the last progress event, where the server's answer completes
     the download."""
+    name: str = ""
+    """The file in the app's cache: on ``complete`` it holds the representation exactly."""
+    source: str = ""
+    """The served file whose bytes those are."""
 
 
 def growing(received: list[int]) -> None:
@@ -60,6 +65,23 @@ def growing(received: list[int]) -> None:
     if any(b <= a for a, b in itertools.pairwise(received)):
         raise ConformanceFailure("progress only when the count grew", "research §3.9",
                                  "strictly increasing", received)
+
+
+class AppListenerError(RuntimeError):
+    """What an app's listener throws in :meth:`RequestMachine.a_listener_that_raises`."""
+
+
+SCRIPTS = itertools.count()
+"""Tokens of scripted answers (one per download: the server counts each one's requests)."""
+RESUME_FAULTS = {  # what answers the resume of a download paused mid-body
+    "error-page": "ok,page:503:10000000,ok",  # a 10 MB error page paused, then the file
+    "wrong-range": "ok,ok,badrange",  # a 206 of other bytes than were asked
+    "replaced": "ok,ok,changed",  # the representation replaced between pause and resume
+}
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 SERVER_FAULTS = {  # research §3.5: the result of each server answer
@@ -114,7 +136,8 @@ class RequestMachine(RecordedMachine):
 
     def heard(self, event: DeviceEvent) -> None:
         data = event.data
-        if event.kind == EventKind.API and data.get("api") == "request.download":
+        if event.kind == EventKind.API and data.get("api") == "request.download" \
+                and "status" in data:
             self.states.append((data["task"], data["status"]))
 
     @property
@@ -147,6 +170,11 @@ class RequestMachine(RecordedMachine):
             *combos("download_from_a_faulty_server", path=sorted(SERVER_FAULTS)),
             *combos("download_from_a_server_that_refuses"), *combos("storage_full"),
             *combos("network_lost_mid_download"), *combos("user_pauses_and_resumes"),
+            *combos("short_body"), *combos("resume_meets_another_answer",
+                                           fault=sorted(RESUME_FAULTS)),
+            *combos("path_swapped_for_a_symlink",
+                    stage=["before-start", "mid-body", "before-remove"]),
+            *combos("a_listener_that_raises"),
             *combos("time_passes", seconds=[30.0]),
         ]
 
@@ -240,12 +268,14 @@ class RequestMachine(RecordedMachine):
         else:
             outcome = served
         assert self.server is not None
+        name = self.new_name()
         task = self.create({"url": f"{base or self.server.url}{path}",
-                            "filePath": self.new_name(), "networkType": network_type,
+                            "filePath": name, "networkType": network_type,
                             "enableMetered": metered}, 0)
         events = self.listen(task)
         last = self.last_progress(path) if served == "complete" else None
-        self.tasks.append(Download(task, events, outcome, network_type, last))
+        source = path.split("?", 1)[0].rsplit("/", 1)[-1]
+        self.tasks.append(Download(task, events, outcome, network_type, last, name, source))
         if self.settle_each_download:
             self.settle_tasks()
 
@@ -391,17 +421,149 @@ class RequestMachine(RecordedMachine):
         assert self.server is not None
         return (self.server.root / name).read_bytes()
 
-    def big_download(self) -> tuple[str, Any, list[tuple[str, Any]]]:
+    def big_download(self, url: str | None = None, name: str | None = None
+                     ) -> tuple[str, Any, list[tuple[str, Any]]]:
         """Once the downloads in flight have ended, one of ``big.bin`` (long enough to be
-        interrupted) on Wi-Fi where the machine has Controls: its file name, task and
-        events."""
+        interrupted; or ``url``) on Wi-Fi where the machine has Controls: its file name,
+        task and events."""
         assert self.server is not None
         self.settle_tasks()
         if self.has_controls:
             self.device.controls.set_radio("wifi", True)  # the radio rules may have cut it
-        name = self.new_name()
-        task = self.create({"url": f"{self.server.url}/files/big.bin", "filePath": name}, 0)
+        name = name or self.new_name()
+        task = self.create({"url": url or f"{self.server.url}/files/big.bin", "filePath": name},
+                           0)
         return name, task, self.listen(task)
+
+    def scripted(self, name: str, script: str) -> str:
+        """A URL whose answers follow ``script``, one step per request (the probe first)."""
+        assert self.server is not None
+        return f"{self.server.url}/scripted/s{next(SCRIPTS)}/{name}?script={script}"
+
+    @rule()
+    def short_body(self) -> None:
+        """A chunked answer that ends cleanly before the size the probe announced is a
+        partial file: it fails with ERROR_UNHANDLED_HTTP_CODE, never completes (research §3.5,
+        last row)."""
+        self.start(self.scripted("small.bin", "ok,short").removeprefix(self.url_base()),
+                   f"fail:{spec.ERROR_UNHANDLED_HTTP_CODE}", 0, True)
+
+    def url_base(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    @precondition(lambda self: self.has_controls)
+    @rule(fault=st.sampled_from(sorted(RESUME_FAULTS)))
+    def resume_meets_another_answer(self, fault: str) -> None:
+        """A download paused mid-body and resumed continues only the representation it began:
+        an error page's body never reaches the file (the resume starts from 0 and completes
+        with the file's bytes); a 206 of other bytes than asked, or a representation replaced
+        meanwhile (``If-Range`` carries the first validator), fail with
+        ERROR_UNHANDLED_HTTP_CODE and append nothing (research §3.5, §3.7)."""
+        source = "big.bin"
+        name, task, _events = self.big_download(self.scripted(source, RESUME_FAULTS[fault]))
+        if not self.pause_mid_body(task):
+            return
+        self.device.run(task.resume())
+        self.settle_one(task)
+        data = self.request_target.read_cache(name)
+        served = self.served(source)
+        info = task.info()
+        # (the events are the other rules' to judge: here the state and the bytes)
+        state = (SESSIONS[info.status], ERRORS[info.failedReason])
+        if fault == "error-page":
+            expected: tuple[Any, ...] = (("SESSION_SUCCESSFUL", "ERROR_UNKNOWN"),
+                                         digest(served))
+            observed: tuple[Any, ...] = (state, digest(data))
+        else:
+            expected = (("SESSION_FAILED", "ERROR_UNHANDLED_HTTP_CODE"),
+                        "a prefix of the representation")
+            observed = (state, "a prefix of the representation"
+                        if served[:len(data)] == data else f"other bytes ({len(data)})")
+        if observed != expected:
+            raise ConformanceFailure("a resume continues only the representation it began",
+                                     "research §3.5, §3.7", expected, observed)
+
+    def pause_mid_body(self, task: Any) -> bool:
+        """0.3 s into a big download, pause it: whether it holds still then (whether pause()
+        works is :meth:`user_pauses_and_resumes`'s to judge, not the caller's)."""
+        self.device.run(until=self.device.env.now + 0.3)
+        self.device.run(task.pause())
+        held = task.info().downloadedBytes
+        self.device.run(until=self.device.env.now + 1.0)
+        info = task.info()
+        return (info.status, info.downloadedBytes) == (spec.SESSION_PAUSED, held)
+
+    def settle_one(self, task: Any, limit: float = 120.0) -> None:
+        env = self.device.env
+        end = env.now + limit
+        while env.now < end and task.info().status not in ENDED:
+            self.device.run(until=env.now + 1.0)
+
+    def outside_untouched(self, before: Any) -> None:
+        after = self.request_target.outside_state()
+        if list(after) != list(before):
+            raise ConformanceFailure("nothing outside the sandbox is read, written or deleted",
+                                     "research §3.1 step 8", before, after)
+
+    @precondition(lambda self: self.has_controls)
+    @rule(stage=st.sampled_from(["before-start", "mid-body", "before-remove"]))
+    def path_swapped_for_a_symlink(self, stage: str) -> None:
+        """A symlink swapped in for a download's folder before it starts is a bad path
+        (13400002: the folder's realpath must be itself); one swapped for its file while it
+        runs, or for its folder before remove(), is never followed: no byte outside the
+        sandbox is written or deleted (research §3.1 step 8, §3.7)."""
+        before = list(self.request_target.outside_state())
+        if stage == "before-start":
+            folder = f"l{self.names}"
+            self.names += 1
+            self.request_target.plant_link(folder)
+            self.create({"url": self.url(), "filePath": f"{folder}/f.bin"},
+                        spec.EXCEPTION_FILEPATH)
+        elif stage == "mid-body":
+            name, task, _ = self.big_download()
+            if not self.pause_mid_body(task):
+                return
+            self.request_target.swap_for_symlink(name)
+            self.device.run(task.resume())
+            self.settle_one(task)
+            status = SESSIONS[task.info().status]
+            if status != "SESSION_SUCCESSFUL":
+                raise ConformanceFailure("a download goes on when its file is swapped",
+                                         "research §3.7", "SESSION_SUCCESSFUL", status)
+        else:
+            folder = f"d{self.names}"
+            self.names += 1
+            _, task, _events = self.big_download(self.url(), f"{folder}/f.bin")
+            self.settle_one(task)
+            self.request_target.swap_for_symlink(folder)
+            self.device.run(task.remove())
+        self.outside_untouched(before)
+
+    @precondition(lambda self: isinstance(self.request_target, ReferenceRequest))
+    @rule()
+    def a_listener_that_raises(self) -> None:
+        """An app's listener that throws does not stop its task: the download completes with
+        the server's bytes (a throwing JS callback does not stop the platform's service)."""
+        name, task, _events = self.big_download(self.url())
+
+        def throws(*_: Any) -> None:
+            raise AppListenerError("the app's listener failed")
+
+        task.on("progress", throws)
+        try:
+            self.settle_one(task)
+        except AppListenerError:
+            raise ConformanceFailure("a listener that throws does not stop its task",
+                                     "research §3.9", "the task goes on",
+                                     "the listener's exception stopped the device") from None
+        status = SESSIONS[task.info().status]
+        data = self.request_target.read_cache(name)
+        observed = (status, digest(data))
+        expected = ("SESSION_SUCCESSFUL", digest(self.served("small.bin")))
+        if observed != expected:
+            raise ConformanceFailure("a listener that throws does not stop its task",
+                                     "research §3.9", expected, observed)
 
     def run_to_completion(self, task: Any, limit: float = 120.0) -> None:
         env = self.device.env
@@ -479,6 +641,14 @@ class RequestMachine(RecordedMachine):
             raise ConformanceFailure("complete after progress reports every byte",
                                      "research §3.9", download.last_progress,
                                      progress[-1] if progress else "no progress")
+        if observed == "complete" and download.name:
+            data = self.request_target.read_cache(download.name)
+            want = digest(self.served(download.source))
+            if digest(data) != want:
+                raise ConformanceFailure("a complete download holds the representation",
+                                         "research §3.5", f"{len(self.served(download.source))} "
+                                         f"bytes, SHA-256 {want[:16]}",
+                                         f"{len(data)} bytes, SHA-256 {digest(data)[:16]}")
         if observed == "complete":
             # the reasons keep their initial values on a task that never paused or failed
             # (research §3.3)

@@ -8,6 +8,8 @@ so a machine cannot tell them from an implementation in another process.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -106,6 +108,34 @@ class ReferenceRequest:
             "denied": RequestModule(self.device, sandbox=AppSandbox(self.root / "other"),
                                     caller=Caller(), curl_options=REQUEST_CURL,
                                     fidelity=fidelity)}
+        self.outside = self.root / "outside"
+        """Sentinels beside the sandbox: no download, upload or remove may touch them."""
+        self.outside.mkdir()
+        for name in ("sentinel.bin", "f.bin"):
+            (self.outside / name).write_bytes(b"OUTSIDE THE SANDBOX " + name.encode())
+
+    def outside_state(self) -> list[tuple[str, int, int, str]]:
+        """Every entry beside the sandbox (name, size, mtime, SHA-256), as it stands."""
+        state = []
+        for entry in sorted(os.scandir(self.outside), key=lambda e: e.name):
+            info = entry.stat(follow_symlinks=False)
+            digest = hashlib.sha256(Path(entry.path).read_bytes()).hexdigest() \
+                if entry.is_file(follow_symlinks=False) else ""
+            state.append((entry.name, info.st_size, info.st_mtime_ns, digest))
+        return state
+
+    def swap_for_symlink(self, rel: str) -> None:
+        """Put a symlink leading outside where the cache entry ``rel`` (a file or a folder)
+        was, as an attacker racing the app would: a file's link leads to a sentinel file, a
+        folder's to the sentinels' folder (which holds an ``f.bin``)."""
+        path = self.sandbox.cache_dir / rel
+        path.rename(path.with_name(path.name + ".swapped"))
+        path.symlink_to(self.outside if path.with_name(path.name + ".swapped").is_dir()
+                        else self.outside / "sentinel.bin")
+
+    def plant_link(self, rel: str) -> None:
+        """A symlink ``rel`` in the cache folder leading to the sentinels' folder."""
+        (self.sandbox.cache_dir / rel).symlink_to(self.outside)
 
     def cache_files(self) -> list[str]:
         """What the app's cache folder holds (paths relative to it), sorted: bad input must

@@ -9,7 +9,8 @@ included) with the n-th step of the script; the last step repeats. Steps:
 ``ok``             the file, with ``ETag``, ``Range`` (206) and ``If-Range`` as ``/files/``
 ``changed``        another representation of the same length (other bytes, another ETag)
 ``page:S:N``       status ``S`` with an ``N``-byte HTML error page
-``badrange``       to a ``Range`` request, a 206 whose ``Content-Range`` starts one byte later
+``badrange``       to a ``Range`` request, a 206 of another, longer representation whatever
+                   ``If-Range`` says (its ``Content-Range`` total is not the file's size)
 ``short``          200, chunked (no length), ending cleanly after half of the file
 =================  ==========================================================================
 
@@ -81,19 +82,19 @@ class Scripts:
             return await self._send(request, response, data[:len(data) // 2], None)
         if kind == "changed":
             data = changed(data)
+        if kind == "badrange":
+            data = changed(data) + b"x" * 1000
         etag = _etag(data)
         headers = {"ETag": etag, "Accept-Ranges": "bytes",
                    "Content-Type": "application/octet-stream"}
         start, status = 0, 200
         wanted = request.headers.get("Range", "")
-        if wanted.startswith("bytes=") and wanted.endswith("-") \
-                and request.headers.get("If-Range", etag) == etag:
+        if wanted.startswith("bytes=") and wanted.endswith("-") and (
+                kind == "badrange" or request.headers.get("If-Range", etag) == etag):
             start = int(wanted[6:-1]) if wanted[6:-1].isdigit() else 0
             if start >= len(data):
                 raise web.HTTPRequestRangeNotSatisfiable(
                     headers={"Content-Range": f"bytes */{len(data)}"})
-            if kind == "badrange":
-                start = min(start + 1, len(data) - 1)
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]

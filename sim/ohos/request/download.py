@@ -625,13 +625,11 @@ class DownloadService:
         assert fetch.result is not None
         return "done", fetch.result, fetch.head
 
-    @staticmethod
-    def _commit(reservation: Reservation | None, written: int) -> None:
+    def _commit(self, reservation: Reservation | None, written: int) -> None:
         if reservation is not None:
             reservation.commit(min(written, reservation.nbytes))
 
-    @staticmethod
-    def _belongs(task: DownloadTask, head: Head, position: int) -> bool | None:
+    def _belongs(self, task: DownloadTask, head: Head, position: int) -> bool | None:
         """Whether an answer's body is the file's next bytes: True to write it, False for an
         answer whose body is not the file (an error page: received, never written), None
         for a 206 of other bytes than were asked (a failure)."""
