@@ -198,3 +198,30 @@ def test_a_listener_that_raises_is_recorded_and_the_download_goes_on(
     raised = [e.data for e in rig.device.trace.events if e.data.get("what") == "listener raised"]
     assert raised and raised[0]["event"] == "progress"
     assert raised[0]["error"] == "RuntimeError: app bug"
+
+
+def test_a_body_after_a_failed_probe_is_never_taken_for_the_file(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    # no size from the probe: the service's write callback takes nothing (research §3.4)
+    task = rig.start(scripted(http_server, "small.bin", "page:503:100,short"), filePath="a.bin")
+    rig.run(30)
+    assert [e[0::2] for e in rig.events] == [("fail", C.ERROR_HTTP_DATA_ERROR)]
+    assert task.path.read_bytes() == b""
+
+
+def test_a_resume_continues_the_representation_in_the_file_not_the_probed_one(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    # the probe sees the replaced representation, the GET serves the original: the resume's
+    # If-Range names the original, so the replaced one's 206 is never spliced on
+    url = scripted(http_server, "big.bin", "changed,ok,changed")
+    task = rig.start(url, filePath="a.bin")
+    rig.run(0.5)
+    rig.device.run(task.pause())
+    held = task.path.read_bytes()
+    rig.device.run(task.resume())
+    rig.run(30)
+    assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
+        ("pause",), ("fail", C.ERROR_UNHANDLED_HTTP_CODE)]
+    assert task.path.read_bytes() == held == served(http_server, "big.bin")[:len(held)]

@@ -12,6 +12,7 @@ included) with the n-th step of the script; the last step repeats. Steps:
 ``badrange``       to a ``Range`` request, a 206 of another, longer representation whatever
                    ``If-Range`` says (its ``Content-Range`` total is not the file's size)
 ``short``          200, chunked (no length), ending cleanly after half of the file
+``drop:N``         as ``ok``, the connection closed after ``N`` body bytes
 =================  ==========================================================================
 
 Each token counts its own requests, so one server serves any number of scripted downloads.
@@ -27,7 +28,7 @@ from pathlib import Path
 from aiohttp import web
 
 CHUNK = 64 * 1024
-STEPS = ("ok", "changed", "page", "badrange", "short")
+STEPS = ("ok", "changed", "page", "badrange", "short", "drop")
 
 
 def _etag(data: bytes) -> str:
@@ -82,13 +83,13 @@ class Scripts:
             return await self._send(request, response, data[:len(data) // 2], None)
         if kind == "changed":
             data = changed(data)
-        if kind == "badrange":
+        wanted = request.headers.get("Range", "")
+        if kind == "badrange" and wanted:
             data = changed(data) + b"x" * 1000
         etag = _etag(data)
         headers = {"ETag": etag, "Accept-Ranges": "bytes",
                    "Content-Type": "application/octet-stream"}
         start, status = 0, 200
-        wanted = request.headers.get("Range", "")
         if wanted.startswith("bytes=") and wanted.endswith("-") and (
                 kind == "badrange" or request.headers.get("If-Range", etag) == etag):
             start = int(wanted[6:-1]) if wanted[6:-1].isdigit() else 0
@@ -98,8 +99,20 @@ class Scripts:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
-        return await self._send(request, web.StreamResponse(status=status, headers=headers),
-                                body, len(body))
+        response = web.StreamResponse(status=status, headers=headers)
+        if kind == "drop":
+            try:
+                cut = int(args[0])
+            except (IndexError, ValueError):
+                raise web.HTTPBadRequest(text="drop:BYTES\n") from None
+            response.content_length = len(body)
+            with contextlib.suppress(ConnectionError):
+                await response.prepare(request)
+                await response.write(body[:cut])
+                if request.transport is not None:
+                    request.transport.abort()
+            return response
+        return await self._send(request, response, body, len(body))
 
     async def _send(self, request: web.Request, response: web.StreamResponse, body: bytes,
                     length: int | None) -> web.StreamResponse:

@@ -572,6 +572,15 @@ class DownloadService:
                 continue
             if keep is None:
                 assert fetch.head is not None
+                if not task.probed and fetch.head.status in (200, 206):
+                    # no size from the probe: the service's write callback takes nothing,
+                    # curl's write error with a 200 (research §3.4) — a body of unknown
+                    # length is never taken for the file
+                    fetch.abort()
+                    transfer.cancel("write error")
+                    self._commit(reservation, written)
+                    task._set(C.SESSION_FAILED, C.ERROR_HTTP_DATA_ERROR, C.PAUSED_UNKNOWN)
+                    return "failed", None, fetch.head
                 keep = self._belongs(task, fetch.head, position)
                 if keep is None:  # a 206 of other bytes than were asked: never appended
                     fetch.abort()
@@ -579,7 +588,9 @@ class DownloadService:
                     self._commit(reservation, written)
                     task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
                     return "failed", None, fetch.head
-                if not task.validator:
+                if keep and position == 0:
+                    # the file holds this answer's bytes: a resume continues this
+                    # representation, whatever the probe saw before it
                     task.validator = fetch.head.validator
             if keep and reservation is None:
                 try:
@@ -596,7 +607,7 @@ class DownloadService:
                 kept = max(0, min(pending_size, exc.bytes_done - carried))
                 outcome = "halted" if exc.reason in HALTS else "lost"
             if keep and task.fd >= 0:  # (a task removed meanwhile has let its file go)
-                data = b"".join(pending)[:kept]
+                data = pending if kept == pending_size else [b"".join(pending)[:kept]]
                 try:
                     _write_all(task.fd, data, position + written)
                 except OSError:
@@ -669,9 +680,14 @@ class DownloadService:
             task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
 
 
-def _write_all(fd: int, data: bytes, offset: int) -> None:
-    """Write all of ``data`` at ``offset`` (a short write is retried, not lost)."""
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view, offset = view[n:], offset + n
+def _write_all(fd: int, blocks: list[bytes], offset: int) -> None:
+    """Write ``blocks`` one after another at ``offset`` (a short write is retried, not
+    lost)."""
+    n = os.pwritev(fd, blocks, offset)
+    total = sum(len(b) for b in blocks)
+    if n < total:  # rare: finish byte by byte from where the kernel stopped
+        view = memoryview(b"".join(blocks))[n:]
+        offset += n
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view, offset = view[written:], offset + written
