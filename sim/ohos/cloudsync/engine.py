@@ -663,11 +663,7 @@ class SyncEngine:
         """Delete from the cloud a synced file gone from the folder — only the version last
         synced: a newer one another device uploaded meanwhile is pulled instead. A link at
         the name or on its way is not a deletion (the file is out of reach, not gone)."""
-        try:
-            status = self.folder.lstat(rel)
-        except UnsafePath:
-            return
-        if status is not None and stat.S_ISLNK(status.st_mode):
+        if self._behind_link(rel):
             return
         try:
             self.container.delete(rel, base_version=self.synced[rel].version)
@@ -678,6 +674,20 @@ class SyncEngine:
             raise self._fault(ErrorType.NETWORK_UNAVAILABLE) from None
         del self.synced[rel]
         self.file_state.pop(rel, None)
+
+    def _behind_link(self, rel: str) -> bool:
+        """Whether a symlink is at ``rel`` or on its way (a file or nothing there is not)."""
+        names = rel.split("/")
+        for i in range(1, len(names) + 1):
+            try:
+                status = self.folder.lstat("/".join(names[:i]))
+            except UnsafePath:
+                return True
+            if status is None or stat.S_ISLNK(status.st_mode):
+                return status is not None
+            if not stat.S_ISDIR(status.st_mode):
+                return False
+        return False
 
     def _snapshot(self, rel: str) -> _Snapshot | None:
         """Take a file's bytes now from the file opened and held (no link followed), hashing
