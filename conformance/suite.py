@@ -25,6 +25,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import RULE_MARKER, run_state_machine_as_test
 
 from conformance.coverage import Coverage, combined, documented, items_matrix, matrix
+from conformance.machines import cloudsync_paths, twodevice
 from conformance.machines.base import (
     DEVICE_EVENTS,
     BudgetSpent,
@@ -392,7 +393,8 @@ def _device_machine() -> type[RecordedMachine]:
     return DeviceMachine
 
 
-PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "SYNO.CloudSync", "device"),
+PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "SYNO.CloudSync", "device",
+                                    "cloudSync-paths", "cloudSync-twodevice"),
                      "ohos-4.1": ("cloudSync",), "ohos-3.2": ("request",),
                      "page-kb": ("request",)}
 """The fidelity profiles the machines predict, and the campaigns each applies to (a release
@@ -413,6 +415,13 @@ CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
              lambda cov: matrix(synology.SPEC, cov, SynologyMachine.unreachable),
              examples_factor=0.5),
     Campaign("device", _device_machine(), _device_world, _device_matrix, examples_factor=0.5),
+    # reference-only: the path attacks need the target's real folders, and two phones one
+    # simulated account; few examples each, their tours do each hazard once
+    Campaign("cloudSync-paths", cloudsync_paths.CloudSyncPathMachine,
+             cloudsync_paths.campaign_world, cloudsync_paths.campaign_matrix,
+             examples_factor=0.4),
+    Campaign("cloudSync-twodevice", twodevice.TwoDeviceMachine, twodevice.campaign_world,
+             twodevice.campaign_matrix),
 )}
 
 
