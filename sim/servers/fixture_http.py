@@ -323,11 +323,13 @@ class FixtureHTTPServer(ThreadedServer):
             self.received.append(ReceivedUpload(request.method, request.path_qs,
                                                 dict(request.headers), incomplete=repr(exc)))
             response = web.Response(status=400, text="incomplete upload\n")
-            if request.content.exception() is not None:
+            if request.content.exception() is not None and not isinstance(
+                    request.content.exception(), ConnectionError):
                 # what is left of a broken stream cannot be drained for a next request
                 response.force_close()
-                await response.prepare(request)
-                await response.write_eof()
+                with contextlib.suppress(ConnectionError):  # the HTTP layer gave it up already
+                    await response.prepare(request)
+                    await response.write_eof()
                 request.protocol.force_close()
             return response
         self.received.append(record)

@@ -9,10 +9,35 @@ Subclasses build their application in :meth:`make_app`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Self
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
+
+class _MalformedHttpIsNoFault(logging.Filter):
+    """aiohttp logs a request it cannot parse (a request line over 8 KB, a Content-Encoding
+    it cannot decode, a body left unread that breaks as it is drained) as an error with a
+    traceback, though the fault is the client's: such a record becomes one INFO line. A real
+    server fault passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        malformed = isinstance(exc, RequestPayloadError) or (
+            isinstance(exc, HttpProcessingError) and (exc.code or 400) < 500)
+        if exc is not None and malformed:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a malformed request: %s", (str(exc)[:200],)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+PROTOCOL_LOG = logging.getLogger("sim.servers.http")
+"""The HTTP layer's log (requests that never reach a handler)."""
+PROTOCOL_LOG.addFilter(_MalformedHttpIsNoFault())
 
 
 class ThreadedServer:
@@ -90,7 +115,8 @@ class ThreadedServer:
 
     async def _startup(self) -> None:
         # connections still open at shutdown (a paused client, a dropped body) get 1 s, not 60
-        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0,
+                                     logger=PROTOCOL_LOG)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host or None, self._port)
         await site.start()

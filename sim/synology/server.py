@@ -17,6 +17,7 @@ client sets or a cloud holds leads out of the share it names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -674,10 +675,14 @@ class NasServer(ThreadedServer):
         false ``Content-Encoding``), what is left of it cannot be drained for the next request
         on the connection: the reply is sent and the connection closed."""
         response = _error(code)
-        if request.content.exception() is not None:
+        if request.content.exception() is not None and not isinstance(
+                request.content.exception(), ConnectionError):
             response.force_close()
-            await response.prepare(request)
-            await response.write_eof()
+            # when the stream broke mid-body the HTTP layer has already given up the
+            # connection: nothing can be sent, it is closed at once rather than left hanging
+            with contextlib.suppress(ConnectionError):
+                await response.prepare(request)
+                await response.write_eof()
             request.protocol.force_close()
         return response
 
@@ -686,6 +691,7 @@ class NasServer(ThreadedServer):
         params: dict[str, str] = dict(request.query)
         if request.method == "POST" and request.body_exists:
             try:
+                await request.read()  # all of it, whatever its type: a broken stream shows here
                 form = await request.post()
             # whatever stops the body being read — a multipart type over a plain body, an
             # unknown charset, a false Content-Encoding, bytes that are not the charset, a
