@@ -111,6 +111,8 @@ def _m(name: str, campaign: str, where: str, old: str, new: str, breaks: str) ->
 
 
 _CS = "cloudSync"
+_CSP = "cloudSync-paths"
+_CS2 = "cloudSync-twodevice"
 _API = "sim.ohos.cloudsync.api"
 _ENG = "sim.ohos.cloudsync.engine"
 _RQ = "request"
@@ -213,6 +215,41 @@ CATALOGUE: tuple[Mutant, ...] = (
        "BATTERY_LEVEL_WARNING below 15 % (not at 15 %)"),
     _m("cs-no-stopped-event", _CS, f"{_ENG}:SyncEngine._runs",
        "self._emit(SyncState.STOPPED)", "pass", "stop() ends a running sync with STOPPED"),
+
+    # -- @ohos.file.cloudSync: path safety and data integrity ----------------------------------
+    _m("cs-snapshot-follows-links", _CSP, f"{_ENG}:SyncEngine._snapshot",
+       "fd = self.folder.open(rel)", "fd = os.open(self.root / rel, os.O_RDONLY)",
+       "an upload never reads through a link in the cloud folder"),
+    _m("cs-temp-by-name", _CSP, f"{_ENG}:SyncEngine._place",
+       "return self.folder.write_atomic(rel, src, create_parents=True)",
+       "temp = (self.root / rel).with_name(TEMP_PREFIX + Path(rel).name); "
+       "temp.parent.mkdir(parents=True, exist_ok=True); temp.write_bytes(src.read()); "
+       "os.replace(temp, self.root / rel); return os.stat(self.root / rel)",
+       "a download is never written through a planted temporary name"),
+    _m("cs-cloud-path-unchecked", _CSP, f"{_ENG}:SyncEngine._pull",
+       "accepted = [p for p in {**gone, **wanted} if self._accepted(p)]",
+       "accepted = list({**gone, **wanted})",
+       "a cloud path that is not a file of the folder is skipped and recorded"),
+    _m("cs-uri-resolved-by-realpath", _CSP, f"{_API}:CloudSyncModule.relative",
+       'rel = "/".join(parts(uri[len(prefix):]))\n            status = self.folder.lstat(rel)',
+       "path = self.sandbox.resolve_cloud_uri(uri)\n            if path is None:\n"
+       "                raise UnsafePath(uri, UnsafePath.LINK)\n"
+       "            rel, status = str(path.relative_to(self.sandbox.cloud_dir)), None",
+       "14000002 for a URI that is not a plain path of the cloud folder"),
+    _m("cs-callback-exception-escapes", _CSP, f"{_ENG}:CloudSyncService.call_app",
+       "except Exception as exc:", "except ArithmeticError as exc:",
+       "an app callback that raises does not stop the sync service"),
+    _m("cs-delete-unconditional", _CS2, f"{_ENG}:SyncEngine._push_delete",
+       "self.container.delete(rel, base_version=self.synced[rel].version)",
+       "self.container.delete(rel)",
+       "a delete never removes a version its device did not see"),
+    _m("cs-clash-file-in-the-way", _CS2, f"{_ENG}:SyncEngine._make_way",
+       "                self._keep_conflict(prefix)\n", "                pass\n",
+       "a local file where the cloud has a folder moves aside; phones and cloud agree"),
+    _m("cs-clash-folder-at-the-name", _CS2, f"{_ENG}:SyncEngine._receive",
+       "self._keep_conflict(rel)  # a folder where the cloud has a file",
+       "pass  # a folder where the cloud has a file",
+       "a local folder where the cloud has a file moves aside; no sync ends in an exception"),
 
     # -- @ohos.request -------------------------------------------------------------------------
     _m("rq-permission-skipped", _RQ, "sim.ohos.request.api:RequestModule.download",
