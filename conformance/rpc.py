@@ -7,66 +7,163 @@ waits for each answer; the server may send notifications before an answer.
 
 Objects stay on the server; the client holds references. Requests (``params`` by name):
 
-``open {"target": "cloudSync" | "request", "options": {"device": ..., "profile": ...}}``
-    A fresh target; the result is a reference to it. One connection holds one target; closing
-    the connection frees it. ``cloudSync``: ``device``, ``cloud``, ``drive``, ``modules``
-    (``system``, ``no-permission``, ``not-system``), ``has_controls``, and the helpers of
+``hello {}``
+    ``{"protocol": "syncrig-rpc/1"}``.
+``open {"target": "cloudSync" | "request", "options": {"device": ..., "profile": ...}, "token"}``
+    A fresh target; the result is a reference to it. ``device`` is a device profile's name
+    (``phone``, ``tablet``, ``nas``; no paths), ``profile`` a fidelity profile's. ``token`` is
+    the server's token when it has one (see *Access*). One connection holds its targets;
+    closing the connection, or stopping the server, closes them and removes their folders.
+    ``cloudSync``: ``device``, ``cloud``, ``drive``, ``modules`` (``system``,
+    ``no-permission``, ``not-system``), ``has_controls``, and the helpers of
     :class:`~conformance.targets.reference.ReferenceCloudSync`. ``request``: ``device``,
     ``modules`` (``app`` with INTERNET, ``denied`` without), ``has_controls``,
     ``cache_files()`` and ``read_cache(rel)`` (the app's cache folder). The suite's file
     server listens on the harness's 127.0.0.1, so a ``request`` target runs on that machine.
 ``get {"ref", "name"}`` / ``set {"ref", "name", "value"}``
-    Read or write an attribute of a referenced object.
+    Read or write a public attribute (a name not starting with ``_``) of a referenced object.
 ``call {"ref", "args": [...], "kwargs": {...}}``
     Call a referenced callable (a method is got with ``get`` first).
 ``item {"ref", "key"}`` / ``setitem {"ref", "key", "value"}`` / ``len {"ref"}`` / ``iter {"ref"}``
     Container access; ``iter`` answers with a list of values.
 
-Values on the wire: JSON's own types are themselves; ``{"$bytes": hex}``; a tuple is
-``{"$tuple": [...]}``; an enum member is ``{"$enum": "module:Class", "name": NAME}``; an
-immutable record (a frozen dataclass of the API: ``SyncProgress``, ``ChangeData``, a sensor
-reading, a cloud object) is ``{"$record": "module:Class", "fields": {...}}``; any other object
-is ``{"$ref": N, "type": "Class"}``. A client's function passed as an argument is
-``{"$callback": N}``; when the server calls it, it sends the notification
-``{"method": "callback", "params": {"callback": N, "args": [...]}}`` (before the answer to the
-request during which it happened, in order). Records and enums name classes under ``sim.``.
+A reference (``ref``, ``$ref``, ``$callback``) is a JSON integer: not a float, not a boolean.
+A parameter a method does not take is refused, as is a missing one.
 
-Errors: a ``BusinessError`` of the API answers ``{"code": 1, "message": ..., "data":
-{"type": "BusinessError", "code": C, "message": M}}``; a plain JavaScript ``Error`` with no
-code (what a release may throw for a bad argument) ``{"code": 3, "data": {"type": "Error",
-"message": M}}``; any other exception of the target ``{"code": 2, "data": {"type": T,
-"message": M}}``; a malformed request ``-32600``/``-32602``
-and an unknown method ``-32601``, as JSON-RPC says.
+Values on the wire: JSON's own types are themselves; ``{"$bytes": hex}``; a tuple is
+``{"$tuple": [...]}``; an enum member is ``{"$enum": WIRE_NAME, "name": MEMBER}``; an
+immutable record of the API is ``{"$record": WIRE_NAME, "fields": {...}}`` with every field
+its class declares, each of the declared type; any other object is ``{"$ref": N, "type":
+"Class"}``. A client's function passed as an argument is ``{"$callback": N}``; when the server
+calls it, it sends the notification ``{"method": "callback", "params": {"callback": N,
+"args": [...]}}`` (before the answer to the request during which it happened, in order).
+
+Wire names are a closed list, not class paths; nothing else decodes (:data:`RECORDS`,
+:data:`ENUMS`). Records: ``SyncProgress``, ``DownloadProgress``, ``ChangeData``
+(cloudSync), ``DownloadInfo``, ``TaskState`` (request), ``CloudObject``, ``CloudChange`` (the
+simulated cloud drive), ``BatteryReading``, ``TemperatureReading``, ``RadioReading``,
+``NetworkReading``, ``StorageReading`` (the device's sensors), ``DeviceEvent``,
+``TransferResult`` (the device's trace and link). Enums: ``NetworkType``, ``Direction``,
+``EventKind``; an IntEnum member travels as its integer. The server hands out references only
+to syncrig's own objects (classes, functions and methods of ``sim``, ``conformance`` and the
+``simpy`` they run on) and to lists, dicts and sets; a path, a module, a file or any other
+object answers ``-32002``.
+
+Limits, checked before a line is parsed (or, for numbers, while): a line holds at most
+:data:`MAX_LINE` bytes (64 MiB: a file's bytes travel as hex), nests arrays and objects at
+most :data:`MAX_DEPTH` (64) deep, holds at most :data:`MAX_ITEMS` (100,000) brackets and
+commas outside strings, and each integer at most :data:`MAX_INT_DIGITS` (40) digits; a float
+is finite (``NaN`` and ``Infinity`` are not JSON).
+
+Every line gets exactly one answer (notifications come only from the server). JSON-RPC 2.0's
+codes, with ``id: null`` when the id cannot be read:
+
+- ``-32700`` parse error: not UTF-8, not JSON, an empty line;
+- ``-32600`` invalid request: over a limit; not an object; a batch (a JSON array: syncrig-rpc/1
+  answers each request in turn, between callbacks, so batches are refused with this single
+  answer); no ``id`` (a request without one is refused, not run silently as a notification);
+  an ``id`` that is not a string, an integer or null; ``jsonrpc`` not ``"2.0"``; ``method``
+  not a string; a member other than ``jsonrpc``, ``id``, ``method``, ``params``;
+- ``-32601`` method not found;
+- ``-32602`` invalid params: ``params`` not an object, a parameter unknown, missing or of the
+  wrong type, an unknown reference, a private name, an unknown record or enum wire name, a
+  record's field unknown, missing or of the wrong type, a malformed tagged value;
+- ``-32603`` internal error: an answer that cannot be written as JSON;
+- ``-32001`` the token is missing or wrong (``open`` only; nothing is opened);
+- ``-32002`` the value is not one the server hands out (see above).
+
+The target's own errors: a ``BusinessError`` of the API answers ``{"code": 1, "message": ...,
+"data": {"type": "BusinessError", "code": C, "message": M}}``; a plain JavaScript ``Error``
+with no code (what a release may throw for a bad argument) ``{"code": 3, "data": {"type":
+"Error", "message": M}}``; any other exception of the target ``{"code": 2, "data": {"type": T,
+"message": M}}``. The connection stays open after any answer.
+
+Access: the server listens on 127.0.0.1 unless told otherwise. Listening on any other address
+(another loopback address, a LAN address, ``0.0.0.0``) needs a token of at least
+:data:`MIN_TOKEN` characters; a server that has one, wherever it listens, opens a target only
+for an ``open`` carrying it (compared in constant time). The token is sent in clear: use it on
+a network you trust, or through a tunnel.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import enum
-import importlib
+import hmac
 import itertools
 import json
+import re
 import socket
 import socketserver
 import subprocess
 import threading
+import types
+import typing
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
+from sim.cloud.drive import Change as CloudChange
+from sim.cloud.drive import CloudObject
+from sim.device.link import TransferResult
+from sim.device.ports import (
+    BatteryReading,
+    NetworkReading,
+    RadioReading,
+    StorageReading,
+    TemperatureReading,
+)
+from sim.device.radio import Direction, NetworkType
+from sim.ohos.cloudsync.constants import ChangeData, DownloadProgress, SyncProgress
 from sim.ohos.common import BusinessError
+from sim.ohos.request.download import DownloadInfo
 from sim.ohos.request.errors import JsError
+from sim.ohos.request.upload import TaskState
+from sim.trace import DeviceEvent, EventKind
 
 PROTOCOL = "syncrig-rpc/1"
+
+MAX_LINE = 64 * 1024 * 1024
+"""Bytes of one line, newline excluded: a 20 MB file written over the wire is 40 MB of hex."""
+MAX_DEPTH = 64
+"""Arrays and objects inside one another; the requests of the API nest a handful deep."""
+MAX_ITEMS = 100_000
+"""Brackets and commas outside strings: bounds the objects one line can make the parser build."""
+MAX_INT_DIGITS = 40
+"""Digits of one integer (2**128 has 39), far below what makes ``int()`` slow or refuse."""
+MIN_TOKEN = 16
+"""Characters of a token at least; ``secrets.token_urlsafe(32)`` gives 43."""
+
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = \
+    -32700, -32600, -32601, -32602, -32603
+UNAUTHORIZED, NOT_OFFERED = -32001, -32002
+BUSINESS_ERROR, TARGET_ERROR, PLAIN_ERROR = 1, 2, 3
+
+RECORDS: dict[str, type] = {
+    "SyncProgress": SyncProgress, "DownloadProgress": DownloadProgress,
+    "ChangeData": ChangeData, "DownloadInfo": DownloadInfo, "TaskState": TaskState,
+    "CloudObject": CloudObject, "CloudChange": CloudChange,
+    "BatteryReading": BatteryReading, "TemperatureReading": TemperatureReading,
+    "RadioReading": RadioReading, "NetworkReading": NetworkReading,
+    "StorageReading": StorageReading, "DeviceEvent": DeviceEvent,
+    "TransferResult": TransferResult,
+}
+"""The records that travel by value, by wire name: the only classes a peer can make built."""
+ENUMS: dict[str, type[enum.Enum]] = {
+    "NetworkType": NetworkType, "Direction": Direction, "EventKind": EventKind}
+"""The enums that travel as members, by wire name (an IntEnum travels as its integer)."""
+
+_RECORD_NAMES = {cls: name for name, cls in RECORDS.items()}
+_ENUM_NAMES = {cls: name for name, cls in ENUMS.items()}
 
 
 class ByteStream(Protocol):
     """One side of a connection: a socket's file, or a pipe."""
 
-    def readline(self) -> bytes: ...
+    def readline(self, size: int = -1, /) -> bytes: ...
     def write(self, data: bytes, /) -> int: ...
     def flush(self) -> None: ...
-    def __iter__(self) -> Iterator[bytes]: ...
-BUSINESS_ERROR, TARGET_ERROR, PLAIN_ERROR = 1, 2, 3
 
 
 class RemoteError(RuntimeError):
@@ -78,39 +175,101 @@ class RemoteError(RuntimeError):
 
 
 class ProtocolError(RuntimeError):
-    """The peer broke syncrig-rpc/1 (closed the connection, sent something unreadable)."""
+    """The peer broke syncrig-rpc/1 (closed the connection, sent something unreadable), or
+    the server refused a request; ``code`` is its JSON-RPC error code when it answered."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def _class_name(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
+class _BadParams(ValueError):
+    """A request naming what does not exist or does not fit (a reference, a parameter, a
+    private name, a wire name, a field)."""
 
 
-def _load_class(name: str) -> type:
-    module, _, qualname = name.partition(":")
-    if not module.startswith("sim.") and not module.startswith("conformance."):
-        raise ProtocolError(f"{name}: records and enums name classes of syncrig only")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    if not isinstance(obj, type):
-        raise ProtocolError(f"{name} is not a class")
-    return obj
+class _NotOffered(Exception):
+    """A value the server does not hand out (a path, a module, a file...)."""
 
 
-def _is_record(value: object) -> bool:
-    if not dataclasses.is_dataclass(value) or isinstance(value, type):
-        return False
-    params = getattr(type(value), "__dataclass_params__", None)
-    return bool(params and params.frozen)
+class _Unauthorized(Exception):
+    """An ``open`` without the server's token."""
+
+
+class _Limit(Exception):
+    """A line over one of the limits: an invalid request."""
+
+
+class _NotJson(Exception):
+    """``NaN`` or ``Infinity``: Python's parser takes them, JSON has no such number."""
+
+
+# -- values -------------------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+Check = Callable[[Any], bool]
+
+
+def _checker(annotation: Any) -> tuple[Check, str]:
+    """A test of a decoded value against a record field's annotation, and its name."""
+    if annotation is Any:
+        return (lambda v: True), "any value"
+    if annotation is type(None) or annotation is None:
+        return (lambda v: v is None), "null"
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (types.UnionType, typing.Union):
+        parts = [_checker(a) for a in args]
+        return (lambda v: any(check(v) for check, _ in parts)), \
+            " or ".join(name for _, name in parts)
+    if origin is list:
+        item, name = _checker(args[0])
+        return (lambda v: isinstance(v, list) and all(item(x) for x in v)), f"a list of {name}"
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item, name = _checker(args[0])
+        return (lambda v: isinstance(v, tuple) and all(item(x) for x in v)), \
+            f"a tuple of {name}"
+    if origin is dict and args[0] is str:
+        value, name = _checker(args[1])
+        return (lambda v: isinstance(v, dict) and all(
+            isinstance(k, str) and value(x) for k, x in v.items())), f"an object of {name}"
+    if annotation is bool:
+        return (lambda v: isinstance(v, bool)), "a boolean"
+    if annotation is float:
+        return (lambda v: _is_int(v) or isinstance(v, float)), "a number"
+    if annotation is str:
+        return (lambda v: isinstance(v, str)), "a string"
+    if isinstance(annotation, type) and issubclass(annotation, int):  # int and IntEnums
+        # an IntEnum field keeps the integer sent: a target may report a value outside it
+        return _is_int, "an integer"
+    if annotation in _ENUM_NAMES or annotation in _RECORD_NAMES:
+        cls: type = annotation
+        return (lambda v: isinstance(v, cls)), _ENUM_NAMES.get(cls) or _RECORD_NAMES[cls]
+    raise TypeError(f"a record field of type {annotation!r} cannot travel over {PROTOCOL}")
+
+
+def _fields(cls: type) -> dict[str, tuple[Check, str]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: _checker(hints[f.name]) for f in dataclasses.fields(cls) if f.init}
+
+
+_FIELDS: dict[type, dict[str, tuple[Check, str]]] = {cls: _fields(cls) for cls in RECORDS.values()}
+
+
+def _names(names: Any) -> str:
+    return ", ".join(repr(n) for n in sorted(names))
 
 
 def _encode(value: Any, other: Callable[[Any], Any]) -> Any:
     """The wire form both sides give alike: JSON's types, enums, bytes, tuples and records;
     ``other`` encodes anything else (as a reference, a callback, …). Inside a record, lists
     and dicts travel by value: a record is immutable."""
-    if isinstance(value, enum.Enum) and not isinstance(value, int):
+    if type(value) in _ENUM_NAMES:
         # before str: a StrEnum member stays a member (``net.active.value`` works remotely)
-        return {"$enum": _class_name(type(value)), "name": value.name}
+        return {"$enum": _ENUM_NAMES[type(value)], "name": value.name}
     if value is None or isinstance(value, bool | str | float):
         return value
     if isinstance(value, int):
@@ -119,68 +278,246 @@ def _encode(value: Any, other: Callable[[Any], Any]) -> Any:
         return {"$bytes": value.hex()}
     if isinstance(value, tuple):
         return {"$tuple": [_encode(v, other) for v in value]}
-    if _is_record(value):
+    if type(value) in _RECORD_NAMES:
         def by_value(inner: Any) -> Any:
             if isinstance(inner, list):
                 return [_encode(v, by_value) for v in inner]
             if isinstance(inner, dict):
                 return {str(k): _encode(v, by_value) for k, v in inner.items()}
             return other(inner)
-        return {"$record": _class_name(type(value)), "fields": {
-            f.name: _encode(getattr(value, f.name), by_value)
-            for f in dataclasses.fields(value) if f.init}}
+        return {"$record": _RECORD_NAMES[type(value)], "fields": {
+            name: _encode(getattr(value, name), by_value) for name in _FIELDS[type(value)]}}
     return other(value)
+
+
+_TAGS = {"$bytes": {"$bytes"}, "$tuple": {"$tuple"}, "$enum": {"$enum", "name"},
+         "$record": {"$record", "fields"}}
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 
 def _decode(value: Any, special: Callable[[dict[str, Any]], Any]) -> Any:
     """The inverse of :func:`_encode`; ``special`` decodes a tagged object of one side
-    (``$ref``, ``$callback``) and returns :data:`_PLAIN` for an ordinary dict."""
+    (``$ref``, ``$callback``) and returns :data:`_PLAIN` for an ordinary dict. Raises
+    :class:`_BadParams` for a tagged object that is not one of the protocol's."""
     if isinstance(value, list):
         return [_decode(v, special) for v in value]
     if not isinstance(value, dict):
         return value
-    if "$bytes" in value:
+    tag = next((t for t in _TAGS if t in value), None)
+    if tag is not None and set(value) != _TAGS[tag]:
+        raise _BadParams(f"{tag} takes exactly {_names(_TAGS[tag])}, got {_names(value)}")
+    if tag == "$bytes":
+        if not isinstance(value["$bytes"], str) or not _HEX.fullmatch(value["$bytes"]):
+            raise _BadParams("$bytes must be a string of hex digit pairs")
         return bytes.fromhex(value["$bytes"])
-    if "$tuple" in value:
+    if tag == "$tuple":
+        if not isinstance(value["$tuple"], list):
+            raise _BadParams("$tuple must be an array")
         return tuple(_decode(v, special) for v in value["$tuple"])
-    if "$enum" in value:
-        return cast(type[enum.Enum], _load_class(value["$enum"]))[value["name"]]
-    if "$record" in value:
-        cls = _load_class(value["$record"])
-        return cls(**{k: _decode(v, special) for k, v in value["fields"].items()})
+    if tag == "$enum":
+        return _enum_member(value["$enum"], value["name"])
+    if tag == "$record":
+        return _record(value["$record"], value["fields"], special)
     decoded = special(value)
     if decoded is not _PLAIN:
         return decoded
     return {k: _decode(v, special) for k, v in value.items()}
 
 
+def _enum_member(wire: Any, name: Any) -> enum.Enum:
+    cls = ENUMS.get(wire) if isinstance(wire, str) else None
+    if cls is None:
+        raise _BadParams(f"unknown enum {wire!r}")
+    if not isinstance(name, str) or name not in cls.__members__:
+        raise _BadParams(f"enum {wire} has no member {name!r}")
+    return cls.__members__[name]
+
+
+def _record(wire: Any, fields: Any, special: Callable[[dict[str, Any]], Any]) -> Any:
+    cls = RECORDS.get(wire) if isinstance(wire, str) else None
+    if cls is None:
+        raise _BadParams(f"unknown record {wire!r}")
+    if not isinstance(fields, dict):
+        raise _BadParams(f"record {wire}: fields must be an object")
+    declared = _FIELDS[cls]
+    unknown = set(fields) - set(declared)
+    if unknown:
+        raise _BadParams(f"record {wire}: unknown field {_names(unknown)}")
+    missing = set(declared) - set(fields)
+    if missing:
+        raise _BadParams(f"record {wire}: missing field {_names(missing)}")
+    values = {name: _decode(v, special) for name, v in fields.items()}
+    for name, (check, kind) in declared.items():
+        if not check(values[name]):
+            raise _BadParams(f"record {wire}: field {name!r} must be {kind}")
+    return cls(**values)
+
+
 _PLAIN = object()
 
 
-class _BadParams(ValueError):
-    """A request naming what does not exist (a reference, a parameter, a private name)."""
+# -- reading a line -----------------------------------------------------------------------------
+
+
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def _check_limits(line: bytes) -> None:
+    """Depth and size of a line, from its structure alone (strings taken out): what the parser
+    and the decoder may recurse into and build."""
+    structure = _STRING.sub(b'""', line)
+    brackets = structure.translate(None, _NOT_BRACKET)
+    if len(brackets) + structure.count(b",") > MAX_ITEMS:
+        raise _Limit(f"more than {MAX_ITEMS} brackets and commas")
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in _OPENING else -1
+        if depth > MAX_DEPTH:
+            raise _Limit(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Limit(f"an integer of more than {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
+def _parse_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise _Limit(f"a number out of range ({text[:20]}{'…' if len(text) > 20 else ''})")
+    return number
+
+
+def _parse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON")
+
+
+def _read_request(line: bytes) -> tuple[Any, dict[str, Any] | None]:
+    """A line's request, or the error answering it."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, _error(None, PARSE_ERROR, f"parse error: not UTF-8 (byte {exc.start})")
+    if not text.strip():
+        return None, _error(None, PARSE_ERROR, "parse error: an empty line")
+    try:
+        _check_limits(line)
+        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_parse_constant), None
+    except _Limit as exc:
+        return None, _error(None, INVALID_REQUEST, f"invalid request: {exc}")
+    except _NotJson as exc:
+        return None, _error(None, PARSE_ERROR, f"parse error: {exc}")
+    except json.JSONDecodeError as exc:
+        return None, _error(None, PARSE_ERROR, f"parse error: {exc}")
+    except (RecursionError, ValueError) as exc:  # the limits keep these out; never fatal
+        return None, _error(None, PARSE_ERROR, f"parse error: {type(exc).__name__}")
+
+
+def _lines(reader: ByteStream) -> Iterator[bytes | None]:
+    """The lines of a stream, each at most :data:`MAX_LINE` bytes read; None for a longer one,
+    whose rest is read and dropped."""
+    while True:
+        line = reader.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) <= MAX_LINE or line.endswith(b"\n"):
+            yield line
+            continue
+        while True:
+            rest = reader.readline(1 << 16)
+            if not rest or rest.endswith(b"\n"):
+                break
+        yield None
 
 
 # -- the server ---------------------------------------------------------------------------------
 
 
+_OWN_MODULES = ("sim.", "conformance.", "simpy.")
+_CONTAINERS = (list, dict, set, collections.deque)
+
+
+def _own(obj: object) -> bool:
+    module = getattr(obj, "__module__", None)
+    return isinstance(module, str) and module.startswith(_OWN_MODULES)
+
+
+def _offered(value: object) -> bool:
+    """Whether the server hands out a reference to ``value``: syncrig's own objects and plain
+    containers, never a path, a module, a frame or a file through which a client could reach
+    beyond the target."""
+    if type(value) in _CONTAINERS:
+        return True
+    if isinstance(value, types.MethodType):
+        return _own(value.__func__) and _offered(value.__self__)
+    if isinstance(value, types.BuiltinMethodType):
+        return type(value.__self__) in _CONTAINERS
+    if isinstance(value, types.FunctionType | type):
+        return _own(value)
+    if isinstance(value, types.ModuleType):
+        return False
+    return _own(type(value))
+
+
+_PARAMS: dict[str, tuple[dict[str, tuple[type, str]], frozenset[str]]] = {
+    "hello": ({}, frozenset()),
+    "open": ({"target": (str, "a string"), "options": (dict, "an object"),
+              "token": (str, "a string")}, frozenset()),
+    "get": ({"ref": (int, "an integer"), "name": (str, "a string")}, frozenset({"ref", "name"})),
+    "set": ({"ref": (int, "an integer"), "name": (str, "a string"), "value": (object, "")},
+            frozenset({"ref", "name", "value"})),
+    "call": ({"ref": (int, "an integer"), "args": (list, "an array"),
+              "kwargs": (dict, "an object")}, frozenset({"ref"})),
+    "item": ({"ref": (int, "an integer"), "key": (object, "")}, frozenset({"ref", "key"})),
+    "setitem": ({"ref": (int, "an integer"), "key": (object, ""), "value": (object, "")},
+                frozenset({"ref", "key", "value"})),
+    "len": ({"ref": (int, "an integer")}, frozenset({"ref"})),
+    "iter": ({"ref": (int, "an integer")}, frozenset({"ref"})),
+}
+"""Each method's parameters (type, and its name in an answer) and those it needs."""
+
+
+def _check_params(method: str, params: dict[str, Any]) -> None:
+    declared, needed = _PARAMS[method]
+    unknown = set(params) - set(declared)
+    if unknown:
+        raise _BadParams(f"unknown params {_names(unknown)} (known: {_names(declared)})"
+                         if declared else f"unknown params {_names(unknown)} (none known)")
+    missing = needed - set(params)
+    if missing:
+        raise _BadParams(f"missing param {_names(missing)}")
+    for name, value in params.items():
+        kind, described = declared[name]
+        if (kind is int and not _is_int(value)) or not isinstance(value, kind):
+            raise _BadParams(f"param {name!r} must be {described}")
+
+
 class _Session:
-    """One connection's objects and callbacks."""
+    """One connection's objects, callbacks and targets."""
 
     def __init__(self, opener: Callable[[str, dict[str, Any]], Any],
-                 send: Callable[[dict[str, Any]], None]) -> None:
+                 send: Callable[[dict[str, Any]], None], token: str | None = None) -> None:
         self.opener = opener
         self.send = send
+        self.token = token
         self.objects: dict[int, Any] = {}
         self.ids = itertools.count(1)
         self.by_identity: dict[int, int] = {}
         self.targets: list[Any] = []
+        self.closed = False
+        self._lock = threading.Lock()
 
     def encode(self, value: Any) -> Any:
         """A value for the wire: anything not sent by value becomes a reference."""
         return _encode(value, self._reference)
 
     def _reference(self, value: Any) -> Any:
+        if not _offered(value):
+            raise _NotOffered(f"a {type(value).__name__} is not an object {PROTOCOL} hands out")
         ref = self.by_identity.get(id(value))
         if ref is None or self.objects.get(ref) is not value:
             ref = next(self.ids)
@@ -193,12 +530,13 @@ class _Session:
 
     def _special(self, value: dict[str, Any]) -> Any:
         if "$ref" in value:
-            try:
-                return self.objects[int(value["$ref"])]
-            except (KeyError, ValueError, TypeError):
-                raise _BadParams(f"unknown reference {value['$ref']!r}") from None
+            if set(value) != {"$ref"}:
+                raise _BadParams(f"$ref takes exactly '$ref', got {_names(value)}")
+            return self._object(value["$ref"])
         if "$callback" in value:
             number = value["$callback"]
+            if set(value) != {"$callback"} or not _is_int(number):
+                raise _BadParams("a callback is exactly {\"$callback\": integer}")
 
             def callback(*args: Any) -> None:
                 self.send({"jsonrpc": "2.0", "method": "callback", "params": {
@@ -206,23 +544,54 @@ class _Session:
             return callback
         return _PLAIN
 
-    def handle(self, request: Any) -> dict[str, Any] | None:
-        if not isinstance(request, dict) or request.get("jsonrpc") != "2.0" \
-                or not isinstance(request.get("method"), str):
-            return _error(None, -32600, "not a JSON-RPC 2.0 request")
-        rid = request.get("id")
+    def _object(self, ref: Any) -> Any:
+        if not _is_int(ref):
+            raise _BadParams(f"a reference must be an integer, got {json.dumps(ref)}")
+        if ref not in self.objects:
+            raise _BadParams(f"unknown reference {ref}")
+        return self.objects[ref]
+
+    def handle(self, request: Any) -> dict[str, Any]:
+        """The answer to one parsed line."""
+        if isinstance(request, list):
+            return _error(None, INVALID_REQUEST, "invalid request: batches are not supported, "
+                          "send one request per line")
+        if not isinstance(request, dict):
+            return _error(None, INVALID_REQUEST, "invalid request: not a JSON object")
+        if "id" not in request:
+            return _error(None, INVALID_REQUEST, "invalid request: no id (every request of "
+                          f"{PROTOCOL} has one)")
+        rid = request["id"]
+        if rid is not None and not isinstance(rid, str) and not _is_int(rid):
+            return _error(None, INVALID_REQUEST,
+                          "invalid request: id must be a string, an integer or null")
+        unknown = set(request) - {"jsonrpc", "id", "method", "params"}
+        if unknown:
+            return _error(rid, INVALID_REQUEST, f"invalid request: unknown members "
+                          f"{_names(unknown)}")
+        if request.get("jsonrpc") != "2.0":
+            return _error(rid, INVALID_REQUEST, 'invalid request: jsonrpc must be "2.0"')
+        method = request.get("method")
+        if not isinstance(method, str):
+            return _error(rid, INVALID_REQUEST, "invalid request: method must be a string")
+        if method not in _PARAMS:
+            return _error(rid, METHOD_NOT_FOUND, f"method not found: {method!r}")
         params = request.get("params", {})
         if not isinstance(params, dict):
-            return _error(rid, -32602, "params must be an object")
-        method = request["method"]
+            return _error(rid, INVALID_PARAMS, "invalid params: params must be an object")
         handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "open": self._open, "get": self._get, "set": self._set, "call": self._call,
             "item": self._item, "setitem": self._setitem, "len": self._len, "iter": self._iter,
             "hello": lambda p: {"protocol": PROTOCOL}}
-        if method not in handlers:
-            return _error(rid, -32601, f"unknown method {method!r}")
         try:
+            _check_params(method, params)
             result = handlers[method](params)
+        except _BadParams as exc:
+            return _error(rid, INVALID_PARAMS, f"invalid params: {exc}")
+        except _Unauthorized as exc:
+            return _error(rid, UNAUTHORIZED, str(exc))
+        except _NotOffered as exc:
+            return _error(rid, NOT_OFFERED, f"not offered: {exc}")
         except BusinessError as exc:
             return _error(rid, BUSINESS_ERROR, exc.message, {"type": "BusinessError",
                                                              "code": exc.code,
@@ -230,76 +599,78 @@ class _Session:
         except JsError as exc:
             return _error(rid, PLAIN_ERROR, exc.message, {"type": "Error",
                                                          "message": exc.message})
-        except (_BadParams, ProtocolError) as exc:
-            return _error(rid, -32602, f"bad params: {exc}")
         except Exception as exc:  # the target's own failure, reported, never fatal
             return _error(rid, TARGET_ERROR, str(exc), {"type": type(exc).__name__,
                                                         "message": str(exc)})
         return {"jsonrpc": "2.0", "id": rid, "result": result}
 
-    def _ref(self, params: dict[str, Any]) -> Any:
-        if "ref" not in params:
-            raise _BadParams("missing ref")
-        return self._special({"$ref": params["ref"]})
-
     @staticmethod
-    def _name(params: dict[str, Any], private: str) -> str:
-        """The attribute a request names; dunder (or, to set, any private) names are not
-        part of an API."""
-        if not isinstance(params.get("name"), str):
-            raise _BadParams("name must be a string")
+    def _name(params: dict[str, Any]) -> str:
+        """The attribute a request names: a private one (``_…``) is not part of an API."""
         name: str = params["name"]
-        if name.startswith(private):
+        if name.startswith("_"):
             raise _BadParams(f"{name}: not an attribute of the API")
         return name
 
     def _open(self, params: dict[str, Any]) -> Any:
-        target = self.opener(str(params.get("target", "cloudSync")),
-                             dict(params.get("options", {})))
-        self.targets.append(target)
-        return self.encode(target)
+        if self.token is not None:
+            given = params.get("token")
+            if not isinstance(given, str) or not hmac.compare_digest(
+                    given.encode("utf-8", "surrogatepass"), self.token.encode()):
+                raise _Unauthorized("token missing or wrong: nothing opened")
+        target = self.opener(params.get("target", "cloudSync"), dict(params.get("options", {})))
+        with self._lock:
+            if not self.closed:
+                self.targets.append(target)
+                return self.encode(target)
+        _close(target)  # the server stopped while the target was being made
+        raise RemoteError("ServerStopping", "the server is stopping")
 
     def _get(self, params: dict[str, Any]) -> Any:
-        name = self._name(params, "__")
-        return self.encode(getattr(self._ref(params), name))
+        name = self._name(params)
+        return self.encode(getattr(self._object(params["ref"]), name))
 
     def _set(self, params: dict[str, Any]) -> Any:
-        name = self._name(params, "_")
-        setattr(self._ref(params), name, self.decode(params.get("value")))
+        name = self._name(params)
+        setattr(self._object(params["ref"]), name, self.decode(params["value"]))
         return None
 
     def _call(self, params: dict[str, Any]) -> Any:
-        function = self._ref(params)
+        function = self._object(params["ref"])
         if not callable(function):
             raise _BadParams(f"reference {params['ref']} is not callable")
         args = [self.decode(a) for a in params.get("args", [])]
         kwargs = {k: self.decode(v) for k, v in params.get("kwargs", {}).items()}
         return self.encode(function(*args, **kwargs))
 
-    def _key(self, params: dict[str, Any]) -> Any:
-        if "key" not in params:
-            raise _BadParams("missing key")
-        return self.decode(params["key"])
-
     def _item(self, params: dict[str, Any]) -> Any:
-        return self.encode(self._ref(params)[self._key(params)])
+        return self.encode(self._object(params["ref"])[self.decode(params["key"])])
 
     def _setitem(self, params: dict[str, Any]) -> Any:
-        self._ref(params)[self._key(params)] = self.decode(params.get("value"))
+        self._object(params["ref"])[self.decode(params["key"])] = self.decode(params["value"])
         return None
 
     def _len(self, params: dict[str, Any]) -> Any:
-        return len(self._ref(params))
+        return len(self._object(params["ref"]))
 
     def _iter(self, params: dict[str, Any]) -> Any:
-        return [self.encode(v) for v in self._ref(params)]
+        return [self.encode(v) for v in self._object(params["ref"])]
 
     def close(self) -> None:
-        for target in self.targets:
-            close = getattr(target, "close", None)
-            if callable(close):
-                close()
+        """Close every target this connection opened (each removes its folder); once."""
+        with self._lock:
+            self.closed = True
+            targets, self.targets = self.targets, []
+        for target in targets:
+            _close(target)
         self.objects.clear()
+        self.by_identity.clear()
+
+
+def _close(target: Any) -> None:
+    close = getattr(target, "close", None)
+    if callable(close):
+        close()
 
 
 def _error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -309,38 +680,64 @@ def _error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, Any
     return {"jsonrpc": "2.0", "id": rid, "error": error}
 
 
-def serve_stream(opener: Callable[[str, dict[str, Any]], Any], reader: ByteStream,
-                 writer: ByteStream) -> None:
-    """Serve one client on a pair of byte streams until it closes them."""
+def _sender(writer: ByteStream) -> Callable[[dict[str, Any]], None]:
+    """Writes one message a line, whole, from any thread; an answer that is not JSON (a
+    non-finite float, an integer too long to print) becomes an internal error."""
     lock = threading.Lock()
 
     def send(message: dict[str, Any]) -> None:
+        try:
+            data = json.dumps(message, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            if "id" not in message:
+                raise _NotOffered(f"a callback's arguments cannot be written: {exc}") from None
+            data = json.dumps(_error(message["id"], INTERNAL_ERROR,
+                                     f"internal error: the answer cannot be written as JSON "
+                                     f"({type(exc).__name__})")).encode()
         with lock:
-            writer.write(json.dumps(message).encode() + b"\n")
+            writer.write(data + b"\n")
             writer.flush()
+    return send
 
-    session = _Session(opener, send)
+
+def _serve(session: _Session, reader: ByteStream) -> None:
+    for line in _lines(reader):
+        if line is None:
+            session.send(_error(None, INVALID_REQUEST,
+                                f"invalid request: a line longer than {MAX_LINE} bytes"))
+            continue
+        request, refused = _read_request(line)
+        session.send(refused if refused is not None else session.handle(request))
+
+
+def serve_stream(opener: Callable[[str, dict[str, Any]], Any], reader: ByteStream,
+                 writer: ByteStream, token: str | None = None) -> None:
+    """Serve one client on a pair of byte streams until it closes them; its targets are
+    closed then (or when this thread is interrupted)."""
+    session = _Session(opener, _sender(writer), token)
     try:
-        for line in reader:
-            if not line.strip():
-                continue
-            try:
-                request = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                send(_error(None, -32700, f"parse error: {exc}"))
-                continue
-            answer = session.handle(request)
-            if answer is not None and request.get("id") is not None:
-                send(answer)
+        _serve(session, reader)
+    except (BrokenPipeError, ConnectionError):
+        pass  # the client went away
     finally:
         session.close()
 
 
 class RpcServer:
-    """``syncrig serve rpc``: syncrig-rpc/1 on 127.0.0.1, one thread per connection."""
+    """``syncrig serve rpc``: syncrig-rpc/1 over TCP, one thread per connection.
 
-    def __init__(self, opener: Callable[[str, dict[str, Any]], Any], port: int = 0) -> None:
+    ``host`` other than 127.0.0.1 needs a ``token`` (ValueError otherwise): any other address,
+    even another loopback one, may be reachable by others. :meth:`stop` closes every
+    connection and the targets they hold."""
+
+    def __init__(self, opener: Callable[[str, dict[str, Any]], Any], port: int = 0,
+                 host: str = "127.0.0.1", token: str | None = None) -> None:
+        if token is not None and len(token) < MIN_TOKEN:
+            raise ValueError(f"a token needs at least {MIN_TOKEN} characters")
+        if host != "127.0.0.1" and token is None:
+            raise ValueError(f"listening on {host} needs a token")
         outer = self
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
 
         class Handler(socketserver.StreamRequestHandler):
             def setup(self) -> None:
@@ -350,14 +747,32 @@ class RpcServer:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def handle(self) -> None:
-                serve_stream(outer.opener, self.rfile, self.wfile)
+                session = _Session(outer.opener, _sender(self.wfile), outer.token)
+                with outer._lock:
+                    if outer._stopping:
+                        return
+                    outer._live[self.connection] = (session, threading.current_thread())
+                try:
+                    _serve(session, self.rfile)
+                except (BrokenPipeError, ConnectionError, OSError, ValueError):
+                    pass  # the client went away, or stop() closed the socket
+                finally:
+                    with outer._lock:
+                        outer._live.pop(self.connection, None)
+                    session.close()
 
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True
             allow_reuse_address = True
+            address_family = family
 
         self.opener = opener
-        self._server = Server(("127.0.0.1", port), Handler)
+        self.host = host
+        self.token = token
+        self._lock = threading.Lock()
+        self._live: dict[socket.socket, tuple[_Session, threading.Thread]] = {}
+        self._stopping = False
+        self._server = Server((host, port), Handler)
         self.port: int = self._server.server_address[1]
         self._thread: threading.Thread | None = None
 
@@ -367,9 +782,21 @@ class RpcServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        self._server.shutdown()
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop listening, end every connection and close its targets (removing their
+        folders): none outlives the server."""
+        if self._thread is not None:
+            self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            self._stopping = True
+            live = list(self._live.items())
+        for connection, _ in live:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+        for _, (session, thread) in live:
+            thread.join(timeout)
+            session.close()  # the thread's own close, or this one if the thread is stuck
 
     def __enter__(self) -> RpcServer:
         return self.start()
@@ -426,25 +853,34 @@ class RpcClient:
     def request(self, method: str, **params: Any) -> Any:
         rid = next(self._ids)
         self._writer.write(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method,
-                                       "params": params}).encode() + b"\n")
+                                       "params": params}, allow_nan=False).encode() + b"\n")
         self._writer.flush()
         while True:
             line = self._reader.readline()
             if not line:
                 raise ProtocolError("the server closed the connection")
             message = json.loads(line)
-            if message.get("method") == "callback":
-                number = message["params"]["callback"]
-                self._callbacks[number](*[self.decode(a) for a in message["params"]["args"]])
-                continue
-            if message.get("id") != rid:
-                raise ProtocolError(f"answer to {message.get('id')!r}, expected {rid}")
-            if "error" in message:
-                raise _raise(message["error"])
-            return self.decode(message["result"])
+            try:
+                if message.get("method") == "callback":
+                    number = message["params"]["callback"]
+                    args = [self.decode(a) for a in message["params"]["args"]]
+                    self._callbacks[number](*args)
+                    continue
+                if message.get("id") != rid:
+                    raise ProtocolError(f"answer to {message.get('id')!r}, expected {rid}")
+                if "error" in message:
+                    raise _raise(message["error"])
+                return self.decode(message["result"])
+            except _BadParams as exc:
+                raise ProtocolError(f"the server sent {exc}") from None
 
-    def open(self, target: str = "cloudSync", **options: Any) -> Proxy:
-        proxy = self.request("open", target=target, options=options)
+    def open(self, target: str = "cloudSync", *, token: str | None = None,
+             **options: Any) -> Proxy:
+        """A fresh target; ``token`` is the server's, when it has one."""
+        params: dict[str, Any] = {"target": target, "options": options}
+        if token is not None:
+            params["token"] = token
+        proxy = self.request("open", **params)
         assert isinstance(proxy, Proxy)
         return proxy
 
@@ -465,14 +901,16 @@ class RpcClient:
                 self._callbacks[number] = value
                 self._callback_ids[id(value)] = number
             return {"$callback": number}
-        raise TypeError(f"cannot send a {type(value).__name__} over syncrig-rpc/1")
+        raise TypeError(f"cannot send a {type(value).__name__} over {PROTOCOL}")
 
     def decode(self, value: Any) -> Any:
         return _decode(value, self._special)
 
     def _special(self, value: dict[str, Any]) -> Any:
         if "$ref" in value:
-            return Proxy(self, int(value["$ref"]), str(value.get("type", "")))
+            if not _is_int(value["$ref"]):
+                raise _BadParams(f"a reference must be an integer, got {value['$ref']!r}")
+            return Proxy(self, value["$ref"], str(value.get("type", "")))
         return _PLAIN
 
 
@@ -486,7 +924,8 @@ def _raise(error: dict[str, Any]) -> Exception:
         return AttributeError(str(data.get("message", "")))  # so hasattr() works remotely
     if error.get("code") == TARGET_ERROR:
         return RemoteError(str(data.get("type", "Error")), str(data.get("message", "")))
-    return ProtocolError(f"{error.get('code')}: {error.get('message')}")
+    code = error.get("code")
+    return ProtocolError(f"{code}: {error.get('message')}", code if _is_int(code) else None)
 
 
 class Proxy:

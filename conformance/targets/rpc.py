@@ -4,22 +4,38 @@ this way, so the same suite runs in-process and over the wire."""
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 from conformance.rpc import RpcClient
+from sim.device import Device, load_profile
+from sim.device.profile import fixtures_dir
 
 APIS = ("cloudSync", "request")
 """The targets ``open`` makes: the name a campaign asks for, as the protocol spells it."""
 
+TOKEN_ENV = "SYNCRIG_RPC_TOKEN"
+"""Where a client finds the token of a server that needs one (and ``syncrig serve rpc`` its
+own, when ``--token`` is not given)."""
+
+
+def server_token(given: str | None) -> str | None:
+    """A server's token: ``given`` (``--token``), else ``$SYNCRIG_RPC_TOKEN``, else none."""
+    return given if given is not None else os.environ.get(TOKEN_ENV) or None
+
 
 class RpcTarget:
-    """A fresh target of one API on the server, one connection per target."""
+    """A fresh target of one API on the server, one connection per target. ``token`` is the
+    server's, when it has one; by default ``$SYNCRIG_RPC_TOKEN``."""
 
     def __init__(self, host: str, port: int, api: str, device: str = "phone",
-                 profile: str = "documented") -> None:
+                 profile: str = "documented", token: str | None = None) -> None:
+        if token is None:
+            token = os.environ.get(TOKEN_ENV) or None
         self._client = RpcClient.connect(host, port)
         try:
-            self._remote = self._client.open(api, device=device, profile=profile)
+            self._remote = self._client.open(api, token=token, device=device, profile=profile)
         except BaseException:
             self._client.close()
             raise
@@ -34,24 +50,40 @@ class RpcTarget:
             self._client.close()
 
 
+def device_names() -> list[str]:
+    """The device profiles a client may name: those of the fixtures folder, by name only (a
+    path would let a client make the server read any file)."""
+    folder = fixtures_dir() / "devices"
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
 def open_target(target: str, options: dict[str, Any]) -> Any:
-    """What ``syncrig serve rpc`` opens: a reference on a simulated device."""
+    """What ``syncrig serve rpc`` opens: a reference on a simulated device. Every option is
+    checked, and the device built, before the target makes its folder: a refused ``open``
+    leaves nothing behind."""
     if target not in APIS:
         raise ValueError(f"unknown target {target!r} (this server has: {', '.join(APIS)})")
     unknown = set(options) - {"device", "profile"}
     if unknown:
         raise ValueError(f"unknown options {sorted(unknown)} (known: device, profile)")
-    device = str(options.get("device", "phone"))
-    profile = str(options.get("profile", "documented"))
+    device = options.get("device", "phone")
+    profile = options.get("profile", "documented")
+    if not isinstance(device, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", device) \
+            or device not in device_names():
+        raise ValueError(f"unknown device {device!r} (known: {', '.join(device_names())})")
+    if not isinstance(profile, str):
+        raise ValueError(f"unknown profile {profile!r}")
     if target == "cloudSync":
         from conformance.targets.reference import ReferenceCloudSync
         from sim.ohos.cloudsync.fidelity import PROFILES as CLOUDSYNC
 
-        return ReferenceCloudSync(device, _profile(CLOUDSYNC, profile))
+        fidelity = _profile(CLOUDSYNC, profile)
+        return ReferenceCloudSync(device, fidelity, device=Device(load_profile(device)))
     from conformance.targets.reference import ReferenceRequest
     from sim.ohos.request.fidelity import PROFILES as REQUEST
 
-    return ReferenceRequest(device, _profile(REQUEST, profile))
+    fidelity = _profile(REQUEST, profile)
+    return ReferenceRequest(device, fidelity, device=Device(load_profile(device)))
 
 
 def _profile(profiles: dict[str, Any], name: str) -> Any:
