@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     rpc = serve_sub.add_parser("rpc", help="the cloudSync and request references over "
                                "syncrig-rpc/1 (JSON-RPC; see conformance/rpc.py)")
     rpc.add_argument("--port", type=int, default=7300, help="port (0 picks a free one)")
+    rpc.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                     "127.0.0.1; any other needs a token)")
+    rpc.add_argument("--token", help="the token a client's open must carry (default "
+                     "$SYNCRIG_RPC_TOKEN; at least 16 characters)")
     rpc.add_argument("--stdio", action="store_true", help="serve one client on stdin/stdout "
                      "instead of TCP")
 
@@ -343,19 +347,30 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
 
 
 def _serve_rpc(args: argparse.Namespace) -> int:
-    from conformance.rpc import RpcServer, serve_stream
-    from conformance.targets.rpc import open_target
+    from conformance.rpc import MIN_TOKEN, RpcServer, serve_stream
+    from conformance.targets.rpc import TOKEN_ENV, open_target, server_token
 
+    token = server_token(args.token)
+    if token is not None and len(token) < MIN_TOKEN:
+        raise ConfigError("--token", "", "(not shown)", f"needs at least {MIN_TOKEN} characters")
     if args.stdio:
-        serve_stream(open_target, sys.stdin.buffer, sys.stdout.buffer)
+        # SIGTERM as Ctrl-C: the targets are closed and their folders removed on the way out
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        serve_stream(open_target, sys.stdin.buffer, sys.stdout.buffer, token)
         return 0
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", "", args.port, "must be within 0..65535")
+    if args.host != "127.0.0.1" and token is None:
+        raise ConfigError("--host", "", args.host, "listening on an address other than "
+                          f"127.0.0.1 needs a token (--token or ${TOKEN_ENV})")
     try:
-        server = RpcServer(open_target, args.port).start()
+        server = RpcServer(open_target, args.port, args.host, token).start()
     except OSError as exc:
-        raise ConfigError("--port", "", args.port, f"cannot listen: {exc.strerror}") from None
-    _serve_until_stopped(f"syncrig-rpc/1 on 127.0.0.1:{server.port} (Ctrl-C stops)",
+        raise ConfigError("--port", "", f"{args.host}:{args.port}",
+                          f"cannot listen: {exc.strerror}") from None
+    address = f"[{args.host}]" if ":" in args.host else args.host
+    needs = "token required; " if token is not None else ""
+    _serve_until_stopped(f"syncrig-rpc/1 on {address}:{server.port} ({needs}Ctrl-C stops)",
                          server.stop)
 
 
