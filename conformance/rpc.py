@@ -46,8 +46,8 @@ simulated cloud drive), ``BatteryReading``, ``TemperatureReading``, ``RadioReadi
 ``TransferResult`` (the device's trace and link). Enums: ``NetworkType``, ``Direction``,
 ``EventKind``; an IntEnum member travels as its integer. The server hands out references only
 to syncrig's own objects (classes, functions and methods of ``sim``, ``conformance`` and the
-``simpy`` they run on) and to lists, dicts and sets; a path, a module, a file or any other
-object answers ``-32002``.
+``simpy`` they run on) and to lists, dicts, sets and deques; a path, a module, a file or any
+other object answers ``-32002``.
 
 Limits, checked before a line is parsed (or, for numbers, while): a line holds at most
 :data:`MAX_LINE` bytes (64 MiB: a file's bytes travel as hex), nests arrays and objects at
@@ -367,6 +367,9 @@ _OPENING = frozenset(b"[{")
 def _check_limits(line: bytes) -> None:
     """Depth and size of a line, from its structure alone (strings taken out): what the parser
     and the decoder may recurse into and build."""
+    opening = line.count(b"[") + line.count(b"{")
+    if opening <= MAX_DEPTH and 2 * opening + line.count(b",") <= MAX_ITEMS:
+        return  # within the limits even counting the strings' bytes (a file's hex, say)
     structure = _STRING.sub(b'""', line)
     brackets = structure.translate(None, _NOT_BRACKET)
     if len(brackets) + structure.count(b",") > MAX_ITEMS:
