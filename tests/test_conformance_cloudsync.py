@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.coverage import Coverage, matrix, save
+from conformance.machines.base import ConformanceFailure, Step
 from conformance.machines.cloudsync import CloudSyncMachine
+from conformance.machines.cloudsync_paths import CloudSyncPathMachine
+from conformance.mutants import BY_NAME
 from conformance.spec import ohos_cloudsync as spec
-from conformance.suite import play
+from conformance.suite import CAMPAIGNS, Options, play, run_campaign
 
 
 def test_the_reference_conforms_and_reaches_the_start_codes(tmp_path: Path) -> None:
@@ -49,3 +53,47 @@ def test_a_file_an_earlier_sync_uploaded_is_not_taken_for_local_only() -> None:
         machine.teardown()
     assert ("error", "CloudFileCache", "cleanCache", str(spec.NO_SUCH_FILE)) in \
         CloudSyncMachine.coverage.reached
+
+
+# -- path attacks ---------------------------------------------------------------------------------
+
+PATH_SECTION = ("ohos-file-cloudsync.md ## cloudSync (the app's cloud folder, "
+                "/data/storage/el2/cloud); research §2.11")
+
+
+def test_the_path_campaign_conforms_and_reaches_its_items(tmp_path: Path) -> None:
+    outcome = run_campaign(CAMPAIGNS["cloudSync-paths"], Options(examples=3), tmp_path)
+    assert outcome.failure is None and outcome.ok
+    assert outcome.matrix["unreached"] == [] and outcome.matrix["documented"] == 8
+    assert ["error", "Download", "start", "13900002"] in outcome.matrix["reached"]
+
+
+@pytest.mark.parametrize(("mutant", "step", "rule", "section", "expected", "observed"), [
+    ("cs-snapshot-follows-links", Step("swap_file", {"stage": "during-upload", "cloud": "none"}),
+     "no byte is read from outside the app's cloud folder", PATH_SECTION,
+     "no sentinel's content in the cloud", "1 sentinel(s) uploaded"),
+    ("cs-temp-by-name", Step("plant_temp", {"kind": "sync"}),
+     "no byte is written outside the app's cloud folder", PATH_SECTION,
+     "the sentinels as they were", ["victim.txt"]),
+    ("cs-cloud-path-unchecked", Step("hostile_cloud_path", {"kind": "parent"}),
+     "no sync ends in an exception", "ohos-file-cloudsync.md ## FileSync ### start, "
+     "## SyncState", "the service carries on", "UnsafePath: unsafe path '..': parent folder "
+     "(..)"),
+    ("cs-uri-resolved-by-realpath", Step("bad_name", {"call": "getFileSyncState(string)",
+                                                      "kind": "long"}),
+     "cloudSync.getFileSyncState(string) (long name)", "ohos-file-cloudsync.md ## cloudSync "
+     "### getFileSyncState(string); research §2.11", 14000002, 13900002),
+    ("cs-callback-exception-escapes", Step("raising_callback", {"kind": "progress"}),
+     "a progress callback that raises does not stop the sync service",
+     "ohos-file-cloudsync.md ## FileSync ### on; research §0 (the service is its own process)",
+     "the service carries on", "AppCallbackFailed: app callback failed on SyncProgress"),
+])
+def test_each_path_rule_catches_its_mutant(mutant: str, step: Step, rule: str, section: str,
+                                           expected: object, observed: object) -> None:
+    assert play(CloudSyncPathMachine, [step]) is None
+    with BY_NAME[mutant].applied():
+        failure = play(CloudSyncPathMachine, [step])
+    message = str(ConformanceFailure(rule, section, expected, observed))
+    assert failure == {"kind": "violation", "message": message, "rule": rule,
+                       "section": section, "expected": repr(expected),
+                       "observed": repr(observed)}

@@ -1,0 +1,387 @@
+"""The cloudSync reference against a changing cloud folder, a hostile cloud and a second phone:
+nothing outside the app's cloud folder is read or written, no version is lost, a file and a
+folder of one name converge, bad names get their documented codes, and an app callback that
+raises does not stop the service."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import simpy
+
+from sim.cloud import CloudService, PathClash, VersionConflict
+from sim.device import Device
+from sim.errors import UnsafePath
+from sim.fs import NAME_MAX, TEMP_PREFIX
+from sim.ohos.cloudsync import CloudSyncModule
+from sim.ohos.cloudsync.engine import (
+    BATCH,
+    LISTENER_FAILED,
+    NOT_CANONICAL,
+    REJECTED,
+    TEMPORARY_NAME,
+    _conflict_name,
+    cloud_path_problem,
+)
+from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, BusinessError, Caller
+from tests.conftest import make_profile
+
+APP = "com.example.notes"
+CALLER = Caller.with_permissions(CLOUDFILE_SYNC, bundle_name=APP, system_app=True)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Phone:
+    """One phone of a world (its own clock unless given one) with the app's module."""
+
+    def __init__(self, root: Path, cloud: CloudService, env: simpy.Environment | None = None,
+                 name: str = "app") -> None:
+        self.device = Device(make_profile(**{"battery.level_pct": 100}), env=env)
+        assert self.device.controls is not None
+        self.device.controls.plug_charger()
+        self.cloud = cloud
+        self.module = CloudSyncModule(self.device, cloud, caller=CALLER,
+                                      sandbox=AppSandbox(root / name, APP))
+        self.folder = self.module.sandbox.cloud_dir
+        self.sync = self.module.FileSync()
+        self.progress: list[tuple[str, str]] = []
+        self.sync.on("progress", lambda p: self.progress.append((p.state.name, p.error.name)))
+
+    @property
+    def container(self) -> Any:
+        return self.cloud.drive().container(APP)
+
+    def seed(self, path: str, data: bytes) -> None:
+        self.cloud.seed(self.cloud.drive(), APP, path, data, self.device.env.now)
+
+    def run(self, seconds: float) -> None:
+        self.device.run(until=self.device.env.now + seconds)
+
+    def synced(self) -> tuple[str, str]:
+        """Start a sync, let it end; its last progress event."""
+        mark = len(self.progress)
+        self.device.run(self.sync.start())
+        self.run(60)
+        assert len(self.progress) > mark
+        return self.progress[-1]
+
+    def files(self) -> dict[str, bytes]:
+        return {rel: self.module.files.read(rel) for rel in self.module.engine().scan()}
+
+    def events(self, api: str) -> list[dict[str, Any]]:
+        return [e.data for e in self.device.trace.events if e.data.get("api") == api]
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """Sentinels outside the app's sandbox: a file, and a folder with a file in it."""
+    folder = tmp_path / "outside"
+    (folder / "dir").mkdir(parents=True)
+    (folder / "victim.txt").write_bytes(b"victim")
+    (folder / "dir" / "a.txt").write_bytes(b"outside a")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def phone(tmp_path: Path) -> Phone:
+    return Phone(tmp_path, CloudService(tmp_path / "cloud"))
+
+
+# -- the two reproductions ----------------------------------------------------------------------
+
+def test_a_delete_never_removes_a_newer_version_another_phone_uploaded(tmp_path: Path) -> None:
+    env = simpy.Environment()
+    cloud = CloudService(tmp_path / "cloud")
+    a, b = Phone(tmp_path, cloud, env, "a"), Phone(tmp_path, cloud, env, "b")
+    a.module.files.write("x.txt", b"v1")
+    a.synced()
+    b.synced()
+    a.module.files.delete("x.txt")
+    a.module.files.write("big.bin", bytes(500_000))  # 1 s on the way: the delete comes after
+    a.sync.start()
+    env.run(until=env.now + 0.2)
+    b.module.files.write("x.txt", b"B's newer edit")
+    b.sync.start()
+    env.run(until=env.now + 60)
+    env.run(b.sync.start())
+    env.run(until=env.now + 60)
+    assert a.files()["x.txt"] == b.files()["x.txt"] == b"B's newer edit"
+    assert a.container.get("x.txt").sha256 == sha(b"B's newer edit")
+    assert a.progress[-1] == b.progress[-1] == ("COMPLETED", "NO_ERROR")
+
+
+def test_a_planted_temporary_name_is_never_written_through(phone: Phone, outside: Path) -> None:
+    os.symlink(outside / "victim.txt", phone.folder / f"{TEMP_PREFIX}new.txt")
+    phone.seed("new.txt", b"PULLED")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert (outside / "victim.txt").read_bytes() == b"victim"
+    assert phone.module.files.read("new.txt") == b"PULLED"
+    assert not (phone.folder / "new.txt").is_symlink()
+
+
+# -- links in the cloud folder ------------------------------------------------------------------
+
+def test_a_link_in_the_cloud_folder_is_never_uploaded(phone: Phone, outside: Path) -> None:
+    (phone.folder / "link.txt").symlink_to(outside / "victim.txt")
+    (phone.folder / "linkdir").symlink_to(outside / "dir")
+    phone.module.files.write("mine.txt", b"mine")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert sorted(phone.container.objects) == ["mine.txt"]
+
+
+def test_a_file_swapped_for_a_link_mid_upload_is_not_read(phone: Phone, outside: Path) -> None:
+    rels = [f"up/f{i:02}.txt" for i in range(BATCH + 2)]  # the last two in a second batch
+    for rel in rels:
+        phone.module.files.write(rel, rel.encode())
+    phone.device.run(phone.sync.start())
+    phone.run(0.5)  # the first batch is stored, the second not yet read
+    assert phone.module.engine().file_state[rels[0]].name == "UPLOAD_SUCCESS"
+    (phone.folder / rels[-1]).unlink()
+    (phone.folder / rels[-1]).symlink_to(outside / "victim.txt")
+    phone.run(60)
+    assert phone.progress[-1] == ("COMPLETED", "NO_ERROR")
+    assert sorted(phone.container.objects) == rels[:-1]
+    assert {"api": REJECTED, "bundle": APP, "path": rels[-1], "reason": UnsafePath.LINK} \
+        in phone.events(REJECTED)
+
+
+def test_a_folder_link_is_not_written_or_deleted_through(phone: Phone, outside: Path) -> None:
+    phone.module.files.write("sf/a.txt", b"synced")
+    phone.module.files.write("sf/b.txt", b"synced b")
+    phone.synced()
+    before = snapshot(outside)
+    phone.module.folder.remove_tree("sf")
+    (phone.folder / "sf").symlink_to(outside / "dir")
+    phone.seed("sf/new.txt", b"new in the cloud")
+    phone.seed("sf/a.txt", b"changed in the cloud")
+    phone.container.delete("sf/b.txt")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert snapshot(outside) == before
+    rejected = {(e["path"], e["reason"]) for e in phone.events(REJECTED)}
+    assert rejected == {("sf/a.txt", UnsafePath.LINK), ("sf/b.txt", UnsafePath.LINK),
+                        ("sf/new.txt", UnsafePath.LINK)}
+    assert sorted(phone.container.objects) == ["sf/a.txt", "sf/new.txt"]  # nothing deleted
+    # the app puts its folder back: what the link kept out arrives
+    (phone.folder / "sf").unlink()
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert phone.files() == {"sf/a.txt": b"changed in the cloud", "sf/new.txt":
+                             b"new in the cloud"}
+
+
+def test_a_cloud_delete_never_unlinks_through_a_link(phone: Phone, outside: Path) -> None:
+    phone.module.files.write("s.txt", b"synced")
+    phone.synced()
+    (phone.folder / "s.txt").unlink()
+    (phone.folder / "s.txt").symlink_to(outside / "victim.txt")
+    phone.container.delete("s.txt")
+    phone.synced()
+    assert (outside / "victim.txt").read_bytes() == b"victim"
+    assert (phone.folder / "s.txt").is_symlink()
+
+
+# -- a hostile cloud ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("../../outside/evil.txt", UnsafePath.PARENT),
+    ("a/../../../outside/evil.txt", UnsafePath.PARENT),
+    ("../evil.txt", UnsafePath.PARENT),
+    ("{outside}/abs.txt", UnsafePath.ABSOLUTE),
+    ("nul\x00.txt", UnsafePath.NUL),
+    ("n" * 300, UnsafePath.NAME_TOO_LONG),
+    ("/".join(["d" * 200] * 21), UnsafePath.PATH_TOO_LONG),
+    ("a//b.txt", NOT_CANONICAL),
+    (f"{TEMP_PREFIX}x", TEMPORARY_NAME),
+])
+def test_a_cloud_path_outside_the_folder_is_skipped_and_recorded(
+        phone: Phone, outside: Path, path: str, reason: str) -> None:
+    path = path.format(outside=outside)
+    before = snapshot(outside)
+    sandbox = sorted(os.listdir(phone.module.sandbox.root))
+    phone.seed(path, b"EVIL")
+    phone.seed("fine.txt", b"fine")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert phone.events(REJECTED) == [{"api": REJECTED, "bundle": APP, "path": path,
+                                       "reason": reason}]
+    assert phone.files() == {"fine.txt": b"fine"}
+    assert snapshot(outside) == before
+    assert sorted(os.listdir(phone.module.sandbox.root)) == sandbox
+
+
+def test_a_cloud_delete_of_a_path_outside_the_folder_is_skipped(phone: Phone,
+                                                                  outside: Path) -> None:
+    phone.seed("../../outside/victim.txt", b"x")
+    phone.container.delete("../../outside/victim.txt")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert (outside / "victim.txt").read_bytes() == b"victim"
+    assert phone.events(REJECTED) == [{"api": REJECTED, "bundle": APP,
+                                       "path": "../../outside/victim.txt",
+                                       "reason": UnsafePath.PARENT}]
+
+
+def test_cloud_path_problem() -> None:
+    assert cloud_path_problem("a/b.txt") is None
+    assert cloud_path_problem("./a") == NOT_CANONICAL
+    assert cloud_path_problem("a/") == NOT_CANONICAL
+    assert cloud_path_problem("/a") == UnsafePath.ABSOLUTE
+
+
+# -- a file and a folder of one name ------------------------------------------------------------
+
+@pytest.mark.parametrize("first", ["file", "folder"])
+def test_a_file_and_a_folder_of_one_name_converge(tmp_path: Path, first: str) -> None:
+    env = simpy.Environment()
+    cloud = CloudService(tmp_path / "cloud")
+    a, b = Phone(tmp_path, cloud, env, "a"), Phone(tmp_path, cloud, env, "b")
+    a.module.files.write("d", b"file d")
+    b.module.files.write("d/x.txt", b"in folder d")
+    order = [a, b, a] if first == "file" else [b, a, b]
+    for phone in order:
+        assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    # the cloud's version keeps the name; the other moves aside under a conflict name
+    expected = {"d": b"file d", "d (conflict)/x.txt": b"in folder d"} if first == "file" \
+        else {"d (conflict)": b"file d", "d/x.txt": b"in folder d"}
+    assert a.files() == b.files() == expected
+    assert {p: o.sha256 for p, o in a.container.objects.items()} == \
+        {p: sha(data) for p, data in expected.items()}
+
+
+def test_edits_of_one_file_on_two_phones_keep_both(tmp_path: Path) -> None:
+    env = simpy.Environment()
+    cloud = CloudService(tmp_path / "cloud")
+    a, b = Phone(tmp_path, cloud, env, "a"), Phone(tmp_path, cloud, env, "b")
+    a.module.files.write("n.txt", b"from a")
+    b.module.files.write("n.txt", b"from b")
+    for phone in (a, b, a):
+        phone.synced()
+    assert a.files() == b.files() == {"n.txt": b"from a", "n (conflict).txt": b"from b"}
+
+
+def test_the_cloud_holds_a_file_or_a_folder_per_name(tmp_path: Path) -> None:
+    cloud = CloudService(tmp_path / "cloud")
+    container = cloud.drive().container(APP)
+    cloud.seed(cloud.drive(), APP, "d", b"file")
+    with pytest.raises(PathClash) as info:
+        cloud.seed(cloud.drive(), APP, "d/x.txt", b"under it")
+    assert (info.value.path, info.value.other) == ("d/x.txt", "d")
+    container.delete("d")
+    cloud.seed(cloud.drive(), APP, "d/x.txt", b"under it")
+    with pytest.raises(PathClash) as info:
+        cloud.seed(cloud.drive(), APP, "d", b"file")
+    assert (info.value.path, info.value.other) == ("d", "d/x.txt")
+
+
+def test_a_cloud_delete_is_conditional_on_the_version(tmp_path: Path) -> None:
+    cloud = CloudService(tmp_path / "cloud")
+    container = cloud.drive().container(APP)
+    cloud.seed(cloud.drive(), APP, "x", b"1")
+    cloud.seed(cloud.drive(), APP, "x", b"2")
+    with pytest.raises(VersionConflict) as info:
+        container.delete("x", base_version=1)
+    assert (info.value.expected, info.value.actual) == (1, 2)
+    container.delete("x", base_version=2)
+    assert container.get("x") is None
+    container.delete("x", base_version=2)  # already gone: what was asked holds
+
+
+def test_a_conflict_name_fits_in_a_name() -> None:
+    long = "n" * 251 + ".txt"
+    name = _conflict_name(long, 2)
+    assert len(name.encode()) == NAME_MAX and name.endswith(" (conflict 2).txt")
+    assert _conflict_name("d", 1) == "d (conflict)"
+    assert _conflict_name(".profile", 1) == ".profile (conflict)"
+
+
+# -- bad names given to the API -----------------------------------------------------------------
+
+BAD = {"long": "n" * 300 + ".txt", "nul": "a\x00b.txt", "escape": "../../outside/victim.txt",
+       "through-link": "lnk/a.txt", "link": "lnkf.txt"}
+CALLS = {
+    "getFileSyncState(string)": (lambda m, uri: m.getFileSyncState(uri), 14000002),
+    "getFileSyncState": (lambda m, uri: m.getFileSyncState([uri]), 14000002),
+    "registerChange": (lambda m, uri: m.registerChange(uri, True, print), 14000002),
+    "unregisterChange": (lambda m, uri: m.unregisterChange(uri), 14000002),
+    "cleanCache": (lambda m, uri: m.CloudFileCache().cleanCache(uri), 14000002),
+    "Download.start": (lambda m, uri: m.Download().start(uri), 13900002),
+    "CloudFileCache.start": (lambda m, uri: m.CloudFileCache().start(uri), 14000002),
+}
+MESSAGES = {14000002: "Invalid URI.", 13900002: "No such file or directory."}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_a_bad_name_gets_its_documented_code(phone: Phone, outside: Path, call: str,
+                                             kind: str) -> None:
+    (phone.folder / "lnk").symlink_to(outside / "dir")
+    (phone.folder / "lnkf.txt").symlink_to(outside / "victim.txt")
+    phone.seed("lnk/a.txt", b"cloud")
+    phone.seed("lnkf.txt", b"cloud")
+    phone.seed(BAD["long"], b"cloud")
+    make, code = CALLS[call]
+    with pytest.raises(BusinessError) as info:
+        result = make(phone.module, phone.module.files.uri(BAD[kind]))
+        if result is not None:
+            phone.device.run(result)
+    assert (info.value.code, info.value.message) == (code, MESSAGES[code])
+    assert (outside / "victim.txt").read_bytes() == b"victim"
+
+
+def test_a_uri_through_a_link_inside_the_folder_is_invalid(phone: Phone) -> None:
+    phone.module.files.write("real/a.txt", b"a")
+    (phone.folder / "alias").symlink_to(phone.folder / "real")
+    with pytest.raises(BusinessError) as info:
+        phone.module.getFileSyncState(phone.module.files.uri("alias/a.txt"))
+    assert info.value.code == 14000002
+    assert phone.module.getFileSyncState(phone.module.files.uri("real/a.txt")).name == \
+        "TO_BE_UPLOADED"
+
+
+# -- app callbacks that raise -------------------------------------------------------------------
+
+def boom(value: object) -> None:
+    raise RuntimeError("app bug")
+
+
+def test_a_raising_progress_listener_does_not_stop_the_sync(phone: Phone) -> None:
+    phone.module.FileSync().on("progress", boom)
+    phone.module.files.write("a.txt", b"a")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert phone.container.get("a.txt") is not None
+    assert phone.events(LISTENER_FAILED)[0] == {"api": LISTENER_FAILED, "listener": "progress",
+                                                "error": "RuntimeError: app bug"}
+
+
+def test_a_raising_change_callback_does_not_stop_the_sync(phone: Phone) -> None:
+    uri = phone.module.files.mkdir("w")
+    phone.module.registerChange(uri, True, boom)
+    phone.seed("w/a.txt", b"a")
+    phone.seed("w/b.txt", b"b")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert phone.files() == {"w/a.txt": b"a", "w/b.txt": b"b"}
+    assert phone.events(LISTENER_FAILED) == [
+        {"api": LISTENER_FAILED, "listener": "change", "error": "RuntimeError: app bug"}] * 2
+
+
+def test_a_raising_download_listener_does_not_stop_the_download(phone: Phone) -> None:
+    phone.seed("d.bin", b"d" * 1000)
+    download = phone.module.Download()
+    download.on("progress", boom)
+    phone.device.run(download.start(phone.module.files.uri("d.bin")))
+    phone.run(30)
+    assert phone.module.files.read("d.bin") == b"d" * 1000
+    heard = phone.events(LISTENER_FAILED)
+    assert heard and all(e == {"api": LISTENER_FAILED, "listener": "download progress",
+                               "error": "RuntimeError: app bug"} for e in heard)
+    states = [e["state"] for e in phone.events("cloudSync.download")]
+    assert states[-1] == "COMPLETED"
