@@ -40,11 +40,12 @@ from conformance.machines.synology import SynologyMachine
 from conformance.spec import ohos_cloudsync, ohos_request, synology
 from conformance.targets.nas import NasTarget
 from conformance.targets.reference import ReferenceCloudSync, ReferenceRequest
+from sim.device.profile import fixtures_dir
 from sim.errors import ConfigError
 from sim.servers import FixtureHTTPServer
 
 REPLAY_FORMAT = "syncrig-replay/1"
-SEED_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "nas" / "default.yaml"
+SEED_FILE = fixtures_dir() / "nas" / "default.yaml"
 EMULATOR_USER, EMULATOR_PASSWORD = "admin", "Admin-Pass-1"
 """The administrator ``fixtures/nas/default.yaml`` seeds the emulator with."""
 

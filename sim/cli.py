@@ -7,6 +7,7 @@ stderr naming what is wrong and exit status 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import signal
 import sqlite3
@@ -64,6 +65,8 @@ def _positive(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="syncrig", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version",
+                        version=f"syncrig {importlib.metadata.version('syncrig')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sim = sub.add_parser("simulate", help="run a scenario on a simulated device")

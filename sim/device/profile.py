@@ -144,10 +144,15 @@ class DeviceProfile(Strict):
 
 
 def fixtures_dir() -> Path:
-    """The fixtures folder: ``$SYNCRIG_FIXTURES`` or the one beside the installed sources."""
+    """The fixtures folder: ``$SYNCRIG_FIXTURES``, else the one an installed wheel carries
+    (``sim/fixtures``, the repository's ``fixtures/`` shipped as package data), else the
+    repository's own (a checkout or an editable install)."""
     env = os.environ.get("SYNCRIG_FIXTURES")
     if env:
         return Path(env)
+    shipped = Path(__file__).resolve().parents[1] / "fixtures"
+    if shipped.is_dir():
+        return shipped
     return Path(__file__).resolve().parents[2] / "fixtures"
 
 
