@@ -223,6 +223,10 @@ class TwoDeviceMachine(RecordedMachine):
             s("sync", phone="A"), s("radio_lost", phone="B", after=0.5),
             s("edit", phone="B", name="d/y.txt", big=True),
             s("stop_start", phone="B", after=0.5),
+            # both at once: B's edit lands between A's pull and A's delete
+            s("converge"), s("delete", phone="A", name="b.txt"),
+            s("edit", phone="A", name="e/f.txt", big=True),
+            s("edit", phone="B", name="b.txt", big=False), s("sync_both", first="A", delay=0.5),
             s("converge"),
         ]
 
@@ -323,6 +327,19 @@ class TwoDeviceMachine(RecordedMachine):
     def start(self, phone: str) -> None:
         """Start a sync and go on (the other phone may act meanwhile)."""
         self._start(self.phone(phone))
+
+    @rule(first=PHONE, delay=st.sampled_from([0.0, 0.5, 1.2]))
+    @_marking
+    def sync_both(self, first: str, delay: float) -> None:
+        """Both phones sync at once, the other ``delay`` seconds after ``first``: one's push
+        may land between the other's pull and push (a delete racing an edit, say)."""
+        a, b = self.phone(first), self.phone(PHONES[1 - PHONES.index(first)])
+        self._start(a)
+        if delay:
+            self._run(self.world.env.now + delay)
+        self._start(b)
+        self._settle(a)
+        self._settle(b)
 
     @rule(phone=PHONE, after=st.sampled_from([0.05, 0.5, 1.5]))
     @_marking
