@@ -159,7 +159,19 @@ def test_junit_xml_has_a_suite_per_campaign_and_the_violation(runs: dict[str, Pa
     section = failures[0].find("properties/property[@name='section']")
     assert section is not None and section.get("value") == \
         "synology-cloudsync.txt set_schedule_setting"
+    # as pytest writes them: an ISO 8601 timestamp, the rules case timed with its campaign,
+    # no property for the seed a derandomized run did not have
+    manifest = json.loads((runs["new"] / "run.json").read_text())
+    started = manifest["started"]
+    assert syno.get("timestamp") == (f"{started[:4]}-{started[4:6]}-{started[6:8]}T"
+                                     f"{started[9:11]}:{started[11:13]}:{started[13:15]}+00:00")
+    assert failures[0].get("time") == syno.get("time") and float(syno.get("time", "0")) > 0
+    names = [p.get("name") for p in syno.findall("properties/property")]
+    assert "seed" not in names and "target" in names
     cloudsync = suites["cloudSync"]
+    sections = {p.get("value") for p in cloudsync.iter("property") if p.get("name") == "section"}
+    assert "ohos-file-cloudsync.md ## CloudFileCache ### cleanCache" in sections
+    assert not any(v.count(".md") > 1 for v in sections if v)
     assert cloudsync.get("failures") == "0" and cloudsync.get("errors") == "0"
     assert int(cloudsync.get("skipped", "0")) == 10  # the items not reachable on the reference
     assert int(cloudsync.get("tests", "0")) == 126 + 1

@@ -144,9 +144,9 @@ def _attachments(logger: AllureFileLogger, case: Case, run_dir: Path) -> list[At
 
 
 def _environment(manifest: dict[str, Any]) -> dict[str, str]:
-    env = {k: str(manifest.get(k, "")) for k in ("target", "profile", "device",
-                                                  "hypothesis_profile", "seed",
-                                                  "implementation", "host", "platform")}
+    env = {k: str(manifest[k]) for k in ("target", "profile", "device", "hypothesis_profile",
+                                         "seed", "implementation", "host", "platform")
+           if manifest.get(k) is not None}  # a value the run did not have is absent
     env |= {f"version.{k}": v for k, v in manifest.get("versions", {}).items()}
     return env
 

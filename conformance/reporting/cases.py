@@ -45,15 +45,20 @@ def _documents() -> dict[tuple[str, ...], tuple[str, str]]:
     out: dict[tuple[str, ...], tuple[str, str]] = {}
     for spec in (ohos_cloudsync.SPEC, synology.SPEC):
         for m in spec.methods:
-            where = (spec.name, f"{spec.document} {m.section}")
+            where = (spec.name, _in(spec.document, m.section))
             out.setdefault((m.owner, m.name), where)
             for code in m.errors:
                 out[("error", m.owner, m.name, str(code))] = where
         for e in spec.enum_members():
-            out[("enum", e.enum, e.name, "")] = (spec.name, f"{spec.document} {e.section}")
+            out[("enum", e.enum, e.name, "")] = (spec.name, _in(spec.document, e.section))
     for item in ohos_request.documented_items():
         out[item] = ("@ohos.request", f"{ohos_request.DOCUMENT} ## {item[1]}")
     return out
+
+
+def _in(document: str, section: str) -> str:
+    """``document section``, the document named once whether or not the section has it."""
+    return section if section.startswith(document) else f"{document} {section}"
 
 
 def locate(item: list[str] | tuple[str, ...]) -> tuple[str, str]:

@@ -7,6 +7,7 @@ item not reachable on this target ``skipped`` with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
@@ -30,15 +31,18 @@ def write(path: Path, cases: list[Case], manifest: dict[str, Any],
         for key, value in counts.items():
             totals[key] += value
         suite = ET.SubElement(root, "testsuite", {
-            "name": campaign, "timestamp": manifest.get("started", ""),
+            "name": campaign, "timestamp": iso_timestamp(manifest.get("started", "")),
             "hostname": manifest.get("host", ""), "time": f"{seconds.get(campaign, 0.0):.3f}",
             **{k: str(v) for k, v in counts.items()}})
         props = ET.SubElement(suite, "properties")
         for key in ("target", "profile", "device", "hypothesis_profile", "seed",
                     "implementation"):
-            ET.SubElement(props, "property", name=key, value=str(manifest.get(key, "")))
+            if manifest.get(key) is not None:  # a value the run did not have is absent
+                ET.SubElement(props, "property", name=key, value=str(manifest[key]))
         for case in group:
-            _testcase(suite, case)
+            # the rules case is the campaign's run; an item's case is a row of its matrix
+            _testcase(suite, case, seconds.get(campaign, 0.0) if case.id.endswith(".rules")
+                      else 0.0)
     for key, value in totals.items():
         root.set(key, str(value))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,11 +51,21 @@ def write(path: Path, cases: list[Case], manifest: dict[str, Any],
     return path
 
 
-def _testcase(suite: ET.Element, case: Case) -> None:
+def iso_timestamp(started: str) -> str:
+    """A run id's UTC start (``20261130T152806Z``) in ISO 8601, as pytest's JUnit writes it
+    (``2026-11-30T15:28:06+00:00``); anything else unchanged."""
+    try:
+        moment = dt.datetime.strptime(started, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return started
+    return moment.isoformat()
+
+
+def _testcase(suite: ET.Element, case: Case, seconds: float) -> None:
     # classname and name come from the case id only: CI keeps a test's history by them, so
     # they must not change when the case starts or stops failing
     element = ET.SubElement(suite, "testcase", name=case.name,
-                            classname=case.id.rsplit(".", 1)[0], time="0")
+                            classname=case.id.rsplit(".", 1)[0], time=f"{seconds:.3f}")
     if case.section:
         props = ET.SubElement(element, "properties")
         ET.SubElement(props, "property", name="section", value=case.section)
