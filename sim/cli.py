@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -672,6 +673,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("syncrig: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``syncrig sensors --json | head``): nothing more to say, and
+        # the interpreter must not try to flush into the closed pipe on exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -184,3 +185,26 @@ def test_conformance_main_job_accounts_for_every_cloudsync_item(tmp_path: Path) 
     assert run["counts"]["documented"] == sum(m["documented"] for m in report["matrices"])
     assert run["versions"]["hypothesis"] and run["started"] <= run["ended"]
     assert "conformance run" in done.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    # the read end is closed before the command writes: every write meets a broken pipe
+    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "sensors", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()
+    with child.stderr:
+        err = child.stderr.read()
+    assert child.wait(60) == 0 and err == b""
+
+
+def test_sensors_json_gives_numbers_with_their_units(tmp_path: Path) -> None:
+    shown = subprocess.run([sys.executable, "-m", "sim.cli", "sensors", "--json", "--path",
+                            str(tmp_path)], capture_output=True, text=True, check=True)
+    listed = {s["name"]: s for s in json.loads(shown.stdout)["sensors"]}
+    storage = listed["storage"]["values"]
+    usage = shutil.disk_usage(tmp_path)
+    assert storage["capacity_bytes"] == usage.total
+    assert isinstance(storage["free_bytes"], int) and 0 < storage["free_bytes"] <= usage.total
+    for sensor in listed.values():  # a missing sensor has no values, only its reason
+        assert sensor["found"] or sensor["values"] == {}

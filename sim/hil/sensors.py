@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,9 @@ class SensorInfo:
     found: bool
     source: str
     reading: str
+    """For people: the values in a phrase, or why the sensor is missing."""
+    values: dict[str, float | int | bool | str | None] = field(default_factory=dict)
+    """For programs: the same values as numbers, each field named with its unit."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -273,10 +276,15 @@ class HostSensors:
         out = [
             SensorInfo("battery", battery.unavailable is None, battery_source,
                        battery.unavailable or f"{battery.percent:.0f} %, "
-                       f"{'charging' if battery.charging else 'discharging'}"),
+                       f"{'charging' if battery.charging else 'discharging'}",
+                       {} if battery.unavailable else
+                       {"percent": battery.percent, "charging": battery.charging}),
             SensorInfo("temperature", temp.unavailable is None, temp_source,
                        temp.unavailable or f"{temp.celsius:.1f} °C (limit {limit:.0f} °C)"
-                       f"{', overheated' if temp.overheated else ''}"),
+                       f"{', overheated' if temp.overheated else ''}",
+                       {} if temp.unavailable else
+                       {"celsius": temp.celsius, "limit_celsius": limit,
+                        "overheated": temp.overheated}),
         ]
         interfaces = self.interfaces()
         for kind in RADIO_NAMES:
@@ -286,11 +294,16 @@ class HostSensors:
             for iface in mine:
                 speed = f", {iface.speed_mbps} Mbit/s" if iface.speed_mbps > 0 else ""
                 out.append(SensorInfo(kind, True, f"psutil.net_if_stats() {iface.name} "
-                                      f"({iface.why})", f"{'up' if iface.up else 'down'}{speed}"))
+                                      f"({iface.why})", f"{'up' if iface.up else 'down'}{speed}",
+                                      {"interface": iface.name, "up": iface.up,
+                                       "speed_mbps": iface.speed_mbps}))
         out.append(SensorInfo("storage", storage.unavailable is None,
                               f"psutil.disk_usage({str(self.storage_path)!r})",
                               storage.unavailable or f"{_gb(storage.free_bytes)} free of "
-                              f"{_gb(storage.capacity_bytes)}"))
+                              f"{_gb(storage.capacity_bytes)}",
+                              {} if storage.unavailable else
+                              {"free_bytes": storage.free_bytes,
+                               "capacity_bytes": storage.capacity_bytes}))
         return out
 
     # -- events ----------------------------------------------------------------------------

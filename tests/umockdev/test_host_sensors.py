@@ -96,8 +96,14 @@ def test_sensors_command_lists_the_testbed(testbed: Any, tmp_path: Path) -> None
     listed = {s["name"]: s for s in json.loads(out.stdout)["sensors"]}
     assert listed["battery"] == {"name": "battery", "found": True,
                                  "source": "psutil.sensors_battery()",
-                                 "reading": "64 %, charging"}
+                                 "reading": "64 %, charging",
+                                 "values": {"percent": 64.0, "charging": True}}
     assert listed["temperature"]["reading"] == "52.0 °C (limit 85 °C)"
+    assert listed["temperature"]["values"] == {"celsius": 52.0, "limit_celsius": 85.0,
+                                               "overheated": False}
+    free = listed["storage"]["values"]
+    assert isinstance(free["free_bytes"], int) and 0 < free["free_bytes"] <= free[
+        "capacity_bytes"]
 
 
 def _advance(device: Device, seconds: float) -> None:
