@@ -32,6 +32,7 @@ class _MalformedHttpIsNoFault(logging.Filter):
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.msg, record.args = "refused a malformed request: %s", (str(exc)[:200],)
             record.exc_info, record.exc_text = None, None
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
         return True
 
 
