@@ -476,7 +476,7 @@ class SyncEngine:
             gone |= dict.fromkeys(p for p in self.synced if self.container.get(p) is None)
         self.unplaced = {p for p in self.unplaced if self.container.get(p) is not None}
         wanted |= dict.fromkeys(self.unplaced)
-        accepted = [p for p in {**gone, **wanted} if self._accepted(p)]
+        accepted = {p for p in {**gone, **wanted} if self._accepted(p)}
         for path in [p for p in gone if p in accepted]:
             self._apply_cloud_delete(path)
         to_fetch = [p for p in wanted if p in accepted
