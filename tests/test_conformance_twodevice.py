@@ -42,7 +42,7 @@ def test_a_delete_racing_a_newer_edit_loses_nothing() -> None:
     rule = "every version last written survives (as itself or a conflict copy)"
     assert failure is not None
     assert (failure["rule"], failure["message"]) == (rule, str(ConformanceFailure(
-        rule, LOSS_SECTION, "no version lost", "1 lost")))
+        rule, LOSS_SECTION, "no version lost", ["lost: the version B:a.txt wrote"])))
 
 
 def test_a_file_in_the_way_of_a_folder_must_move_aside() -> None:

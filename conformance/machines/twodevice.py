@@ -171,6 +171,8 @@ class TwoDeviceMachine(RecordedMachine):
         """Versions that must survive: written, and not overwritten or deleted by the app on
         a phone that had it."""
         self.writes = 0
+        self.written: dict[str, str] = {}
+        """Each version's SHA-256 → where it was written (``phone:path``), for messages."""
         self.broken = False
 
     def teardown(self) -> None:
@@ -294,6 +296,7 @@ class TwoDeviceMachine(RecordedMachine):
         data = f"{phone}{self.writes}:".encode() + b"." * (BIG if big else 40)
         p.module.files.write(name, data)
         self.live.add(_sha(data))
+        self.written[_sha(data)] = f"{phone}:{name}"
 
     @rule(phone=PHONE, name=NAME)
     @_marking
@@ -409,7 +412,8 @@ class TwoDeviceMachine(RecordedMachine):
         if lost:
             raise ConformanceFailure("every version last written survives (as itself or a "
                                      "conflict copy)", LOSS_SECTION, "no version lost",
-                                     f"{len(lost)} lost")
+                                     sorted(f"lost: the version {self.written[v]} wrote"
+                                            for v in lost))
 
     # -- what must always hold -------------------------------------------------------------------
 
