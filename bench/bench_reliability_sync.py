@@ -4,9 +4,10 @@ a version.
 Path attacks: every attack of the path machine (a file or a folder of the cloud folder
 swapped for a symlink before a sync or during one, links planted where temporary files go,
 hostile cloud paths, bad names given to each API method, app callbacks that raise) runs once on
-a fresh device with sentinel files outside the folder; an *escape* is any change outside the
-folder or any sentinel's content reaching the cloud (the machine's invariants), and any other
-broken rule is counted apart.
+a fresh device with sentinel files outside the folder, then random sequences of them (the
+links of one attack still there for the next); an *escape* is any change outside the folder or
+any sentinel's content reaching the cloud (the machine's invariants), and any other broken rule
+is counted apart.
 
 Two phones: random sequences of the two-device machine's steps — edits, deletes, renames and
 file/folder clashes on both phones, syncs, the radios lost mid-sync, stops and starts — each
@@ -14,11 +15,11 @@ on a fresh world and each ending with clean syncs of both phones; a *lost versio
 written and never overwritten or deleted by the app where it was seen, missing at the end. The
 sequences are drawn from ``--seed``: the same seed plays the same sequences.
 
-Usage: ``python bench/bench_reliability_sync.py [--sequences 500] [--steps 25] [--seed 0]
-[--budget 170] [--json FILE] [--mutant NAME]`` (``--mutant`` re-plants a catalogue mutant,
-which the bench must then see). Exit status 1 if any attack escaped, any version was lost or
-any other rule broke; the sequences stop early (and say so) when ``--budget`` seconds are
-spent.
+Usage: ``python bench/bench_reliability_sync.py [--attack-sequences 500] [--sequences 1000]
+[--steps 25] [--seed 0] [--budget 170] [--json FILE] [--mutant NAME]`` (``--mutant``
+re-plants a catalogue mutant, which the bench must then see). Exit status 1 if any attack
+escaped, any version was lost or any other rule broke; the sequences stop early (and say so)
+when ``--budget`` seconds are spent.
 """
 
 from __future__ import annotations
@@ -74,17 +75,24 @@ def draw(rng: random.Random, steps: int) -> list[Step]:
     return out
 
 
-def run_attacks() -> dict[str, Any]:
+def run_attacks(sequences: int, steps: int, seed: int) -> dict[str, Any]:
+    """Each attack alone, then ``sequences`` random sequences of ``steps`` attacks."""
     started = time.perf_counter()
+    rng = random.Random(seed)
+    each = attacks()
+    plays = [[step] for step in each] + [rng.choices(each, k=steps) for _ in range(sequences)]
     escapes, other = [], []
-    for step in attacks():
-        failure = play(CloudSyncPathMachine, [step])
+    for played in plays:
+        failure = play(CloudSyncPathMachine, played)
         if failure is None:
             continue
-        record = {"attack": str(step), "rule": failure["rule"], "message": failure["message"]}
+        record = {"attacks": [str(step) for step in played], "rule": failure["rule"],
+                  "message": failure["message"]}
         (escapes if failure["rule"] in ESCAPES else other).append(record)
-    return {"attacks": len(attacks()), "escapes": len(escapes), "other_failures": len(other),
-            "failures": escapes + other, "seconds": round(time.perf_counter() - started, 3)}
+    return {"attacks": len(each), "sequences": sequences,
+            "attacks_run": sum(len(p) for p in plays), "escapes": len(escapes),
+            "other_failures": len(other), "failures": (escapes + other)[:10],
+            "seconds": round(time.perf_counter() - started, 3)}
 
 
 def run_sequences(count: int, steps: int, seed: int, budget_s: float) -> dict[str, Any]:
@@ -121,7 +129,8 @@ def run_sequences(count: int, steps: int, seed: int, budget_s: float) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sequences", type=int, default=500)
+    parser.add_argument("--attack-sequences", type=int, default=500)
+    parser.add_argument("--sequences", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=170.0,
@@ -132,12 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     planted = BY_NAME[args.mutant].applied() if args.mutant else contextlib.nullcontext()
     with planted:
-        paths = run_attacks()
+        paths = run_attacks(args.attack_sequences, 10, args.seed)
         phones = run_sequences(args.sequences, args.steps, args.seed, args.budget)
     result = {"bench": "reliability_sync", "python": platform.python_version(),
               "seed": args.seed, "mutant": args.mutant, "path_attacks": paths,
               "two_phones": phones, "seconds": round(time.perf_counter() - started, 3)}
-    print(f"path attacks: {paths['attacks']} run, {paths['escapes']} escaped, "
+    print(f"path attacks: {paths['attacks']} alone and {paths['sequences']} sequences of 10 "
+          f"({paths['attacks_run']} in all), {paths['escapes']} escaped, "
           f"{paths['other_failures']} other failures ({paths['seconds']:.1f} s)")
     print(f"two phones: {phones['sequences']} sequences of {args.steps} steps, "
           f"{phones['versions_written']} versions written, {phones['versions_checked']} "
