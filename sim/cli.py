@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.arguments import image_path, out_folder
 from sim.errors import ConfigError
 from sim.scenario import build_run, load_scenario, summarize
 from sim.scenario.summary import Summary
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--until", type=_positive_duration, help="simulated time to run, e.g. 24h; "
                      "default: the scenario's duration")
     sim.add_argument("--trace", type=Path, help="write the trace as JSON lines to this file")
-    sim.add_argument("--plot", type=Path, help="write a PNG of the timeline to this file")
+    sim.add_argument("--plot", type=image_path, help="write a PNG of the timeline to this file")
     sim.add_argument("--sample", type=_positive_duration,
                      help="sampling interval for plots, e.g. 1m")
     sim.add_argument("--realtime", type=_positive, metavar="FACTOR",
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "derandomized (explore, nightly); default: drawn and recorded in run.json")
     conf.add_argument("-n", "--processes", type=int, default=1, help="run the campaigns side "
                       "by side in N processes")
-    conf.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+    conf.add_argument("--out", type=out_folder, default=Path("reports"), help="report folder")
     conf.add_argument("--hil", action="store_true", help="hardware in the loop: run the "
                       "references on this machine's sensors in real time (cloudSync, request "
                       "and the NAS emulator; rules that need device control are left out)")
@@ -166,12 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     mut.add_argument("--examples", type=int, default=50, help="examples per campaign")
     mut.add_argument("--min-score", type=float, default=0.95, help="exit 1 below this "
                      "fraction killed")
-    mut.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+    mut.add_argument("--out", type=out_folder, default=Path("reports"), help="report folder")
 
     rep = sub.add_parser("replay", help="re-run a replay file's steps and say whether the "
                          "same rule breaks")
     rep.add_argument("file", type=Path)
-    rep.add_argument("--plot", type=Path, help="write the device timeline of the replay as PNG")
+    rep.add_argument("--plot", type=image_path,
+                     help="write the device timeline of the replay as PNG")
     rep.add_argument("--mutant", action="append", default=[], metavar="NAME",
                      help="replay with a deviation of the catalogue planted (repeatable)")
 
@@ -196,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="plot a saved trace")
     plot.add_argument("trace", type=Path)
-    plot.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    plot.add_argument("--out", type=image_path, required=True, help="PNG file to write")
     plot.add_argument("--title", default="")
     return parser
 

@@ -208,3 +208,24 @@ def test_sensors_json_gives_numbers_with_their_units(tmp_path: Path) -> None:
     assert isinstance(storage["free_bytes"], int) and 0 < storage["free_bytes"] <= usage.total
     for sensor in listed.values():  # a missing sensor has no values, only its reason
         assert sensor["found"] or sensor["values"] == {}
+
+
+def test_a_plot_in_a_format_that_cannot_be_written_is_refused_before_the_run(
+        tmp_path: Path) -> None:
+    done = syncrig("simulate", "day-in-the-life", "--plot", tmp_path / "timeline.txt")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1].startswith(
+        f"syncrig simulate: error: argument --plot: '{tmp_path / 'timeline.txt'}': cannot plot "
+        "to .txt (formats: ")
+    assert "Traceback" not in done.stderr and not (tmp_path / "timeline.txt").exists()
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_the_run(tmp_path: Path) -> None:
+    taken = tmp_path / "reports"
+    taken.write_text("mine")
+    started = time.perf_counter()
+    done = syncrig("conformance", "--out", taken)
+    assert done.returncode == 2 and time.perf_counter() - started < 30
+    assert done.stderr.splitlines()[-1] == (
+        f"syncrig conformance: error: argument --out: '{taken}' exists and is not a folder")
+    assert taken.read_text() == "mine"

@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sim.arguments import out_folder
 from sim.errors import ConfigError
 from sim.hil.sensors import HostSensors, SensorInfo
 from sim.units import parse_duration
@@ -52,7 +53,8 @@ def add_parsers(sub: Any) -> None:
     bringup.add_argument("--poll", type=_positive_duration, default=1.0, help="how often "
                          "readings without a uevent are read (default 1s)")
     bringup.add_argument("--seed", type=int, help="Hypothesis seed (default: drawn, recorded)")
-    bringup.add_argument("--out", type=Path, default=Path("reports"), help="report folder")
+    bringup.add_argument("--out", type=out_folder, default=Path("reports"),
+                         help="report folder")
     bringup.add_argument("--shape", metavar="SCENARIO", help="while the campaigns run, play "
                          "this scenario's radio timeline on --dev (root, Linux)")
     bringup.add_argument("--dev", help="the interface --shape shapes")

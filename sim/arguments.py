@@ -1,0 +1,29 @@
+"""Command-line argument types shared by the command groups: a bad value is refused by the
+parser with one line naming it, before any work starts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from matplotlib.backend_bases import FigureCanvasBase
+
+
+def image_path(text: str) -> Path:
+    """A file to plot into, in a format the plotting library writes (told before the run,
+    not as a traceback after it)."""
+    path = Path(text)
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in kinds:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: cannot plot to {path.suffix or 'a file without an extension'} "
+            f"(formats: {', '.join(sorted(kinds))})")
+    return path
+
+
+def out_folder(text: str) -> Path:
+    """A folder for a run's reports: refused before the run when a file has its name."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a folder")
+    return path
