@@ -129,7 +129,12 @@ class CloudSyncModule:
     def relative(self, uri: object, invalid: int) -> str:
         """The cloud-folder path a URI names; ``invalid`` is thrown when it names none: not
         this app's cloud folder, not a plain relative path (``..``, NUL, a name over 255
-        bytes: :func:`sim.fs.parts`), or a path through a symlink, or a symlink itself."""
+        bytes: :func:`sim.fs.parts`), or a path through a symlink, or a symlink itself.
+
+        The platform resolves the path with ``realpath`` and accepts what stays inside
+        (research §2.11); here ``..`` is refused even when it would stay inside, since
+        resolving it needs the very lookups a swapped link subverts — no URI an app builds
+        with ``fileUri.getUriFromPath`` contains one."""
         if not isinstance(uri, str) or not uri:
             raise self.error(K.INVALID_PARAMETER)
         prefix = self.sandbox.cloud_uri("")
