@@ -133,8 +133,7 @@ class CloudSyncModule:
 
         The platform resolves the path with ``realpath`` and accepts what stays inside
         (research §2.11); here ``..`` is refused even when it would stay inside, since
-        resolving it needs the very lookups a swapped link subverts — no URI an app builds
-        with ``fileUri.getUriFromPath`` contains one."""
+        resolving it needs the very lookups a swapped link subverts."""
         if not isinstance(uri, str) or not uri:
             raise self.error(K.INVALID_PARAMETER)
         prefix = self.sandbox.cloud_uri("")
