@@ -66,6 +66,10 @@ def _positive(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # (the harness is loaded only to build the parser: other commands never import it)
+    from conformance.mutants import CATALOGUE
+    from conformance.suite import CAMPAIGNS
+
     parser = _Parser(prog="syncrig", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version",
                         version=f"syncrig {importlib.metadata.version('syncrig')}")
@@ -128,8 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     conf.add_argument("--nas-user", default="admin", help="user for a nas= target")
     conf.add_argument("--read-only", action="store_true", help="make only non-mutating calls "
                       "(for a NAS in use)")
-    conf.add_argument("--api", action="append", choices=["cloudSync", "request", "SYNO.CloudSync",
-                                                         "device"],
+    conf.add_argument("--api", action="append", choices=list(CAMPAIGNS),
                       help="run only this campaign (repeatable); default: all the target has")
     conf.add_argument("--profile", default="documented", help="fidelity profile the target "
                       "runs and the machines predict: documented, ohos-4.1 (cloudSync), "
@@ -161,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     mut = sub.add_parser("mutants", help="run the suite against deliberate deviations of the "
                          "references and report which it caught")
     mut.add_argument("names", nargs="*", help="mutants to run (default: the whole catalogue)")
-    mut.add_argument("--api", choices=["cloudSync", "request", "SYNO.CloudSync"],
+    mut.add_argument("--api", choices=sorted({m.campaign for m in CATALOGUE}),
                      help="only the mutants of this campaign")
     mut.add_argument("--list", action="store_true", help="list the catalogue and exit")
     mut.add_argument("--examples", type=int, default=50, help="examples per campaign")

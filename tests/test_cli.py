@@ -166,10 +166,11 @@ def test_conformance_main_job_accounts_for_every_cloudsync_item(tmp_path: Path) 
     (run_dir,) = tmp_path.iterdir()
     report = json.loads((run_dir / "matrix.json").read_text())
     assert report["ok"] is True
-    assert [c["failure"] for c in report["campaigns"]] == [None, None, None, None]
+    assert [c["failure"] for c in report["campaigns"]] == [None] * 6
     assert [m["api"] for m in report["matrices"]] == [
         "@ohos.file.cloudSync", "@ohos.request", "SYNO.CloudSync",
-        "device (cloudSync + request + SYNO.CloudSync)"]
+        "device (cloudSync + request + SYNO.CloudSync)", "@ohos.file.cloudSync (path attacks)",
+        "@ohos.file.cloudSync (two phones, one account)"]
     assert all(m["unreached"] == [] for m in report["matrices"])
     for m in report["matrices"]:
         assert m["documented"] == len(m["reached"]) + len(m["unreached"]) + len(m["excused"])
@@ -180,7 +181,8 @@ def test_conformance_main_job_accounts_for_every_cloudsync_item(tmp_path: Path) 
     assert "| @ohos.file.cloudSync |" in text and "not reachable on this target" in text
     run = json.loads((run_dir / "run.json").read_text())
     assert (run["target"], run["profile"], run["device"]) == ("reference", "documented", "phone")
-    assert run["campaigns"] == ["cloudSync", "request", "SYNO.CloudSync", "device"]
+    assert run["campaigns"] == ["cloudSync", "request", "SYNO.CloudSync", "device",
+                                "cloudSync-paths", "cloudSync-twodevice"]
     assert run["counts"]["failed"] == 0 and run["counts"]["unreached"] == 0
     assert run["counts"]["documented"] == sum(m["documented"] for m in report["matrices"])
     assert run["versions"]["hypothesis"] and run["started"] <= run["ended"]

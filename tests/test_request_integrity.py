@@ -4,6 +4,7 @@ nothing outside the app's sandbox is read, written or deleted, whatever is swapp
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from pathlib import Path
 
@@ -225,3 +226,22 @@ def test_a_resume_continues_the_representation_in_the_file_not_the_probed_one(
     assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
         ("pause",), ("fail", C.ERROR_UNHANDLED_HTTP_CODE)]
     assert task.path.read_bytes() == held == served(http_server, "big.bin")[:len(held)]
+
+
+def test_an_async_callback_that_raises_is_logged_and_the_service_goes_on(
+        tmp_path: Path, http_server: FixtureHTTPServer, caplog: pytest.LogCaptureFixture) -> None:
+    rig = Rig(tmp_path)
+
+    def throws(err: object, data: object) -> None:
+        raise RuntimeError("the app's callback failed")
+
+    with caplog.at_level(logging.ERROR, logger="syncrig.app"):
+        assert rig.request.download({"url": f"{http_server.url}/files/small.bin",
+                                     "filePath": "a.bin"}, throws) is None
+        rig.run(30)  # the callback runs, and raises, inside the service's loop
+    assert [r.getMessage() for r in caplog.records] == ["an app's AsyncCallback raised"]
+    assert caplog.records[0].exc_info is not None
+    assert str(caplog.records[0].exc_info[1]) == "the app's callback failed"
+    (task,) = rig.request.downloads.tasks.values()
+    assert task.info().status == C.SESSION_SUCCESSFUL
+    assert task.path.read_bytes() == served(http_server, "small.bin")

@@ -9,6 +9,7 @@ promise resolved inside a call is observed only once the environment steps.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ INTERNET = "ohos.permission.INTERNET"
 CLOUDFILE_SYNC = "ohos.permission.CLOUDFILE_SYNC"
 
 AsyncCallback = Callable[["BusinessError | None", Any], None]
+APP_LOG = logging.getLogger("syncrig.app")
+"""Where an app's callback that raised is reported."""
 
 
 class BusinessError(Exception):
@@ -78,10 +81,15 @@ def deliver(promise: Promise, callback: AsyncCallback | None) -> Promise | None:
         return promise
 
     def settle(event: simpy.Event) -> None:
-        if event.ok:
-            callback(None, event.value)
-        else:
-            callback(event.value, None)
+        # the app's callback: what it raises is the app's fault, logged, and the service's
+        # event loop goes on (a throwing JS callback does not stop the platform's service)
+        try:
+            if event.ok:
+                callback(None, event.value)
+            else:
+                callback(event.value, None)
+        except Exception:
+            APP_LOG.exception("an app's AsyncCallback raised")
 
     callbacks = promise.callbacks
     if callbacks is None:  # already processed
