@@ -6,7 +6,17 @@
     ├── ConfigError(SimError, ValueError)    a profile or scenario value is wrong
     ├── TransferInterrupted(SimError)        a Link transfer lost its radio
     ├── StorageFull(SimError, OSError)       a write exceeds free space (errno ENOSPC)
-    └── UnsafePath(SimError, ValueError)     a path that is not plainly inside its folder
+    ├── UnsafePath(SimError, ValueError)     a path that is not plainly inside its folder
+    ├── CloudError                           the simulated cloud refused a request
+    │   ├── CloudFull                        the account's quota cannot take an object
+    │   ├── VersionConflict                  the object changed since the writer's base
+    │   ├── PathClash                        a file and a folder of one name
+    │   └── CloudUnavailable                 an injected server fault
+    └── ShapeError(SimError, RuntimeError)   shaping a real interface failed
+
+The references report their APIs' own errors beside this tree, as the platforms do:
+``sim.ohos.common.BusinessError`` (and ``sim.ohos.request.errors.JsError``, a release's plain
+Error) and ``sim.synology.errors.SynoError`` (a DSM code).
 
 Each carries the context that caused it, so the CLI can print one clear line. Constructor
 arguments are kept as ``args`` because SimPy re-creates an exception from them when it throws a
@@ -100,3 +110,59 @@ class UnsafePath(SimError, ValueError):
 
     def __str__(self) -> str:
         return f"unsafe path {self.path!r}: {self.reason}"
+
+
+class CloudError(SimError):
+    """The simulated cloud refused a request (the references map each to their API's code)."""
+
+
+class CloudFull(CloudError):
+    """The account's quota cannot take the object."""
+
+    def __init__(self, needed: int, free: int) -> None:
+        super().__init__(needed, free)
+        self.needed = needed
+        self.free = free
+
+    def __str__(self) -> str:
+        return f"cloud quota exceeded: need {self.needed} bytes, {self.free} free"
+
+
+class VersionConflict(CloudError):
+    """The object changed since the version the writer based its change on."""
+
+    def __init__(self, path: str, expected: int, actual: int) -> None:
+        super().__init__(path, expected, actual)
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected version {self.expected}, the cloud has {self.actual}"
+
+
+class PathClash(CloudError):
+    """A file and a folder of the same name: ``path`` cannot be stored while ``other`` is."""
+
+    def __init__(self, path: str, other: str) -> None:
+        super().__init__(path, other)
+        self.path = path
+        self.other = other
+
+    def __str__(self) -> str:
+        return f"{self.path}: clashes with {self.other} (a file and a folder of one name)"
+
+
+class CloudUnavailable(CloudError):
+    """The server failed the request (a fault injected on the service)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cloud server unavailable: {self.reason}"
+
+
+class ShapeError(SimError, RuntimeError):
+    """A command that shapes a real interface failed (not root, no such interface, ...)."""

@@ -28,55 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.errors import SimError
-
-
-class CloudFull(SimError):
-    """The account's quota cannot take the object."""
-
-    def __init__(self, needed: int, free: int) -> None:
-        super().__init__(needed, free)
-        self.needed = needed
-        self.free = free
-
-    def __str__(self) -> str:
-        return f"cloud quota exceeded: need {self.needed} bytes, {self.free} free"
-
-
-class VersionConflict(SimError):
-    """The object changed since the version the writer based its change on."""
-
-    def __init__(self, path: str, expected: int, actual: int) -> None:
-        super().__init__(path, expected, actual)
-        self.path = path
-        self.expected = expected
-        self.actual = actual
-
-    def __str__(self) -> str:
-        return f"{self.path}: expected version {self.expected}, the cloud has {self.actual}"
-
-
-class PathClash(SimError):
-    """A file and a folder of the same name: ``path`` cannot be stored while ``other`` is."""
-
-    def __init__(self, path: str, other: str) -> None:
-        super().__init__(path, other)
-        self.path = path
-        self.other = other
-
-    def __str__(self) -> str:
-        return f"{self.path}: clashes with {self.other} (a file and a folder of one name)"
-
-
-class CloudUnavailable(SimError):
-    """The server failed the request (a fault injected on the service)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"cloud server unavailable: {self.reason}"
+from sim.errors import CloudFull, CloudUnavailable, PathClash, VersionConflict
 
 
 @dataclass(frozen=True)

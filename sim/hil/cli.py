@@ -147,7 +147,7 @@ def bringup(args: argparse.Namespace, console: Console) -> int:
     options = Options.for_profile("explore", examples=1_000_000, hil=True, device=args.device,
                                   duration_s=args.duration / len(names), poll_s=args.poll,
                                   seed=args.seed)
-    from sim.hil.shape import ShapeError
+    from sim.errors import ShapeError
 
     try:
         with HostWatcher(host, poll_s=args.poll) as watcher, _shaping(args, console), \
@@ -188,7 +188,8 @@ def bringup(args: argparse.Namespace, console: Console) -> int:
 
 
 def shape(args: argparse.Namespace, console: Console) -> int:
-    from sim.hil.shape import ShapeError, Shaper, link_timeline, play
+    from sim.errors import ShapeError
+    from sim.hil.shape import Shaper, link_timeline, play
     from sim.units import format_duration
 
     if not args.speed > 0:

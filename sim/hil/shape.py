@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, ShapeError
 from sim.scenario import build_run, load_scenario
 from sim.trace import DeviceEvent, EventKind
 
@@ -98,10 +98,6 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and done.returncode != 0:
         raise ShapeError(f"{' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
     return done
-
-
-class ShapeError(RuntimeError):
-    """A command that shapes the interface failed (not root, no such interface, ...)."""
 
 
 class Shaper:
