@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 import subprocess
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,18 +192,44 @@ def test_a_bad_upload_reply_is_400_and_nothing_is_stored(server: FixtureHTTPServ
     assert len(server.received) == before
 
 
-@pytest.mark.parametrize("headers", [
-    ["Content-Type: multipart/form-data; boundary=xx"],  # a plain body under it
-    ["Content-Type: application/octet-stream", "Content-Encoding: gzip"],  # not gzip
-], ids=["multipart-plain", "false-gzip"])
+@pytest.mark.parametrize(("headers", "reason"), [
+    (["Content-Type: multipart/form-data; boundary=xx"], "incomplete upload"),  # plain body
+    (["Content-Type: application/octet-stream", "Content-Encoding: gzip"],
+     "unreadable upload: not gzip: Error -3 while decompressing data: incorrect header check"),
+    (["Content-Type: application/octet-stream", "Content-Encoding: deflate"],
+     "unreadable upload: not deflate: Error -3 while decompressing data: invalid stored "
+     "block lengths"),  # read as raw deflate
+    (["Content-Type: application/octet-stream", "Content-Encoding: br"],
+     "unreadable upload: Content-Encoding 'br' is not gzip, deflate or identity"),
+    (["Content-Type: multipart/form-data; boundary=xx", "Content-Encoding: gzip"],
+     "unreadable upload: a multipart body under Content-Encoding 'gzip': send its parts as "
+     "they are"),
+], ids=["multipart-plain", "false-gzip", "false-deflate", "brotli", "multipart-gzip"])
 def test_an_unreadable_upload_body_is_400_and_recorded(server: FixtureHTTPServer,
-                                                       headers: list[str]) -> None:
+                                                       headers: list[str], reason: str) -> None:
     before = len(server.received)
     code, body, _, status = fetch(f"{server.url}/upload", POSTFIELDS=b"hello plain body",
-                                  HTTPHEADER=headers)
-    assert (code, status, body) == (0, 400, b"incomplete upload\n")
+                                  HTTPHEADER=headers, TIMEOUT=30)
+    assert (code, status, body.decode()) == (0, 400, reason + "\n")
     (record,) = server.received[before:]
     assert record.incomplete and record.files == []
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate", "gzip, deflate"])
+def test_a_compressed_raw_upload_is_stored_decoded(server: FixtureHTTPServer,
+                                                   encoding: str) -> None:
+    payload = os.urandom(100_000) + bytes(400_000)
+    body = {"gzip": lambda: gzip.compress(payload),
+            "deflate": lambda: zlib.compress(payload),
+            "raw-deflate": lambda: zlib.compress(payload)[2:-4],
+            "gzip, deflate": lambda: zlib.compress(gzip.compress(payload))}[encoding]()
+    header = "deflate" if encoding == "raw-deflate" else encoding
+    code, _, _, status = fetch(f"{server.url}/upload", UPLOAD=1, READDATA=io.BytesIO(body),
+                               INFILESIZE=len(body), TIMEOUT=30,
+                               HTTPHEADER=[f"Content-Encoding: {header}"])
+    assert (code, status) == (0, 200)
+    (part,) = server.received[-1].files
+    assert (part["size"], part["sha256"]) == (len(payload), hashlib.sha256(payload).hexdigest())
 
 
 def test_a_file_name_that_cannot_be_one_is_404(server: FixtureHTTPServer) -> None:

@@ -23,7 +23,9 @@ Upload routes take ``status=CODE``, ``reply_header=Name:Value`` (repeatable) and
 A fault is only ever the one asked for: a value the server cannot use (``rate=abc``, a status
 outside 100..599, a header that is not one) is answered 400 with a one-line reason before any
 byte of a body, and a request it cannot read (a body cut short, a false ``Content-Encoding``) is
-a 400 too — never a 5xx that was not requested, never a traceback.
+a 400 too — never a 5xx that was not requested, never a traceback. A raw upload under
+``Content-Encoding: gzip`` or ``deflate`` is stored decoded; a multipart one, or another
+coding, is a 400 with the reason.
 
 The server runs its own event loop in a thread, so synchronous code (libcurl, SimPy) can use it.
 """
@@ -45,6 +47,7 @@ from pathlib import Path
 from aiohttp import BodyPartReader, web
 from multidict import MultiMapping
 
+from sim.servers import coding
 from sim.servers.scripted import Scripts
 from sim.servers.threaded import ThreadedServer
 
@@ -322,7 +325,9 @@ class FixtureHTTPServer(ThreadedServer):
             log.debug("upload %s unreadable: %r", request.path_qs, exc)
             self.received.append(ReceivedUpload(request.method, request.path_qs,
                                                 dict(request.headers), incomplete=repr(exc)))
-            response = web.Response(status=400, text="incomplete upload\n")
+            reason = f"unreadable upload: {exc}" if isinstance(exc, coding.UnreadableBody) \
+                else "incomplete upload"
+            response = web.Response(status=400, text=reason + "\n")
             if request.content.exception() is not None and not isinstance(
                     request.content.exception(), ConnectionError):
                 # what is left of a broken stream cannot be drained for a next request
@@ -339,7 +344,13 @@ class FixtureHTTPServer(ThreadedServer):
     async def _receive(self, request: web.Request) -> ReceivedUpload:
         record = ReceivedUpload(request.method, request.path_qs, dict(request.headers))
         index = len(self.received)
-        if request.method == "POST" and request.content_type.startswith("multipart/"):
+        names = coding.codings(request.headers)
+        multipart = request.method == "POST" and request.content_type.startswith("multipart/")
+        if multipart and names:
+            raise coding.UnreadableBody(f"a multipart body under Content-Encoding "
+                                        f"{request.headers['Content-Encoding']!r}: send its "
+                                        f"parts as they are")
+        if multipart:
             reader = await request.multipart()
             part_no = 0
             async for part in reader:
@@ -365,11 +376,14 @@ class FixtureHTTPServer(ThreadedServer):
             stored = self.uploads_dir / f"{index}-body"
             digest = hashlib.sha256()
             size = 0
+            decoder = coding.Decoder(names)  # the bytes stored are the body decoded
             with stored.open("wb") as out:
                 async for chunk in request.content.iter_chunked(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
+                    for piece in decoder.feed(chunk):
+                        digest.update(piece)
+                        size += len(piece)
+                        out.write(piece)
+                decoder.end()
             record.files.append({"name": None, "filename": None,
                                  "content_type": request.headers.get("Content-Type"),
                                  "size": size, "sha256": digest.hexdigest(),

@@ -3,7 +3,8 @@ thread.
 
 The fixture HTTP server and the emulated NAS both need this: synchronous code (libcurl, the
 ``synology-api`` client, SimPy) calls them while they serve, so they cannot share its thread.
-Subclasses build their application in :meth:`make_app`.
+Subclasses build their application in :meth:`make_app`; a request's body reaches them as
+sent, its ``Content-Encoding`` for them to decode (:mod:`sim.servers.coding`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from aiohttp.web_protocol import RequestPayloadError
 
 
 class _MalformedHttpIsNoFault(logging.Filter):
-    """aiohttp logs a request it cannot parse (a request line over 8 KB, a Content-Encoding
-    it cannot decode, a body left unread that breaks as it is drained) as an error with a
-    traceback, though the fault is the client's: such a record becomes one INFO line. A real
-    server fault passes unchanged."""
+    """aiohttp logs a request it cannot parse (a request line over 8 KB, a malformed chunked
+    body, a body left unread that breaks as it is drained) as an error with a traceback, though
+    the fault is the client's: such a record becomes one INFO line. A real server fault passes
+    unchanged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
@@ -115,9 +116,12 @@ class ThreadedServer:
         loop.close()
 
     async def _startup(self) -> None:
-        # connections still open at shutdown (a paused client, a dropped body) get 1 s, not 60
+        # connections still open at shutdown (a paused client, a dropped body) get 1 s, not 60;
+        # a body comes to the handler as sent: aiohttp's own decoding of a false
+        # Content-Encoding answers before any handler, or not at all, and inflates without
+        # bound (the handlers decode with sim.servers.coding)
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0,
-                                     logger=PROTOCOL_LOG)
+                                     logger=PROTOCOL_LOG, auto_decompress=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host or None, self._port)
         await site.start()

@@ -29,18 +29,21 @@ import sqlite3
 import tempfile
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pyotp
 import simpy
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
+from aiohttp.base_protocol import BaseProtocol
 
 from sim import fs
 from sim.cloud import CloudFull, CloudService, CloudUnavailable, Drive, VersionConflict
 from sim.device import Device, load_profile
 from sim.errors import TransferInterrupted, UnsafePath
+from sim.servers import coding
 from sim.servers.threaded import ThreadedServer
 from sim.synology import crypto, methods
 from sim.synology.errors import (
@@ -530,6 +533,10 @@ def _excluded(rel: str, size: int, filters: dict[str, Any], upload: bool) -> boo
 
 
 _SECONDS = re.compile(r"[0-9]{1,8}(\.[0-9]{1,9})?")
+MAX_BODY = 1024**2
+"""The largest POST body read, as sent and once its Content-Encoding is undone."""
+MAX_FIELDS = 1000
+"""The most form fields a body may carry."""
 MAX_ADVANCE_S = 10**7
 RADIO_CONTROLS = ("ethernet", "wifi")
 
@@ -559,6 +566,38 @@ def _api_from_path(path: str) -> str:
     plain CGI path, so a request without ``api`` is 101 rather than a made-up API name."""
     last = path.rsplit("/", 1)[-1]
     return last if last.startswith("SYNO.") else ""
+
+
+async def _form(request: web.Request, body: bytes) -> dict[str, str]:
+    """A decoded POST body's text fields, as DSM reads a form: URL-encoded (or untyped) or
+    ``multipart/form-data``; a body of any other type carries no parameters. A later field of
+    the same name wins."""
+    charset = request.charset or "utf-8"
+    if request.content_type in ("", "application/x-www-form-urlencoded"):
+        text = body.rstrip().decode(charset)
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset,
+                                           max_num_fields=MAX_FIELDS)) if text else {}
+    if request.content_type != "multipart/form-data":
+        return {}
+    stream = StreamReader(BaseProtocol(asyncio.get_running_loop()), 2**16)
+    stream.feed_data(body)
+    stream.feed_eof()
+    reader = MultipartReader(request.headers, stream, client_max_size=MAX_BODY)
+    fields: dict[str, str] = {}
+    count = 0
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise ValueError("a multipart inside a form")
+        if part.name is None:
+            raise ValueError("a form field without a name")
+        count += 1
+        if count > MAX_FIELDS:
+            raise ValueError(f"more than {MAX_FIELDS} form fields")
+        value = await part.read(decode=True)
+        field_type = part.headers.get("Content-Type")
+        if not part.filename and (field_type is None or field_type.startswith("text/")):
+            fields[part.name] = bytes(value).decode(part.get_charset(default="utf-8"))
+    return fields
 
 
 def _is_text(value: str) -> bool:
@@ -593,7 +632,7 @@ class NasServer(ThreadedServer):
         crypto.rsa_key()
 
     def make_app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/webapi/{path:.*}", self._handle)
         if self.test_control:
             app.router.add_post("/_test/advance", self._advance)
@@ -672,7 +711,7 @@ class NasServer(ThreadedServer):
 
     async def _refuse_body(self, request: web.Request, code: int) -> web.Response:
         """The reply to a body that could not be read. When the body's stream itself broke (a
-        false ``Content-Encoding``), what is left of it cannot be drained for the next request
+        malformed chunked encoding), what is left of it cannot be drained for the next request
         on the connection: the reply is sent and the connection closed."""
         response = _error(code)
         if request.content.exception() is not None and not isinstance(
@@ -691,14 +730,15 @@ class NasServer(ThreadedServer):
         params: dict[str, str] = dict(request.query)
         if request.method == "POST" and request.body_exists:
             try:
-                await request.read()  # all of it, whatever its type: a broken stream shows here
-                form = await request.post()
-            # whatever stops the body being read — a multipart type over a plain body, an
-            # unknown charset, a false Content-Encoding, bytes that are not the charset, a
-            # body cut short or too large — is the request's fault: its parameters are bad
+                raw = await request.read()  # all of it, at most MAX_BODY as sent
+                body = coding.decode(raw, coding.codings(request.headers), MAX_BODY)
+                params.update(await _form(request, body))
+            # whatever stops the body being read — an unknown or false Content-Encoding, one
+            # that inflates past MAX_BODY, a multipart type over a plain body, an unknown
+            # charset, bytes that are not the charset, a body cut short or too large — is the
+            # request's fault: its parameters are bad
             except Exception as exc:
                 raise SynoError(INVALID_PARAMETER, f"unreadable body: {exc!r}") from None
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
         return params
 
     def _dispatch(self, api: str, params: dict[str, str], credentials: Credentials,
