@@ -293,8 +293,12 @@ class Nas:
             self._wake.succeed()
 
     def advance(self, seconds: float) -> None:
+        """Run the simulation ``seconds`` on; no time at all (0, or too little to change a
+        clock this far on) is nothing to run, where SimPy would refuse it."""
         with self.lock:
-            self.env.run(until=self.env.now + seconds)
+            until = self.env.now + seconds
+            if until > self.env.now:
+                self.env.run(until=until)
 
     def now_utc(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.device.utc_ms() / 1000, dt.UTC)
