@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,13 +97,31 @@ TRUNCATED = (b'--xx\r\nContent-Disposition: form-data; name="api"\r\n\r\nSYNO.AP
              b'--xx\r\nContent-Disposition: form-data; name="method"\r\n\r\nque')
 
 
+FORM = "application/x-www-form-urlencoded"
+GZIPPED = gzip.compress(INFO.encode())
+FALSE_CODINGS = [  # each with the API.Info query: read as empty, the request would succeed
+    ("gzip", b"a=b"),  # not gzip at all
+    ("gzip", GZIPPED[:-8]),  # cut short: no CRC and length
+    ("gzip", GZIPPED[:4]),  # a gzip header and nothing more
+    ("gzip", GZIPPED + b"a=b"),  # other bytes after the gzip stream
+    ("deflate", b"a=b"),  # not deflate at all (aiohttp's own plain-text 400)
+    ("deflate", b"\xd2\xee"),  # two bytes that are none (aiohttp's: no reply at all)
+    ("deflate", zlib.compress(INFO.encode())[:-3]),  # cut short
+    ("deflate", zlib.compress(INFO.encode()) + b"a=b"),  # other bytes after the stream
+    ("br", b"a=b"),  # a coding the NAS does not read
+    ("gzip, deflate", b"a=b"),  # two codings, neither there
+]
+FALSE_IDS = ["gzip-plain", "gzip-cut", "gzip-header-only", "gzip-trailing", "deflate-plain",
+             "deflate-two-bytes", "deflate-cut", "deflate-trailing", "brotli", "layered"]
+
+
 @pytest.mark.parametrize(("content_type", "encoding", "body"), [
     ("multipart/form-data", None, b"hello"),  # a multipart type over a plain body
     ("multipart/form-data; boundary=xx", None, TRUNCATED),  # cut short
-    ("application/x-www-form-urlencoded; charset=klingon", None, b"a=b"),  # unknown charset
-    ("application/x-www-form-urlencoded", "gzip", b"a=b"),  # not gzip at all
-    ("application/x-www-form-urlencoded", None, b"a=\xff\xfe"),  # not UTF-8
-], ids=["multipart-plain", "multipart-truncated", "charset", "gzip", "utf8"])
+    (f"{FORM}; charset=klingon", None, b"a=b"),  # unknown charset
+    (FORM, None, b"a=\xff\xfe"),  # not UTF-8
+    *((FORM, encoding, body) for encoding, body in FALSE_CODINGS),
+], ids=["multipart-plain", "multipart-truncated", "charset", "utf8", *FALSE_IDS])
 def test_an_unreadable_body_is_120_and_no_traceback(
         nas: Nas2, caplog: pytest.LogCaptureFixture, content_type: str, encoding: str | None,
         body: bytes) -> None:
@@ -110,19 +129,86 @@ def test_an_unreadable_body_is_120_and_no_traceback(
     if encoding:
         headers["Content-Encoding"] = encoding
     with caplog.at_level(logging.DEBUG):
-        reply = requests.post(f"{nas.url}?{INFO}", data=body, headers=headers, timeout=30)
+        reply = requests.post(f"{nas.url}?{INFO}", data=body, headers=headers, timeout=10)
         assert (reply.status_code, reply.json()) == (200, REFUSED)
         # the server goes on answering, and logged no error or traceback of its own
-        assert requests.get(f"{nas.url}?{INFO}", timeout=30).json()["success"] is True
+        assert requests.get(f"{nas.url}?{INFO}", timeout=10).json()["success"] is True
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
-def test_a_gzip_body_that_is_gzip_is_read(nas: Nas2) -> None:
-    """The refusal above is about the false encoding, not about encodings."""
-    body = gzip.compress(INFO.encode())
+def test_false_codings_on_one_connection_are_each_answered(nas: Nas2) -> None:
+    """One keep-alive connection: every false body gets its 120, none stalls the next."""
+    with requests.Session() as http:
+        for encoding, body in FALSE_CODINGS * 2:
+            reply = http.post(f"{nas.url}?{INFO}", data=body, timeout=10, headers={
+                "Content-Type": FORM, "Content-Encoding": encoding})
+            assert (reply.status_code, reply.json()) == (200, REFUSED), (encoding, body)
+        assert http.get(f"{nas.url}?{INFO}", timeout=10).json()["success"] is True
+
+
+def _bomb(wbits: int, form: bytes, zeros_mib: int) -> bytes:
+    """``form`` and then ``zeros_mib`` MiB of a padding field, compressed about 1000:1."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    zeros = bytes(1024**2)
+    return b"".join([packer.compress(form + b"&pad="),
+                     *(packer.compress(zeros) for _ in range(zeros_mib)), packer.flush()])
+
+
+@pytest.mark.parametrize(("encoding", "wbits"), [("deflate", 15), ("deflate", -15),
+                                                 ("gzip", 31)],
+                         ids=["deflate", "raw-deflate", "gzip"])
+def test_a_body_that_inflates_past_1_mib_is_120_and_changes_nothing(
+        nas: Nas2, encoding: str, wbits: int) -> None:
+    """64 MiB from 64 KiB: inflating stops at 1 MiB, so a bomb costs no more than a body of
+    the largest size read, and what it carries is not done."""
+    sid, token = nas.login()
+    pause = f"api=SYNO.CloudSync&version=1&method=pause&connection_id=3&_sid={sid}".encode()
+    bomb = _bomb(wbits, pause, 64)
+    assert len(bomb) < 100_000
+    reply = requests.post(nas.url, data=bomb, timeout=30, headers={
+        "Content-Type": FORM, "Content-Encoding": encoding, "X-SYNO-TOKEN": token})
+    assert (reply.status_code, reply.json()) == (200, REFUSED)
+    assert nas.rows("SELECT id, paused FROM connections ORDER BY id") == [(3, 0), (5, 0),
+                                                                         (7, 0)]
+    # the same under the limit is read and done
+    small = _bomb(wbits, pause, 0)
+    reply = requests.post(nas.url, data=small, timeout=30, headers={
+        "Content-Type": FORM, "Content-Encoding": encoding, "X-SYNO-TOKEN": token})
+    assert reply.json() == {"success": True}
+    assert nas.rows("SELECT id, paused FROM connections ORDER BY id") == [(3, 1), (5, 0),
+                                                                         (7, 0)]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "raw-deflate",
+                                      "gzip, deflate", "identity", "gzip-members"])
+def test_a_compressed_body_that_is_what_it_says_is_read(nas: Nas2, encoding: str) -> None:
+    """The refusals above are about false codings, not about codings."""
+    form = INFO.encode()
+    body, header = {
+        "gzip": (GZIPPED, "gzip"), "x-gzip": (GZIPPED, "x-gzip"),
+        "deflate": (zlib.compress(form), "deflate"),
+        "raw-deflate": (zlib.compress(form)[2:-4], "deflate"),  # as some clients send it
+        "gzip, deflate": (zlib.compress(GZIPPED), "gzip, deflate"),  # gzip, then deflate
+        "identity": (form, "identity"),
+        "gzip-members": (gzip.compress(form[:10]) + gzip.compress(form[10:]), "gzip"),
+    }[encoding]
     reply = requests.post(nas.url, data=body, timeout=30, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Content-Encoding": "gzip"})
+        "Content-Type": FORM, "Content-Encoding": header})
     assert reply.json()["data"]["SYNO.CloudSync"]["path"] == "entry.cgi"
+
+
+def test_a_multipart_form_is_read(nas: Nas2) -> None:
+    """Its text fields are parameters; a file part is none."""
+    sid, token = nas.login()
+    fields = {"api": "SYNO.CloudSync", "version": "1", "method": "pause",
+              "connection_id": "5", "_sid": sid}
+    parts: list[tuple[str, tuple[str | None, bytes, str]]] = [
+        (k, (None, v.encode(), "text/plain")) for k, v in fields.items()]
+    parts.append(("method", ("method.txt", b"unlink_connection", "text/plain")))
+    reply = requests.post(nas.url, headers={"X-SYNO-TOKEN": token}, timeout=30, files=parts)
+    assert reply.json() == {"success": True}
+    assert nas.rows("SELECT id, paused FROM connections ORDER BY id") == [(3, 0), (5, 1),
+                                                                         (7, 0)]
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -393,6 +479,16 @@ def test_a_share_replaced_by_a_symlink_is_no_share(nas: Nas2, tmp_path: Path) ->
 
 
 # -- test control --------------------------------------------------------------------------------
+
+def test_advancing_by_no_time_is_nothing_to_run(nas: Nas2,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    url = f"{nas.server.url}/_test/advance"
+    with caplog.at_level(logging.ERROR):
+        for value, now in (("0", 0), ("0.0", 0), ("60", 60), ("0", 60)):
+            reply = requests.post(url, params={"seconds": value}, timeout=60)
+            assert (reply.status_code, reply.json()) == (200, {"success": True, "now": now})
+    assert caplog.records == []
+
 
 @pytest.mark.parametrize("value", ["abc", "-5", "1e3", "nan", "99999999"])
 def test_advance_refuses_what_is_not_a_number_of_seconds(nas: Nas2, value: str) -> None:
