@@ -27,6 +27,7 @@ from conformance.rpc import (
     RpcServer,
 )
 from conformance.targets.rpc import TOKEN_ENV, RpcTarget, open_target
+from sim.errors import UnsafePath
 
 RCE = (b'{"jsonrpc":"2.0","id":1,"method":"item","params":{"ref":1,"key":{"$record":'
        b'"conformance.rpc:subprocess.Popen","fields":{"args":["touch","sentinel"]}}}}')
@@ -581,3 +582,30 @@ def test_a_short_fuzz_campaign_answers_every_malformed_line(tmp_path: Path) -> N
         (300, 300, 0, 0)
     assert result["sentinel_written"] is False
     assert len(result["by_kind"]) >= 12
+
+
+@pytest.mark.parametrize("rel", ["../../outside.txt", "/tmp/outside.txt", "a/../../x"])
+def test_a_targets_world_helpers_write_nothing_outside_its_folders(tmp_path: Path,
+                                                                   rel: str) -> None:
+    """A client may call a target's helpers with any name: nothing outside is touched."""
+    cloudsync, request = open_target("cloudSync", {}), open_target("request", {})
+
+    def files() -> list[set[Path]]:
+        return [{p for p in root.rglob("*") if not p.is_dir()}
+                for root in (cloudsync.root, request.root)]
+
+    try:
+        cloudsync.modules["system"].engine("com.example.gallery")  # its folder exists
+        before = files()
+        with pytest.raises(UnsafePath):
+            cloudsync.write_app_file("com.example.gallery", rel, b"x")
+        for helper in (request.swap_for_symlink, request.plant_link, request.read_cache):
+            with pytest.raises(UnsafePath):
+                helper(rel)
+        assert files() == before
+        gallery = cloudsync.modules["system"].engine("com.example.gallery").root
+        for base in (gallery, request.sandbox.cache_dir):  # where the name would lead
+            assert not Path(os.path.normpath(base / rel)).exists()
+    finally:
+        cloudsync.close()
+        request.close()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 from sim.cloud import CloudService
 from sim.cloud.drive import CloudObject
 from sim.device import Device, load_profile
+from sim.fs import Folder
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
 from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, Caller
@@ -61,9 +63,10 @@ class ReferenceCloudSync:
 
     def write_app_file(self, bundle: str, rel: str, data: bytes) -> None:
         """Another app (the Gallery, say) writing a file into its own cloud folder."""
-        path = self.modules["system"].engine(bundle).root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        # (through the folder held by descriptor: a client over syncrig-rpc/1 may name any
+        # ``rel``, and nothing outside the app's folder is written)
+        with Folder.hold(self.modules["system"].engine(bundle).root) as folder:
+            folder.write_atomic(rel, data, create_parents=True)
 
     def set_fs_fault(self, rel: str, error: int | None) -> None:
         """Make reading a file's stored state fail with ``error`` (an errno); None clears."""
@@ -128,14 +131,20 @@ class ReferenceRequest:
         """Put a symlink leading outside where the cache entry ``rel`` (a file or a folder)
         was, as an attacker racing the app would: a file's link leads to a sentinel file, a
         folder's to the sentinels' folder (which holds an ``f.bin``)."""
-        path = self.sandbox.cache_dir / rel
-        path.rename(path.with_name(path.name + ".swapped"))
-        path.symlink_to(self.outside if path.with_name(path.name + ".swapped").is_dir()
-                        else self.outside / "sentinel.bin")
+        # (through the held cache folder, the name checked: a client over syncrig-rpc/1 may
+        # name any ``rel``, and only entries of the cache folder are moved)
+        cache = self.sandbox.cache
+        with cache.parent(rel) as (fd, name):
+            os.rename(name, name + ".swapped", src_dir_fd=fd, dst_dir_fd=fd)
+            folder = stat.S_ISDIR(os.stat(name + ".swapped", dir_fd=fd,
+                                          follow_symlinks=False).st_mode)
+            os.symlink(self.outside if folder else self.outside / "sentinel.bin", name,
+                       dir_fd=fd)
 
     def plant_link(self, rel: str) -> None:
         """A symlink ``rel`` in the cache folder leading to the sentinels' folder."""
-        (self.sandbox.cache_dir / rel).symlink_to(self.outside)
+        with self.sandbox.cache.parent(rel) as (fd, name):
+            os.symlink(self.outside, name, dir_fd=fd)
 
     def cache_files(self) -> list[str]:
         """What the app's cache folder holds (paths relative to it), sorted: bad input must
@@ -145,10 +154,7 @@ class ReferenceRequest:
 
     def read_cache(self, rel: str) -> bytes:
         """A downloaded file's bytes, to hold them to the server's."""
-        path = self.sandbox.inside(self.sandbox.cache_dir, rel)
-        if path is None:
-            raise ValueError(f"{rel!r} is not a file of the app's cache folder")
-        return path.read_bytes()
+        return self.sandbox.cache.read_bytes(rel)  # UnsafePath for a name that leads out
 
     def close(self) -> None:
         close = getattr(self.device, "close", None)
