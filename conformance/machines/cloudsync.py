@@ -20,6 +20,7 @@ from hypothesis.stateful import invariant, precondition, rule
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
 from conformance.spec import ohos_cloudsync as spec
+from conformance.targets import CloudSyncTarget
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.ohos.cloudsync import engine
 from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
@@ -166,6 +167,7 @@ class CloudSyncMachine(RecordedMachine):
     """Runs against a fresh target each example; subclass to bind another target."""
 
     target_factory: ClassVar[Any] = ReferenceCloudSync
+    """Makes the target (a :class:`~conformance.targets.CloudSyncTarget`)."""
     fidelity: ClassVar[CloudSyncFidelity] = DOCUMENTED
     """The profile whose behaviour the machine predicts (the target must run the same)."""
     coverage = Coverage()
@@ -175,7 +177,7 @@ class CloudSyncMachine(RecordedMachine):
     def __init__(self) -> None:
         super().__init__()
         if "target" not in vars(self):  # a combined machine made it for its shared device
-            self.target = self.target_factory()
+            self.target: CloudSyncTarget = self.target_factory()
         self.device = self.target.device
         self.progress: list[Any] = []
         self._listener_sync = self.target.modules["system"].FileSync()

@@ -104,11 +104,12 @@ class CloudSyncPathMachine(RecordedMachine):
     """One device, one cloud drive, sentinels outside the app's cloud folder."""
 
     target_factory: ClassVar[Any] = ReferenceCloudSync
+    """Makes the target: the reference only (the attacks reach into its folders)."""
     coverage = Coverage()
 
     def __init__(self) -> None:
         super().__init__()
-        self.target = self.target_factory()
+        self.target: ReferenceCloudSync = self.target_factory()
         self.device = self.target.device
         self.module = self.target.modules["system"]
         self.folder = self.module.sandbox.cloud_dir

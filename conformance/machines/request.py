@@ -16,6 +16,7 @@ from hypothesis.stateful import invariant, precondition, rule
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
 from conformance.spec import ohos_request as spec
+from conformance.targets import RequestTarget
 from conformance.targets.reference import ReferenceRequest
 from sim.ohos.common import BusinessError
 from sim.ohos.request.errors import JsError
@@ -114,7 +115,7 @@ class RequestMachine(RecordedMachine):
     def __init__(self) -> None:
         super().__init__()
         assert self.server is not None
-        self.request_target = self.make_request_target()
+        self.request_target: RequestTarget = self.make_request_target()
         self.device = self.request_target.device
         self.request = self.request_target.modules["app"]
         self.denied = self.request_target.modules["denied"]
