@@ -4,10 +4,12 @@
    (other scripts' digits, oversized and spaced integers, paths with ``..`` and NUL, JSON
    nested thousands deep, wrong or missing synotokens, another user's session), compounds,
    and raw bodies the server cannot parse (a multipart type over a plain body, unknown
-   charsets, a false ``Content-Encoding``, bytes that are not UTF-8, truncated multipart).
-   Each reply must be HTTP 200 with a documented DSM code (100, the emulator's own fault, is
-   a finding too), and an error reply must leave the SQLite database exactly as it was (it is
-   read before and after each reply). The server's stderr must hold no traceback.
+   charsets, a false, cut or layered ``Content-Encoding``, bodies that inflate past 1 MiB,
+   bytes that are not UTF-8, truncated multipart). Each reply must be HTTP 200 with a
+   documented DSM code (100, the emulator's own fault, is a finding too) — a test-control
+   reply a one-line 400 or a success — within 10 s, and an error reply must leave the SQLite
+   database exactly as it was (it is read before and after each reply). The server's stderr
+   must hold no traceback; what those it holds raised is counted.
 2. **kill -9 during acknowledged writes**: two clients rename a connection each as fast as
    they can; the server is killed at a random moment, ``PRAGMA integrity_check`` must say ok
    and every acknowledged name must be there (or a later one), then it starts again on the
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,15 +207,28 @@ def _truncated_multipart(fields: dict[str, str], cut: int) -> bytes:
     return body[:max(0, len(body) - cut)]
 
 
+def _bomb(form: bytes, wbits: int) -> bytes:
+    """``form`` and 2 MiB of padding (past the NAS's 1 MiB), compressed to about 2 KB."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(form + b"&pad=" + bytes(2 * 1024**2)) + packer.flush()
+
+
 @st.composite
 def raw_bodies(draw: st.DrawFn) -> Req:
     fields = {"api": "SYNO.CloudSync", "version": "1", "method": "list_conn"}
     form = "&".join(f"{k}={v}" for k, v in fields.items()).encode()
+    gzipped, deflated = gzip.compress(form), zlib.compress(form)
     body = draw(st.one_of(
         st.binary(max_size=300),
         st.integers(1, 80).map(lambda cut: _truncated_multipart(fields, cut)),
+        st.just(_truncated_multipart(fields, 0)),
         st.binary(min_size=1, max_size=8).map(lambda junk: form + b"&x=" + junk),
-        st.just(gzip.compress(form)),
+        st.sampled_from([gzipped, deflated, deflated[2:-4], zlib.compress(gzipped),
+                         gzipped + gzipped, _bomb(form, 15), _bomb(form, -15),
+                         _bomb(form, 31)]),
+        st.integers(1, 20).map(lambda cut: gzipped[:-cut]),
+        st.integers(1, 8).map(lambda cut: deflated[:-cut]),
+        st.binary(min_size=1, max_size=8).map(lambda junk: gzipped + junk),
         st.just(form),
         st.integers(1, 6000).map(lambda n: b"compound=" + b"[" * n + b"]" * n)))
     headers = {"Content-Type": draw(st.sampled_from([
@@ -222,7 +238,8 @@ def raw_bodies(draw: st.DrawFn) -> Req:
         "application/x-www-form-urlencoded; charset=utf-16",
         "application/x-www-form-urlencoded; charset=latin-1", "application/json",
         "text/plain", ""]))}
-    encoding = draw(st.sampled_from([None, None, "gzip", "deflate", "br", "identity", "x-no"]))
+    encoding = draw(st.sampled_from([None, None, "gzip", "deflate", "br", "identity", "x-no",
+                                     "x-gzip", "gzip, deflate", "deflate, deflate"]))
     if encoding:
         headers["Content-Encoding"] = encoding
     query = draw(st.sampled_from([{}, {"api": "SYNO.API.Info", "version": "1",
@@ -257,6 +274,7 @@ class Fuzz:
     successes: int = 0
     error_replies: int = 0
     http_refusals: int = 0
+    stalls: int = 0
     findings: list[str] = field(default_factory=list)
     last: str = ""
 
@@ -301,7 +319,12 @@ class Fuzz:
                     reply = self.http.request(req.verb, url, params=params, headers=headers,
                                               cookies=cookies, timeout=10)
                 break
-            except requests.RequestException as exc:  # refused, dropped or timed out
+            except requests.Timeout:  # a stall: no reply within 10 s is a finding itself
+                self.http = requests.Session()
+                self.stalls += 1
+                self.findings.append(f"no reply within 10 s: {req.shown()}")
+                return
+            except requests.RequestException as exc:  # refused or dropped
                 self.http = requests.Session()
                 failure = exc
         if reply is None:
@@ -321,13 +344,17 @@ class Fuzz:
                     self.findings.append(f"state changed on a 400: {req.shown()}")
                 if "\n" in reply.text.rstrip("\n"):
                     self.findings.append(f"a 400 of more than one line: {req.shown()}")
+            elif reply.status_code != 200 or not _succeeded(reply):
+                self.findings.append(f"advance answered {reply.status_code} "
+                                     f"{reply.text[:80]!r}: {req.shown()}")
+            else:
+                self.successes += 1
             return
         if req.verb == "HEAD":
             return  # no body to read the code from
-        if reply.status_code == 400 and (len(reply.request.url or "") > 8190
-                                         or req.headers.get("Content-Encoding") == "br"):
-            # refused by the HTTP layer before any web API: a request line over 8 KB, an
-            # encoding it cannot decode (DSM's web server refuses these too)
+        if reply.status_code == 400 and len(reply.request.url or "") > 8190:
+            # refused by the HTTP layer before any web API: a request line over 8 KB (DSM's
+            # web server refuses it too)
             self.http_refusals += 1
             if changed:
                 self.findings.append(f"state changed on an HTTP refusal: {req.shown()}")
@@ -348,6 +375,13 @@ class Fuzz:
             self.findings.append(f"code {code}: {req.shown()}")
         if changed:
             self.findings.append(f"state changed on error {code}: {req.shown()}")
+
+
+def _succeeded(reply: requests.Response) -> bool:
+    try:
+        return reply.json().get("success") is True  # type: ignore[no-any-return]
+    except (ValueError, AttributeError):
+        return False
 
 
 def fuzz_campaign(work: Path, count: int, budget_s: float, seed_value: int) -> dict[str, Any]:
@@ -382,15 +416,29 @@ def fuzz_campaign(work: Path, count: int, budget_s: float, seed_value: int) -> d
         elapsed = time.monotonic() - started
     finally:
         server.stop()
-    tracebacks = stderr.read_text(errors="replace").count("Traceback")
+    log_text = stderr.read_text(errors="replace")
+    tracebacks = log_text.count("Traceback")
+    first = log_text.find("Traceback")
+    kinds = Counter(_raised(block) for block in log_text.split("Traceback")[1:])
     five_xx = sum(n for status, n in fuzz.statuses.items() if status >= 500)
     return {"requests": fuzz.sent, "seconds": round(elapsed, 1),
             "statuses": dict(sorted(fuzz.statuses.items())),
             "codes": {str(k): v for k, v in sorted(fuzz.codes.items())},
             "successes": fuzz.successes, "error_replies": fuzz.error_replies,
-            "http_refusals": fuzz.http_refusals,
+            "http_refusals": fuzz.http_refusals, "stalls": fuzz.stalls,
             "five_xx": five_xx, "tracebacks": tracebacks,
-            "findings": len(fuzz.findings), "first_findings": fuzz.findings[:20]}
+            "findings": len(fuzz.findings), "first_findings": fuzz.findings[:20],
+            "traceback_kinds": dict(kinds.most_common(20)),
+            "first_traceback": log_text[max(0, first - 300):first + 3000] if first >= 0 else ""}
+
+
+def _raised(block: str) -> str:
+    """What a logged traceback raised: its first line that is not indented (after the
+    ``Traceback …:`` line itself)."""
+    for line in block.splitlines()[1:]:
+        if line and not line.startswith(" "):
+            return line[:200]
+    return "?"
 
 
 # -- campaign 2: kill -9 during acknowledged writes ----------------------------------------------
@@ -472,11 +520,14 @@ def main() -> None:
                    "kill9": kill_campaign(work, args.kills, random.Random(args.seed))}
     m, k = figures["malformed"], figures["kill9"]
     print(f"malformed requests: {m['requests']} in {m['seconds']} s — {m['five_xx']} 5xx, "
-          f"{m['tracebacks']} tracebacks, {m['error_replies']} error replies, "
+          f"{m['tracebacks']} tracebacks, {m['stalls']} stalls, "
+          f"{m['error_replies']} error replies, "
           f"{m['http_refusals']} refused by the HTTP layer, "
           f"{m['successes']} successes, {m['findings']} findings; codes {m['codes']}")
     for finding in m["first_findings"]:
         print("  " + finding)
+    for kind, n in m["traceback_kinds"].items():
+        print(f"  traceback x{n}: {kind}")
     print(f"kill -9: {k['kills']} kills in {k['seconds']} s, {k['writes_sent']} writes sent, "
           f"{k['lost']} acknowledged writes lost, {k['integrity_failures']} integrity failures")
     for detail in k["details"]:
