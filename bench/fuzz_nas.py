@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 from synology_api import base_api
 from synology_api.cloud_sync import CloudSync
 
-from conformance.spec.synology import ERRORS, UNKNOWN
+from sim.spec.synology import ERRORS, UNKNOWN
 from sim.synology.methods import METHODS
 
 DOCUMENTED = set(ERRORS)

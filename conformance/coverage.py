@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.spec.model import ApiSpec
+from sim.spec.model import ApiSpec
 
 Item = tuple[str, str, str, str]
 

@@ -37,12 +37,12 @@ from conformance.machines.base import (
 from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.request import RequestMachine
 from conformance.machines.synology import SynologyMachine
-from conformance.spec import ohos_cloudsync, ohos_request, synology
 from conformance.targets.nas import NasTarget
 from conformance.targets.reference import ReferenceCloudSync, ReferenceRequest
 from sim.device.profile import fixtures_dir
 from sim.errors import ConfigError
 from sim.servers import FixtureHTTPServer
+from sim.spec import ohos_cloudsync, ohos_request, synology
 
 REPLAY_FORMAT = "syncrig-replay/1"
 SEED_FILE = fixtures_dir() / "nas" / "default.yaml"

@@ -15,8 +15,8 @@ from conformance.machines.base import ConformanceFailure, Step
 from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.cloudsync_paths import CloudSyncPathMachine
 from conformance.mutants import BY_NAME
-from conformance.spec import ohos_cloudsync as spec
 from conformance.suite import CAMPAIGNS, Options, play, run_campaign
+from sim.spec import ohos_cloudsync as spec
 
 
 def test_the_reference_conforms_and_reaches_the_start_codes(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance.coverage import Coverage
 from conformance.machines.request import RequestMachine
 from conformance.mutants import BY_NAME
-from conformance.spec import ohos_request as spec
 from conformance.suite import CAMPAIGNS, Options, play, run_campaign
 from sim.servers import FixtureHTTPServer
+from sim.spec import ohos_request as spec
 
 
 def test_the_reference_keeps_its_download_promises(http_server: FixtureHTTPServer) -> None:

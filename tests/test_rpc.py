@@ -17,14 +17,14 @@ import pytest
 
 from conformance.mutants import BY_NAME
 from conformance.rpc import PROTOCOL, RemoteError, RpcClient, RpcServer
-from conformance.spec import ohos_cloudsync as spec
-from conformance.spec import ohos_request
 from conformance.suite import CAMPAIGNS, Options, run_campaign
 from conformance.targets.rpc import open_target
 from sim.device.radio import NetworkType
 from sim.ohos.common import BusinessError
 from sim.ohos.request.errors import JsError
 from sim.servers import FixtureHTTPServer
+from sim.spec import ohos_cloudsync as spec
+from sim.spec import ohos_request
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import ohos_cloudsync
+from sim.spec import ohos_cloudsync
 
 SPEC_DIR = Path(__file__).parents[2] / "shared" / "spec"
 needs_docs = pytest.mark.skipif(not SPEC_DIR.is_dir(),
@@ -76,7 +76,7 @@ def test_messages_are_the_pages_usual_wording() -> None:
 
 @needs_docs
 def test_request_constants_and_methods_are_the_pages() -> None:
-    from conformance.spec import ohos_request
+    from sim.spec import ohos_request
 
     page = (SPEC_DIR / ohos_request.DOCUMENT).read_text()
     section = page.split("## Constants", 1)[1].split("\n## ", 1)[0]
@@ -90,7 +90,7 @@ def test_request_constants_and_methods_are_the_pages() -> None:
 
 @needs_docs
 def test_synology_methods_are_the_pages() -> None:
-    from conformance.spec import synology
+    from sim.spec import synology
 
     page = (SPEC_DIR / synology.DOCUMENT).read_text()
     documented = set(re.findall(r"^([a-z][a-z0-9_]+)$", page, re.M)) - {"warning"}
@@ -99,16 +99,16 @@ def test_synology_methods_are_the_pages() -> None:
 
 
 def test_the_nas_serves_every_documented_method() -> None:
-    from conformance.spec import synology
+    from sim.spec import synology
     from sim.synology.methods import METHODS
 
     assert set(synology.WIRE_METHODS.values()) <= set(METHODS)
 
 
 def test_the_references_read_the_tables() -> None:
-    from conformance.spec import ohos_cloudsync, ohos_request, synology
     from sim.ohos.cloudsync import constants as cloudsync_constants
     from sim.ohos.request import constants as request_constants
+    from sim.spec import ohos_cloudsync, ohos_request, synology
     from sim.synology import errors as synology_errors
 
     assert cloudsync_constants.SyncState is ohos_cloudsync.SyncState

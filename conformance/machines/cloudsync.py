@@ -19,12 +19,12 @@ from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
-from conformance.spec import ohos_cloudsync as spec
 from conformance.targets import CloudSyncTarget
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.ohos.cloudsync import engine
 from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
 from sim.ohos.common import BusinessError
+from sim.spec import ohos_cloudsync as spec
 
 GALLERY = "com.ohos.photos"
 

@@ -36,12 +36,12 @@ from hypothesis.stateful import invariant, rule
 
 from conformance.coverage import Coverage, Item, items_matrix
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
-from conformance.spec import ohos_cloudsync as spec
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.errors import UnsafePath
 from sim.fs import TEMP_PREFIX
 from sim.ohos.cloudsync.engine import LISTENER_FAILED, REJECTED
 from sim.ohos.common import BusinessError
+from sim.spec import ohos_cloudsync as spec
 
 if TYPE_CHECKING:
     from conformance.suite import Options

@@ -15,13 +15,13 @@ from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
-from conformance.spec import ohos_request as spec
 from conformance.targets import RequestTarget
 from conformance.targets.reference import ReferenceRequest
 from sim.ohos.common import BusinessError
 from sim.ohos.request.errors import JsError
 from sim.ohos.request.fidelity import DOCUMENTED, RequestFidelity
 from sim.servers import FixtureHTTPServer
+from sim.spec import ohos_request as spec
 from sim.trace import DeviceEvent, EventKind
 
 SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING: "SESSION_RUNNING",

@@ -12,8 +12,8 @@ from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
-from conformance.spec import synology as spec
 from conformance.targets.nas import NasTarget
+from sim.spec import synology as spec
 
 LOG_LIMIT = spec.MAX_LOG_COUNT
 """The most lines one get_log asks for: as many as a connection may keep (log_count's

@@ -34,7 +34,6 @@ from hypothesis.stateful import invariant, rule
 
 from conformance.coverage import Coverage, Item, items_matrix
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step
-from conformance.spec import ohos_cloudsync as spec
 from sim.cloud import CloudService
 from sim.device import Device, DeviceProfile, load_profile
 from sim.errors import ConfigError
@@ -42,6 +41,7 @@ from sim.fs import TEMP_PREFIX
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync.engine import SyncEngine
 from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, Caller
+from sim.spec import ohos_cloudsync as spec
 
 BUNDLE = "com.example.twodevice"
 CALLER = Caller.with_permissions(CLOUDFILE_SYNC, bundle_name=BUNDLE, system_app=True)

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.spec import ohos_cloudsync, ohos_request, synology
 from conformance.suite import PRODUCT_KINDS
+from sim.spec import ohos_cloudsync, ohos_request, synology
 
 PASSED, FAILED, BROKEN, SKIPPED = "passed", "failed", "broken", "skipped"
 

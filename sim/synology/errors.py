@@ -1,8 +1,8 @@
-"""Synology Web API errors; the codes come from the spec table (conformance.spec.synology)."""
+"""Synology Web API errors; the codes come from the spec table (sim.spec.synology)."""
 
 from __future__ import annotations
 
-from conformance.spec.synology import (
+from sim.spec.synology import (
     INVALID_PARAMETER,
     INVALID_SESSION,
     LOST_PARAMETER,

@@ -22,14 +22,14 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from conformance.spec.synology import (
+from sim import fs
+from sim.errors import UnsafePath
+from sim.spec.synology import (
     MAX_LOG_COUNT,
     MAX_WORKERS,
     SCHEDULE_LENGTH,
     SYNC_DIRECTIONS,
 )
-from sim import fs
-from sim.errors import UnsafePath
 from sim.synology.errors import INVALID_PARAMETER, LOST_PARAMETER, NO_PERMISSION, SynoError
 
 if TYPE_CHECKING:

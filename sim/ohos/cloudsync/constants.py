@@ -1,7 +1,7 @@
 """``@ohos.file.cloudSync`` values the reference uses.
 
 Enums, error codes and messages come from the spec table
-(:mod:`conformance.spec.ohos_cloudsync`), the one place they are written; this module adds the
+(:mod:`sim.spec.ohos_cloudsync`), the one place they are written; this module adds the
 reference's own value types and limits.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
-from conformance.spec.ohos_cloudsync import (
+from sim.spec.ohos_cloudsync import (
     BATTERY_LOW,
     CLOUD_NOT_READY,
     ERRORS,

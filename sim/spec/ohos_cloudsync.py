@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from conformance.spec.model import ApiSpec, DocError, MethodSpec
+from sim.spec.model import ApiSpec, DocError, MethodSpec
 
 DOCUMENT = "ohos-file-cloudsync.md"
 CLOUDFILE_SYNC = "ohos.permission.CLOUDFILE_SYNC"

@@ -7,6 +7,6 @@ values from here, so nothing is written twice; the conformance machines and the 
 matrix read the same tables.
 """
 
-from conformance.spec.model import ApiSpec, DocError, EnumMember, MethodSpec
+from sim.spec.model import ApiSpec, DocError, EnumMember, MethodSpec
 
 __all__ = ["ApiSpec", "DocError", "EnumMember", "MethodSpec"]

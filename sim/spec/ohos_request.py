@@ -9,7 +9,7 @@ The API page lists the names without values; the values come from the platform's
 
 from __future__ import annotations
 
-from conformance.spec.model import MethodSpec
+from sim.spec.model import MethodSpec
 
 NETWORK_MOBILE = 0x00000001
 NETWORK_WIFI = 0x00010000

@@ -4,7 +4,7 @@ error codes of DSM's Web API that the client lists (research §5)."""
 
 from __future__ import annotations
 
-from conformance.spec.model import ApiSpec, DocError, MethodSpec
+from sim.spec.model import ApiSpec, DocError, MethodSpec
 
 DOCUMENT = "synology-cloudsync.txt"
 
