@@ -279,7 +279,8 @@ class CloudSyncMachine(RecordedMachine):
         if not self.target.drive.ready(bundle):
             return spec.CLOUD_NOT_READY
         battery = self.device.sensors.battery()
-        if battery.percent is not None and not battery.charging and battery.percent < 10:
+        if battery.percent is not None and not battery.charging \
+                and battery.percent < spec.STOP_CAPACITY_LIMIT:
             return spec.BATTERY_LOW
         return 0
 

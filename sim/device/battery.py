@@ -21,10 +21,12 @@ import simpy
 
 from sim.device.profile import BatteryProfile
 from sim.device.quantity import Quantity, Segment
+from sim.spec.ohos_cloudsync import PAUSE_CAPACITY_LIMIT, STOP_CAPACITY_LIMIT
 from sim.trace import EventKind, Trace
 
-REPORTED_LEVELS = (15.0, 10.0, 0.0)
-"""Levels every battery reports: the platforms' warning (15 %) and low (10 %) marks, and empty."""
+REPORTED_LEVELS = (PAUSE_CAPACITY_LIMIT, STOP_CAPACITY_LIMIT, 0.0)
+"""Levels every battery reports: the platforms' warning (15 %) and low (10 %) marks, as the
+documented contract defines them, and empty."""
 
 
 class Battery:

@@ -216,3 +216,9 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
     },
 }
 """Per fidelity profile: the documented items its target cannot reach, and why."""
+
+STOP_CAPACITY_LIMIT = 10.0
+"""Battery percent below which (not charging) sync may not start and uploads stop (research
+§2.4)."""
+PAUSE_CAPACITY_LIMIT = 15.0
+"""Battery percent below which (not charging) the documents report BATTERY_LEVEL_WARNING."""

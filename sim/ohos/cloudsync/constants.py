@@ -24,9 +24,11 @@ from sim.spec.ohos_cloudsync import (
     NOT_IMPLEMENTED,
     NOT_SYSTEM_APP,
     OPERATION_NOT_PERMITTED,
+    PAUSE_CAPACITY_LIMIT,
     PERMISSION_DENIED,
     PERMISSION_DENIED_FS,
     RUNTIME_MESSAGES,
+    STOP_CAPACITY_LIMIT,
     TRY_AGAIN,
     UNKNOWN_ERROR,
     DownloadErrorType,
@@ -74,10 +76,6 @@ ERRNO_CODES: dict[int, int] = {
 """File-system errors as the file-management error codes name them; any other errno is
 13900042 "Unknown error"."""
 
-STOP_CAPACITY_LIMIT = 10.0
-"""Below this (not charging) sync may not start and uploads stop (research §2.4)."""
-PAUSE_CAPACITY_LIMIT = 15.0
-"""Below this (not charging) the documents report BATTERY_LEVEL_WARNING."""
 
 GALLERY_BUNDLE = "com.ohos.photos"
 

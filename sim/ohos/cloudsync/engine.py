@@ -235,15 +235,23 @@ class SyncEngine:
 
     # -- control -----------------------------------------------------------------------------
 
+    def _online(self) -> bool:
+        return self.device.sensors.network().internet
+
+    def _battery_below(self, limit: float) -> bool:
+        """Discharging below ``limit`` percent (a device without a battery never is)."""
+        battery = self.device.sensors.battery()
+        return battery.percent is not None and not battery.charging \
+            and battery.percent < limit
+
     def check_start(self) -> int:
-        """``start()``'s preconditions in the platform's order (research §2.3): 0 or a code."""
-        if not self.device.internet:
+        """``start()``'s preconditions in the platform's order (research §2.3): 0 or a code.
+        Conditions are read through the device's Sensors port, as on hardware."""
+        if not self._online():
             return K.NETWORK_UNAVAILABLE
         if not self.service.drive.ready(self.bundle):
             return K.CLOUD_NOT_READY
-        battery = self.device.battery
-        if battery is not None and not battery.charging \
-                and battery.level < K.STOP_CAPACITY_LIMIT:
+        if self._battery_below(K.STOP_CAPACITY_LIMIT):
             return K.BATTERY_LOW
         return 0
 
@@ -329,9 +337,10 @@ class SyncEngine:
         """Conditions checked before every file: stop, network, heat."""
         if self.stop_requested:
             raise Halt("stopped")
-        if not self.device.internet:
+        if not self._online():
             raise self._fault(ErrorType.NETWORK_UNAVAILABLE)
-        if self.service.fidelity.temperature_reported and self.device.thermal.overheated:
+        if self.service.fidelity.temperature_reported and \
+                self.device.sensors.temperature().overheated:
             raise self._fault(ErrorType.DEVICE_TEMPERATURE_TOO_HIGH)
 
     def _move(self, nbytes: int, direction: str, label: str) -> Gen:
@@ -620,7 +629,7 @@ class SyncEngine:
         return out
 
     def _uploads_allowed_here(self) -> bool:
-        net = self.device.active_network
+        net = self.device.sensors.network().active
         if net is NetworkType.WIFI:
             return True
         if self.service.fidelity.uploads_need_wifi_for_all:
@@ -632,12 +641,9 @@ class SyncEngine:
         return True
 
     def _check_battery(self) -> None:
-        battery = self.device.battery
-        if battery is None or battery.charging:
-            return
-        if battery.level < K.STOP_CAPACITY_LIMIT:
+        if self._battery_below(K.STOP_CAPACITY_LIMIT):
             raise self._fault(ErrorType.BATTERY_LEVEL_LOW)
-        if battery.level < K.PAUSE_CAPACITY_LIMIT:
+        if self._battery_below(K.PAUSE_CAPACITY_LIMIT):
             raise self._fault(ErrorType.BATTERY_LEVEL_WARNING if
                               self.service.fidelity.battery_warning
                               else ErrorType.BATTERY_LEVEL_LOW)
@@ -851,7 +857,7 @@ class _Fetch:
             if obj is None:
                 self._report(State.FAILED, 0, 0, DownloadErrorType.CONTENT_NOT_FOUND)
                 return
-            if not engine.device.internet:
+            if not engine._online():
                 self._report(State.FAILED, 0, obj.size, DownloadErrorType.NETWORK_UNAVAILABLE)
                 return
             try:

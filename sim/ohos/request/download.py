@@ -443,7 +443,8 @@ class DownloadService:
         for task in list(self.tasks.values()):
             if (task.status == C.SESSION_PAUSED
                     and task.paused_reason == C.PAUSED_WAITING_FOR_NETWORK
-                    and self.device.internet and self.satisfied(task.config)):
+                    and self.device.sensors.network().internet
+                    and self.satisfied(task.config)):
                 task._set(C.SESSION_PENDING, None, C.PAUSED_UNKNOWN)
                 self.enqueue(task)
 
@@ -452,7 +453,7 @@ class DownloadService:
     def _run(self, task: DownloadTask) -> Gen:
         if task.halted:
             return
-        if not self.device.internet:
+        if not self.device.sensors.network().internet:
             task._set(C.SESSION_FAILED, C.ERROR_OFFLINE, C.PAUSED_UNKNOWN)
             return
         task._set(C.SESSION_RUNNING)
