@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="syncrig-bench-") as tmp:
         nas_port, bare_port = free_port(), free_port()
-        nas = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "nas", "--port",
+        nas = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "nas", "--port",
                                 str(nas_port), "--data", str(Path(tmp) / "nas")],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         bare = subprocess.Popen([sys.executable, "-c", BARE, str(bare_port)])

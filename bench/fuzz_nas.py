@@ -64,7 +64,7 @@ class Server:
     def __init__(self, data: Path, stderr: Path) -> None:
         self.err = stderr.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.cli", "serve", "nas", "--port", "0", "--data",
+            [sys.executable, "-m", "conformance.cli", "serve", "nas", "--port", "0", "--data",
              str(data), "--test-control"], stdout=subprocess.PIPE, stderr=self.err, text=True)
         assert self.proc.stdout is not None
         banner = self.proc.stdout.readline()

@@ -14,7 +14,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def syncrig(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -127,7 +127,7 @@ def test_serve_http_serves_files_until_interrupted(tmp_path: Path) -> None:
     import urllib.request
 
     (tmp_path / "hello.txt").write_text("hello")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "http", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "http", "--port", "0",
                              "--root", str(tmp_path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -191,7 +191,7 @@ def test_conformance_main_job_accounts_for_every_cloudsync_item(tmp_path: Path) 
 
 def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
     # the read end is closed before the command writes: every write meets a broken pipe
-    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "sensors", "--json"],
+    child = subprocess.Popen([sys.executable, "-m", "conformance.cli", "sensors", "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()
@@ -201,7 +201,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
 
 
 def test_sensors_json_gives_numbers_with_their_units(tmp_path: Path) -> None:
-    shown = subprocess.run([sys.executable, "-m", "sim.cli", "sensors", "--json", "--path",
+    shown = subprocess.run([sys.executable, "-m", "conformance.cli", "sensors", "--json", "--path",
                             str(tmp_path)], capture_output=True, text=True, check=True)
     listed = {s["name"]: s for s in json.loads(shown.stdout)["sensors"]}
     storage = listed["storage"]["values"]

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def syncrig(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=600, cwd=cwd or ROOT)
 
 

@@ -106,7 +106,7 @@ def wlan_namespace() -> Iterator[str]:
 
 
 def _sensors_in(namespace: str) -> dict[str, object]:
-    out = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-m", "sim.cli",
+    out = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-m", "conformance.cli",
                           "sensors", "--json"], cwd=ROOT, capture_output=True, text=True,
                          timeout=60, check=True)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
@@ -185,7 +185,7 @@ def _curl(namespace: str, url: str, max_time: float = 20) -> tuple[int, float]:
 
 
 def _shape(link: Link, scenario: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(["ip", "netns", "exec", link.dev, sys.executable, "-m", "sim.cli",
+    return subprocess.Popen(["ip", "netns", "exec", link.dev, sys.executable, "-m", "conformance.cli",
                              "shape", str(scenario), "--dev", "wlan0"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -268,7 +268,7 @@ def test_an_interrupted_shaper_restores_the_interface(shaped_link: Link,
 # -- bring-up on whatever this machine has ----------------------------------------------------
 
 def _syncrig(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -345,7 +345,7 @@ def test_bringup_shapes_the_link_while_it_runs_and_restores_it(shaped_link: Link
     scenario.write_text(SHAPED.replace("duration: 10s", "duration: 1h").replace(
         "  - at: 4s", "  - at: 2s").replace("  - at: 8s", "  - at: 50m"))
     done = subprocess.run(["ip", "netns", "exec", shaped_link.dev, sys.executable, "-m",
-                           "sim.cli", "bringup", "--apis", "cloudsync", "--duration", "3s",
+                           "conformance.cli", "bringup", "--apis", "cloudsync", "--duration", "3s",
                            "--out", str(tmp_path / "out"), "--shape", str(scenario), "--dev",
                            "wlan0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -27,7 +27,7 @@ CLEAN_SYNO_RULES = "syncrig.SYNO-CloudSync.rules"
 
 
 def syncrig(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -67,7 +67,7 @@ def test_a_deviation_behind_rpc_breaks_the_same_rule(server: RpcServer, tmp_path
 
 
 def test_calls_errors_and_callbacks_over_stdio() -> None:
-    client = RpcClient.spawn([sys.executable, "-m", "sim.cli", "serve", "rpc", "--stdio"])
+    client = RpcClient.spawn([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--stdio"])
     try:
         assert client.request("hello") == {"protocol": PROTOCOL}
         target = client.open("cloudSync", device="tablet")
@@ -128,7 +128,7 @@ def test_malformed_requests_get_json_rpc_errors_and_the_server_goes_on(
 def test_a_download_over_stdio_with_its_events_and_file(tmp_path: Path) -> None:
     body = random.Random(3).randbytes(200_000)
     (tmp_path / "f.bin").write_bytes(body)
-    client = RpcClient.spawn([sys.executable, "-m", "sim.cli", "serve", "rpc", "--stdio"])
+    client = RpcClient.spawn([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--stdio"])
     try:
         with FixtureHTTPServer(tmp_path) as files:
             target = client.open("request")
@@ -187,7 +187,7 @@ def test_conformance_against_a_served_reference_from_the_command_line(tmp_path: 
     """What a user types: ``syncrig serve rpc`` in one process, ``syncrig conformance
     --target rpc=...`` in another; both API campaigns run over the wire and conform."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    serving = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "rpc", "--port", "0"],
+    serving = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--port", "0"],
                                stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert serving.stdout is not None
@@ -195,7 +195,7 @@ def test_conformance_against_a_served_reference_from_the_command_line(tmp_path: 
         port = re.search(r"127\.0\.0\.1:(\d+)", banner)
         assert port is not None, banner
         run = subprocess.run(
-            [sys.executable, "-m", "sim.cli", "conformance", "--target",
+            [sys.executable, "-m", "conformance.cli", "conformance", "--target",
              f"rpc=127.0.0.1:{port[1]}", "--examples", "3", "--out", str(tmp_path)],
             capture_output=True, text=True, env=env, timeout=600)
         assert run.returncode == 0, run.stdout + run.stderr

@@ -93,7 +93,7 @@ class Served:
     def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.tmp = tmp
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sim.cli", "serve", "rpc", "--port", "0", *args],
+            [sys.executable, "-m", "conformance.cli", "serve", "rpc", "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp,
             env={**os.environ, "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1", **(env or {})})
         assert self.process.stdout is not None
@@ -406,7 +406,7 @@ def test_objects_beyond_the_api_are_not_handed_out(line: Line) -> None:
 
 
 def test_the_stdio_server_answers_hostile_lines_alike(tmp_path: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "rpc", "--stdio"],
+    child = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--stdio"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path,
                              env={**os.environ, "TMPDIR": str(tmp_path)})
     assert child.stdin is not None and child.stdout is not None
@@ -435,7 +435,7 @@ def test_the_stdio_server_answers_hostile_lines_alike(tmp_path: Path) -> None:
 
 
 def test_a_stdio_server_stopped_by_sigterm_removes_its_targets_folders(tmp_path: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "serve", "rpc", "--stdio"],
+    child = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--stdio"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert child.stdin is not None and child.stdout is not None
@@ -460,7 +460,7 @@ def test_listening_beyond_127_0_0_1_needs_a_token() -> None:
     with pytest.raises(ValueError) as short:
         RpcServer(open_target, host="127.0.0.2", token="short")
     assert str(short.value) == "a token needs at least 16 characters"
-    run = subprocess.run([sys.executable, "-m", "sim.cli", "serve", "rpc", "--host",
+    run = subprocess.run([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--host",
                           "127.0.0.2", "--port", "0"], capture_output=True, text=True,
                          timeout=60, env={k: v for k, v in os.environ.items()
                                           if k != TOKEN_ENV})

@@ -90,7 +90,7 @@ def test_sensors_command_lists_the_testbed(testbed: Any, tmp_path: Path) -> None
     add_hwmon(testbed, 52000)
     # a child sees the testbed through the preload and the testbed's folder, passed on
     env = dict(os.environ, UMOCKDEV_DIR=testbed.get_root_dir())
-    out = subprocess.run([sys.executable, "-m", "sim.cli", "sensors", "--json", "--path",
+    out = subprocess.run([sys.executable, "-m", "conformance.cli", "sensors", "--json", "--path",
                           str(tmp_path)], env=env, capture_output=True, text=True, timeout=60,
                          check=True)
     listed = {s["name"]: s for s in json.loads(out.stdout)["sensors"]}

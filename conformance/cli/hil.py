@@ -14,10 +14,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from conformance.reporting.rundir import load, render
+from conformance.runner import run
+from conformance.suite import Options
 from sim.arguments import out_folder
-from sim.errors import ConfigError
+from sim.device import load_profile
+from sim.errors import ConfigError, ShapeError
+from sim.hil.device import HostWatcher, TimelineRecorder
 from sim.hil.sensors import HostSensors, SensorInfo
-from sim.units import parse_duration
+from sim.hil.shape import Shaper, link_timeline, play
+from sim.plot import plot_trace
+from sim.units import format_duration, parse_duration
 
 BRINGUP_APIS = {"cloudsync": "cloudSync", "request": "request", "nas": "SYNO.CloudSync"}
 """The campaigns hardware can run (their rules that need Controls are left out; the NAS
@@ -105,7 +112,6 @@ def _shaping(args: argparse.Namespace, console: Console) -> Iterator[None]:
     if args.shape is None:
         yield
         return
-    from sim.hil.shape import Shaper, link_timeline, play
 
     shapes, until = link_timeline(args.shape)
     stop = threading.Event()
@@ -122,11 +128,6 @@ def _shaping(args: argparse.Namespace, console: Console) -> Iterator[None]:
 
 
 def bringup(args: argparse.Namespace, console: Console) -> int:
-    from conformance.runner import run
-    from conformance.suite import Options
-    from sim.device import load_profile
-    from sim.hil.device import HostWatcher, TimelineRecorder
-    from sim.plot import plot_trace
 
     names = []
     for api in (a.strip() for a in args.apis.split(",") if a.strip()):
@@ -147,7 +148,6 @@ def bringup(args: argparse.Namespace, console: Console) -> int:
     options = Options.for_profile("explore", examples=1_000_000, hil=True, device=args.device,
                                   duration_s=args.duration / len(names), poll_s=args.poll,
                                   seed=args.seed)
-    from sim.errors import ShapeError
 
     try:
         with HostWatcher(host, poll_s=args.poll) as watcher, _shaping(args, console), \
@@ -167,7 +167,6 @@ def bringup(args: argparse.Namespace, console: Console) -> int:
         "sensors": [i.to_json() for i in found], "timeline": "timeline.png",
         "trace": "timeline.jsonl", "poll_s": args.poll, "duration_s": args.duration,
         "uevents": watcher.uevents}, indent=2))
-    from conformance.reporting.rundir import load, render
 
     render(load(folder))
     table = Table(title=f"bring-up {folder.name}")
@@ -188,9 +187,6 @@ def bringup(args: argparse.Namespace, console: Console) -> int:
 
 
 def shape(args: argparse.Namespace, console: Console) -> int:
-    from sim.errors import ShapeError
-    from sim.hil.shape import Shaper, link_timeline, play
-    from sim.units import format_duration
 
     if not args.speed > 0:
         raise ConfigError("--speed", "", args.speed, "must be > 0")

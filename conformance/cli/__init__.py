@@ -7,6 +7,7 @@ stderr naming what is wrong and exit status 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib.metadata
 import json
 import os
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,10 +27,26 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from conformance import mutants as M
+from conformance.cli import hil as hil_cli
+from conformance.cli.hil import BRINGUP_APIS
+from conformance.mutants import BY_NAME, CATALOGUE
+from conformance.reporting import allure
+from conformance.reporting.diff import Incomparable, compare
+from conformance.reporting.rundir import RunDirError, load, render
+from conformance.rpc import MIN_TOKEN, RpcServer, serve_stream
+from conformance.runner import run
+from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS, Options, _host_port, replay, rpc_address
+from conformance.targets.rpc import APIS, TOKEN_ENV, open_target, server_token
 from sim.arguments import image_path, out_folder
+from sim.device import load_profile
+from sim.device.profile import fixtures_dir
 from sim.errors import ConfigError
+from sim.plot import plot_trace
 from sim.scenario import build_run, load_scenario, summarize
 from sim.scenario.summary import Summary
+from sim.servers import FixtureHTTPServer
+from sim.synology import Nas, NasServer, load_seed
 from sim.trace import read_trace
 from sim.units import format_duration, format_size, parse_duration
 
@@ -67,8 +84,6 @@ def _positive(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     # (the harness is loaded only to build the parser: other commands never import it)
-    from conformance.mutants import CATALOGUE
-    from conformance.suite import CAMPAIGNS
 
     parser = _Parser(prog="syncrig", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version",
@@ -195,7 +210,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "beyond the noise is a regression too")
     report.add_argument("--json", type=Path, help="diff: also write the comparison as JSON")
 
-    from sim.hil import cli as hil_cli
 
     hil_cli.add_parsers(sub)
 
@@ -273,7 +287,6 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
         with _writing(args.trace):
             result.device.trace.save(args.trace)
     if args.plot:
-        from sim.plot import plot_trace
 
         with _writing(args.plot):
             plot_trace(events, args.plot, title)
@@ -300,7 +313,6 @@ def _writing(path: Path) -> Iterator[None]:
 
 
 def _plot(args: argparse.Namespace, console: Console) -> int:
-    from sim.plot import plot_trace
 
     try:
         events = read_trace(args.trace)
@@ -339,7 +351,6 @@ def _serve_until_stopped(banner: str, stop: Callable[[], None]) -> NoReturn:
 
 
 def _serve_http(args: argparse.Namespace, console: Console) -> int:
-    from sim.servers import FixtureHTTPServer
 
     if not args.root.is_dir():
         raise ConfigError(args.root, "", str(args.root), "not a folder")
@@ -356,8 +367,6 @@ def _serve_http(args: argparse.Namespace, console: Console) -> int:
 
 
 def _serve_rpc(args: argparse.Namespace) -> int:
-    from conformance.rpc import MIN_TOKEN, RpcServer, serve_stream
-    from conformance.targets.rpc import TOKEN_ENV, open_target, server_token
 
     token = server_token(args.token)
     if token is not None and len(token) < MIN_TOKEN:
@@ -384,8 +393,6 @@ def _serve_rpc(args: argparse.Namespace) -> int:
 
 
 def _serve_nas(args: argparse.Namespace) -> int:
-    from sim.device.profile import fixtures_dir
-    from sim.synology import Nas, NasServer, load_seed
 
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", "", args.port, "must be within 0..65535")
@@ -411,10 +418,7 @@ def _serve_nas(args: argparse.Namespace) -> int:
 
 
 def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
-    import os
 
-    from conformance.suite import CAMPAIGNS, Options
-    from sim.device import load_profile
 
     if args.examples is not None and args.examples < 1:
         raise ConfigError("--examples", "", args.examples, "must be at least 1")
@@ -423,7 +427,6 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     if args.processes < 1:
         raise ConfigError("--processes", "", args.processes, "must be at least 1")
     load_profile(args.device)  # a bad profile is bad input, not a failure of the target
-    from conformance.suite import PROFILE_CAMPAIGNS
 
     if args.profile not in PROFILE_CAMPAIGNS:
         raise ConfigError("--profile", "", args.profile, "must be one of "
@@ -447,7 +450,6 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     if args.duration is not None:
         overrides["duration_s"] = args.duration
     if args.hil:
-        from sim.hil.cli import BRINGUP_APIS
 
         if args.target != "reference":
             raise ConfigError("--hil", "", args.target, "runs the reference on this machine; "
@@ -462,7 +464,6 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     elif args.target == "reference":
         names = args.api or list(CAMPAIGNS)
     elif args.target.startswith("nas="):
-        from conformance.suite import _host_port
 
         _host_port(args.target[4:])
         overrides |= {"nas": args.target[4:], "nas_user": args.nas_user,
@@ -472,11 +473,9 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
                               "SYNO.CloudSync")
         names = ["SYNO.CloudSync"]
     elif args.target.startswith("rpc="):
-        from conformance.suite import rpc_address
 
         rpc_address(args.target[4:])
         overrides["rpc"] = args.target[4:]
-        from conformance.targets.rpc import APIS
 
         wrong = [name for name in args.api or [] if name not in APIS]
         if wrong:
@@ -496,9 +495,7 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
 @contextmanager
 def _planted(names: list[str]) -> Iterator[None]:
     """Apply the named mutants of the catalogue for the duration."""
-    from contextlib import ExitStack
 
-    from conformance.mutants import BY_NAME
 
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
@@ -511,7 +508,6 @@ def _planted(names: list[str]) -> Iterator[None]:
 
 
 def _conformance(args: argparse.Namespace, console: Console) -> int:
-    from conformance.runner import run
 
     options, names = _conformance_options(args)
     with _planted(args.mutant):
@@ -533,10 +529,7 @@ def _conformance(args: argparse.Namespace, console: Console) -> int:
 
 
 def _mutants(args: argparse.Namespace, console: Console) -> int:
-    import datetime as dt
 
-    from conformance import mutants as M
-    from conformance.suite import Options
 
     chosen = [M.BY_NAME[n] for n in args.names if n in M.BY_NAME]
     unknown = [n for n in args.names if n not in M.BY_NAME]
@@ -578,7 +571,6 @@ def _mutants(args: argparse.Namespace, console: Console) -> int:
 
 
 def _replay(args: argparse.Namespace, console: Console) -> int:
-    from conformance.suite import replay
 
     with _planted(args.mutant):
         result = replay(args.file, args.plot)
@@ -599,12 +591,10 @@ def _replay(args: argparse.Namespace, console: Console) -> int:
 
 
 def _report(args: argparse.Namespace, console: Console) -> int:
-    from conformance.reporting.rundir import RunDirError, load, render
 
     runs: list[Path] = args.runs
     try:
         if runs[0] == Path("diff"):
-            from conformance.reporting.diff import Incomparable, compare
 
             if len(runs) != 3:
                 raise ConfigError("report diff", "", " ".join(map(str, runs[1:])),
@@ -631,7 +621,6 @@ def _report(args: argparse.Namespace, console: Console) -> int:
     for what, path in written.items():
         console.print(f"{what}: {path}")
     if not args.no_allure:
-        from conformance.reporting import allure
 
         command = allure.allure_command()
         if command is None:
@@ -662,7 +651,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return _report(args, console)
         if args.command in ("sensors", "bringup", "shape"):
-            from sim.hil import cli as hil_cli
 
             return int(getattr(hil_cli, args.command)(args, console))
         if args.command == "serve":
