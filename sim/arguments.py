@@ -8,6 +8,35 @@ from pathlib import Path
 
 from matplotlib.backend_bases import FigureCanvasBase
 
+from sim.units import parse_duration
+
+
+def duration(text: str) -> float:
+    """A duration (``90``, ``90s``, ``2h30m``, ``1d``) in seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_duration(text: str) -> float:
+    """A duration of more than no time."""
+    seconds = duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a duration > 0, got {text!r}")
+    return seconds
+
+
+def positive(text: str) -> float:
+    """A number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
 
 def image_path(text: str) -> Path:
     """A file to plot into, in a format the plotting library writes (told before the run,

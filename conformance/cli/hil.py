@@ -17,68 +17,62 @@ from rich.table import Table
 from conformance.reporting.rundir import load, render
 from conformance.runner import run
 from conformance.suite import Options
-from sim.arguments import out_folder
+from sim.arguments import out_folder, positive_duration
 from sim.device import load_profile
 from sim.errors import ConfigError, ShapeError
 from sim.hil.device import HostWatcher, TimelineRecorder
 from sim.hil.sensors import HostSensors, SensorInfo
 from sim.hil.shape import Shaper, link_timeline, play
 from sim.plot import plot_trace
-from sim.units import format_duration, parse_duration
+from sim.units import format_duration
 
 BRINGUP_APIS = {"cloudsync": "cloudSync", "request": "request", "nas": "SYNO.CloudSync"}
 """The campaigns hardware can run (their rules that need Controls are left out; the NAS
 emulator runs on this machine's device, in real time)."""
 
 
-def _positive_duration(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"must be a duration > 0, got {text!r}")
-    return seconds
-
-
 def add_parsers(sub: Any) -> None:
-    sensors = sub.add_parser("sensors", help="list this machine's sensors: what was found, its "
-                             "source and its reading")
-    sensors.add_argument("--path", type=Path, default=Path("."), help="the filesystem whose "
+    sensors_parser = sub.add_parser("sensors", help="list this machine's sensors: what was "
+                                    "found, its source and its reading")
+    sensors_parser.add_argument("--path", type=Path, default=Path("."), help="the filesystem whose "
                          "free space is the device's storage (default: the current folder)")
-    sensors.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sensors_parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    bringup = sub.add_parser("bringup", help="on this machine's sensors, in real time: list "
+    bringup_parser = sub.add_parser("bringup", help="on this machine's sensors, in real time: list "
                              "them, run the conformance subset hardware can run, write the "
                              "reports with the measured timeline")
-    bringup.add_argument("--apis", default="cloudsync,request", help="comma-separated: "
+    bringup_parser.add_argument("--apis", default="cloudsync,request", help="comma-separated: "
                          "cloudsync, request, nas (default: cloudsync,request)")
-    bringup.add_argument("--duration", type=_positive_duration, default=600.0,
+    bringup_parser.add_argument("--duration", type=positive_duration, default=600.0,
                          help="time for the random examples, shared by the APIs (default 10m)")
-    bringup.add_argument("--device", default="phone", help="device profile giving the link "
+    bringup_parser.add_argument("--device", default="phone", help="device profile giving the link "
                          "figures of interfaces that do not report a speed")
-    bringup.add_argument("--poll", type=_positive_duration, default=1.0, help="how often "
+    bringup_parser.add_argument("--poll", type=positive_duration, default=1.0, help="how often "
                          "readings without a uevent are read (default 1s)")
-    bringup.add_argument("--seed", type=int, help="Hypothesis seed (default: drawn, recorded)")
-    bringup.add_argument("--out", type=out_folder, default=Path("reports"),
+    bringup_parser.add_argument("--seed", type=int,
+                                help="Hypothesis seed (default: drawn, recorded)")
+    bringup_parser.add_argument("--out", type=out_folder, default=Path("reports"),
                          help="report folder")
-    bringup.add_argument("--shape", metavar="SCENARIO", help="while the campaigns run, play "
+    bringup_parser.add_argument("--shape", metavar="SCENARIO", help="while the campaigns run, play "
                          "this scenario's radio timeline on --dev (root, Linux)")
-    bringup.add_argument("--dev", help="the interface --shape shapes")
+    bringup_parser.add_argument("--dev", help="the interface --shape shapes")
 
-    shape = sub.add_parser("shape", help="apply a scenario's radio timeline to a real "
+    shape_parser = sub.add_parser("shape", help="apply a scenario's radio timeline to a real "
                            "interface (root, Linux): rate with HTB, loss with nftables, link "
                            "down/up; the interface is restored on exit or interrupt")
-    shape.add_argument("scenario", help="scenario name (fixtures/scenarios) or YAML path")
-    shape.add_argument("--dev", required=True, help="the interface to shape")
-    shape.add_argument("--device", help="device profile (default: the scenario's)")
-    shape.add_argument("--seed", type=int, help="seed of the scenario's perturbations")
-    shape.add_argument("--speed", type=float, default=1.0, help="scenario seconds per real "
+    shape_parser.add_argument("scenario", help="scenario name (fixtures/scenarios) or YAML path")
+    shape_parser.add_argument("--dev", required=True, help="the interface to shape")
+    shape_parser.add_argument("--device", help="device profile (default: the scenario's)")
+    shape_parser.add_argument("--seed", type=int, help="seed of the scenario's perturbations")
+    shape_parser.add_argument("--speed", type=float, default=1.0, help="scenario seconds per real "
                        "second (default 1: real time)")
-    shape.add_argument("--duration", type=_positive_duration, help="stop after this much "
+    shape_parser.add_argument("--duration", type=positive_duration, help="stop after this much "
                        "scenario time (default: the scenario's duration)")
-    shape.add_argument("--list", action="store_true", help="print the timeline and exit "
+    shape_parser.add_argument("--list", action="store_true", help="print the timeline and exit "
                        "without touching the interface")
+    sensors_parser.set_defaults(run=sensors)
+    bringup_parser.set_defaults(run=bringup)
+    shape_parser.set_defaults(run=shape)
 
 
 def sensors_table(found: list[SensorInfo], title: str = "sensors") -> Table:
