@@ -96,7 +96,8 @@ def over_rpc(rows: list[dict[str, Any]], options: Options, work: Path) -> list[d
     """The campaigns the rpc target serves, against a server in another process."""
     from conformance.targets.rpc import APIS
 
-    server = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--port", "0"],
+    server = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc",
+                               "--port", "0"],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

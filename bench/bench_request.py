@@ -104,8 +104,8 @@ def curl_upload(url: str, source: Path) -> float:
 def served(root: Path, uploads: Path) -> Iterator[str]:
     """The fixture server in its own process (``syncrig serve http``), as a real server would
     be: it must not share this process's interpreter lock with the code being measured."""
-    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "http", "--port", "0",
-                             "--root", str(root), "--uploads", str(uploads)],
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "http",
+                             "--port", "0", "--root", str(root), "--uploads", str(uploads)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None

@@ -99,11 +99,17 @@ class Folder:
         self._closer = weakref.finalize(self, os.close, fd)
 
     @classmethod
-    def hold(cls, path: str | Path, *, create: bool = False) -> Folder:
-        """Hold the folder at ``path`` (a trusted path: its own symlinks are followed)."""
+    def hold(cls, path: str | Path, *, create: bool = False, follow: bool = True) -> Folder:
+        """Hold the folder at ``path``, a trusted path: the folders on its way are followed;
+        its last name too unless ``follow`` is false (then a symlink there is refused)."""
         if create:
             Path(path).mkdir(parents=True, exist_ok=True)
-        return cls(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), Path(path))
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            raise _refused(str(path), exc) from None
+        return cls(fd, Path(path))
 
     def close(self) -> None:
         self._closer()

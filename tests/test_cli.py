@@ -127,8 +127,8 @@ def test_serve_http_serves_files_until_interrupted(tmp_path: Path) -> None:
     import urllib.request
 
     (tmp_path / "hello.txt").write_text("hello")
-    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "http", "--port", "0",
-                             "--root", str(tmp_path)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "http",
+                             "--port", "0", "--root", str(tmp_path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

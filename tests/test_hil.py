@@ -185,8 +185,8 @@ def _curl(namespace: str, url: str, max_time: float = 20) -> tuple[int, float]:
 
 
 def _shape(link: Link, scenario: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(["ip", "netns", "exec", link.dev, sys.executable, "-m", "conformance.cli",
-                             "shape", str(scenario), "--dev", "wlan0"], cwd=ROOT,
+    return subprocess.Popen(["ip", "netns", "exec", link.dev, sys.executable, "-m",
+                             "conformance.cli", "shape", str(scenario), "--dev", "wlan0"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

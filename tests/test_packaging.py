@@ -37,7 +37,7 @@ def test_the_wheel_carries_every_module_and_the_fixtures(tmp_path: Path) -> None
 
 
 def test_the_command_line_says_its_version() -> None:
-    shown = subprocess.run([sys.executable, "-m", "conformance.cli", "--version"], capture_output=True,
-                           text=True, check=True)
+    shown = subprocess.run([sys.executable, "-m", "conformance.cli", "--version"],
+                           capture_output=True, text=True, check=True)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert shown.stdout == f"syncrig {version}\n"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -245,3 +247,81 @@ def test_an_async_callback_that_raises_is_logged_and_the_service_goes_on(
     (task,) = rig.request.downloads.tasks.values()
     assert task.info().status == C.SESSION_SUCCESSFUL
     assert task.path.read_bytes() == served(http_server, "small.bin")
+
+
+def test_a_header_with_digits_only_to_unicode_ends_the_task_not_the_device(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    task = rig.start(scripted(http_server, "small.bin", "ok,digits"), filePath="a.bin")
+    rig.run(30)  # ``bytes ¹-²/³`` is no range: the 200 is the file
+    assert rig.kinds() == ["complete"]
+    assert task.path.read_bytes() == served(http_server, "small.bin")
+
+
+def test_a_206_of_another_representation_in_spite_of_if_range_is_never_spliced(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    task = rig.start(scripted(http_server, "big.bin", "ok,ok,otheretag"), filePath="a.bin")
+    rig.run(0.5)
+    rig.device.run(task.pause())
+    held = task.path.read_bytes()
+    rig.device.run(task.resume())
+    rig.run(30)
+    assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
+        ("pause",), ("fail", C.ERROR_UNHANDLED_HTTP_CODE)]
+    assert task.path.read_bytes() == held == served(http_server, "big.bin")[:len(held)]
+
+
+def test_a_server_that_trickles_costs_time_and_can_be_paused(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    rig = Rig(tmp_path)
+    task = rig.start(scripted(http_server, "small.bin", "ok,trickle:100"), filePath="a.bin")
+    started = time.monotonic()
+    rig.run(1.0)  # one simulated second, not one byte every 0.2 s until the end
+    assert time.monotonic() - started < 10
+    rig.device.run(task.pause())
+    assert task.info().status == C.SESSION_PAUSED
+
+
+def test_a_cache_folder_swapped_before_the_first_transfer_is_not_followed(
+        tmp_path: Path, http_server: FixtureHTTPServer, outside: Path) -> None:
+    rig = Rig(tmp_path)  # the sandbox is made (and its folders held) with the app
+    cache = rig.sandbox.cache_dir
+    (outside / "secret.txt").write_bytes(b"OUTSIDE SECRET")
+    cache.rename(cache.with_name("cache.moved"))
+    cache.symlink_to(outside)
+    task = rig.start(f"{http_server.url}/files/small.bin", filePath="written.bin")
+    rig.run(30)
+    assert rig.kinds() == ["complete"]
+    assert not (outside / "written.bin").exists()
+    assert (cache.with_name("cache.moved") / "written.bin").read_bytes() == \
+        served(http_server, "small.bin")
+    rig.device.run(task.remove())
+    assert sorted(os.listdir(outside)) == ["secret.txt", "victim.bin"]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("url", "http://127.0.0.1/a\x00b"), ("url", "http://127.0.0.1/a b"),
+    ("url", "http://127.0.0.1/\udcff"), ("header", {"X-A": "1\r\nX-Injected: yes"}),
+    ("header", {"X Y": "v"}), ("header", {"X-A": "a\x01"}),
+    ("files.filename", 'f"\r\nX-Inj: 1'), ("files.type", "text/plain\r\nX: 1"),
+    ("data", "n\"\r\nContent-Type: evil")])
+def test_an_upload_field_that_cannot_go_on_the_wire_is_a_bad_argument(
+        tmp_path: Path, field: str, value: Any) -> None:
+    rig = Rig(tmp_path)
+    (rig.sandbox.cache_dir / "f.bin").write_bytes(b"x")
+    config: dict[str, Any] = {"url": "http://127.0.0.1:9/upload", "header": {},
+                              "method": "POST", "files": [{"uri": "internal://cache/f.bin"}],
+                              "data": []}
+    if field in ("url", "header"):
+        config[field] = value
+    elif field == "data":
+        config["data"] = [{"name": value, "value": "v"}]
+    else:
+        config["files"][0][field.split(".")[1]] = value
+    with pytest.raises(BusinessError) as caught:
+        rig.request.upload(config)
+    key = "files" if field.startswith("files") else field
+    assert caught.value.code == 401
+    assert caught.value.message.endswith(f"Initialize. ParseUploadConfig fail: {field}") or \
+        caught.value.message.endswith(f"Initialize. ParseUploadConfig fail: {key}")

@@ -187,7 +187,8 @@ def test_conformance_against_a_served_reference_from_the_command_line(tmp_path: 
     """What a user types: ``syncrig serve rpc`` in one process, ``syncrig conformance
     --target rpc=...`` in another; both API campaigns run over the wire and conform."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    serving = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc", "--port", "0"],
+    serving = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "rpc",
+                                "--port", "0"],
                                stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert serving.stdout is not None

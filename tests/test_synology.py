@@ -352,8 +352,8 @@ def test_state_survives_a_kill_9(tmp_path: Path) -> None:
     data = tmp_path / "nas"
 
     def start() -> tuple[subprocess.Popen[str], int]:
-        proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "nas", "--port", "0",
-                                 "--data", str(data), "--test-control"],
+        proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "nas",
+                                 "--port", "0", "--data", str(data), "--test-control"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         line = proc.stdout.readline()

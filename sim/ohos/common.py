@@ -135,23 +135,12 @@ class AppSandbox:
         self.cloud_dir = self.root / "cloud"
         for folder in (self.cache_dir, self.files_dir, self.cloud_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        self._held: dict[str, Folder] = {}
-
-    def _hold(self, name: str, path: Path) -> Folder:
-        if name not in self._held:
-            self._held[name] = Folder.hold(path)
-        return self._held[name]
-
-    @property
-    def cache(self) -> Folder:
-        """The cache folder, held: the references' file operations there go through it, so a
-        folder swapped for a symlink later is never followed (see :mod:`sim.fs`)."""
-        return self._hold("cache", self.cache_dir)
-
-    @property
-    def cloud(self) -> Folder:
+        # held now, as they are made: a folder swapped for a symlink before the app's first
+        # transfer is not followed either (see :mod:`sim.fs`)
+        self.cache = Folder.hold(self.cache_dir, follow=False)
+        """The cache folder, held: the references' file operations there go through it."""
+        self.cloud = Folder.hold(self.cloud_dir, follow=False)
         """The cloud folder, held (as :attr:`cache`)."""
-        return self._hold("cloud", self.cloud_dir)
 
     def cloud_uri(self, relative: str) -> str:
         """The ``file://`` URI the platform builds for a file in the cloud folder."""

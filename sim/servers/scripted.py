@@ -13,6 +13,10 @@ included) with the n-th step of the script; the last step repeats. Steps:
                    ``If-Range`` says (its ``Content-Range`` total is not the file's size)
 ``short``          200, chunked (no length), ending cleanly after half of the file
 ``drop:N``         as ``ok``, the connection closed after ``N`` body bytes
+``otheretag``      to a ``Range`` request, a 206 of another representation of the same size,
+                   with a right ``Content-Range`` and its own ETag, whatever ``If-Range`` says
+``digits``         200 with ``Content-Range: bytes ¹-²/³`` (digits only to ``str.isdigit``)
+``trickle:N``      200 announcing the whole file, then one byte every 0.2 s, ``N`` in all
 =================  ==========================================================================
 
 Each token counts its own requests, so one server serves any number of scripted downloads.
@@ -20,6 +24,7 @@ Each token counts its own requests, so one server serves any number of scripted 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import threading
@@ -28,7 +33,8 @@ from pathlib import Path
 from aiohttp import web
 
 CHUNK = 64 * 1024
-STEPS = ("ok", "changed", "page", "badrange", "short", "drop")
+STEPS = ("ok", "changed", "page", "badrange", "short", "drop", "otheretag", "digits",
+         "trickle")
 
 
 def _etag(data: bytes) -> str:
@@ -86,12 +92,20 @@ class Scripts:
         wanted = request.headers.get("Range", "")
         if kind == "badrange" and wanted:
             data = changed(data) + b"x" * 1000
+        if kind == "otheretag" and wanted:
+            data = changed(data)
+        if kind == "digits":
+            return await self._send(request, web.StreamResponse(status=200, headers={
+                "Content-Range": "bytes \u00b9-\u00b2/\u00b3"}), data, len(data))
+        if kind == "trickle":
+            return await self._trickle(request, data, int(args[0]) if args else 10)
         etag = _etag(data)
         headers = {"ETag": etag, "Accept-Ranges": "bytes",
                    "Content-Type": "application/octet-stream"}
         start, status = 0, 200
         if wanted.startswith("bytes=") and wanted.endswith("-") and (
-                kind == "badrange" or request.headers.get("If-Range", etag) == etag):
+                kind in ("badrange", "otheretag")
+                or request.headers.get("If-Range", etag) == etag):
             start = int(wanted[6:-1]) if wanted[6:-1].isdigit() else 0
             if start >= len(data):
                 raise web.HTTPRequestRangeNotSatisfiable(
@@ -113,6 +127,19 @@ class Scripts:
                     request.transport.abort()
             return response
         return await self._send(request, response, body, len(body))
+
+    async def _trickle(self, request: web.Request, data: bytes,
+                       count: int) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"ETag": _etag(data)})
+        response.content_length = len(data)
+        with contextlib.suppress(ConnectionError):
+            await response.prepare(request)
+            for i in range(min(count, len(data))):
+                await response.write(data[i:i + 1])
+                await asyncio.sleep(0.2)
+            if request.transport is not None:
+                request.transport.abort()
+        return response
 
     async def _send(self, request: web.Request, response: web.StreamResponse, body: bytes,
                     length: int | None) -> web.StreamResponse:

@@ -9,7 +9,9 @@ and exchanges chunks with the simulation through a bounded queue (backpressure b
 from __future__ import annotations
 
 import queue
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -18,6 +20,9 @@ import pycurl
 BUFFER = 1024 * 1024
 BLOCK = 1024 * 1024
 """Body bytes handed from the curl thread to the simulation at a time."""
+HOLD_S = 0.05
+"""Longest a received byte waits in the curl thread, and the simulation for a byte, before
+each gives the other what it has (or the news that there is nothing yet)."""
 CONNECT_ERRORS = frozenset({
     pycurl.E_COULDNT_RESOLVE_PROXY, pycurl.E_COULDNT_RESOLVE_HOST,
     pycurl.E_COULDNT_CONNECT, pycurl.E_OPERATION_TIMEDOUT,
@@ -65,6 +70,15 @@ def _base(url: str, headers: list[str], options: CurlOptions) -> pycurl.Curl:
     return c
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: a server's header is not a number because ``str.isdigit`` says
+    so (``¹²³`` are digits to it, not to ``int``)."""
+    return bool(_DIGITS.fullmatch(text))
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
 @dataclass(frozen=True)
 class Head:
     """The status and headers of the final response (after redirects), as they stand when its
@@ -79,7 +93,7 @@ class Head:
         status = 0
         if block:
             fields = block[0].split()
-            if len(fields) > 1 and fields[1].isdigit():
+            if len(fields) > 1 and _digits(fields[1]):
                 status = int(fields[1])
         return cls(status, tuple(block))
 
@@ -96,7 +110,7 @@ class Head:
     @property
     def content_length(self) -> int:
         value = self.header("Content-Length")
-        return int(value) if value is not None and value.isdigit() else -1
+        return int(value) if value is not None and _digits(value) else -1
 
     @property
     def content_range(self) -> tuple[int, int, int] | None:
@@ -106,9 +120,19 @@ class Head:
             return None
         span, _, total = value[6:].partition("/")
         first, _, last = span.partition("-")
-        if not (first.isdigit() and last.isdigit() and (total.isdigit() or total == "*")):
+        if not (_digits(first) and _digits(last) and (_digits(total) or total == "*")):
             return None
-        return int(first), int(last), int(total) if total.isdigit() else -1
+        return int(first), int(last), int(total) if total != "*" else -1
+
+    def same_representation(self, validator: str) -> bool:
+        """Whether this answer names the representation ``validator`` (an ETag or a
+        Last-Modified) named: a 206 must carry the same strong ETag, or the same
+        Last-Modified, as the answer whose bytes it continues (RFC 9110 §13.1.5, §15.3.7)."""
+        if not validator:
+            return True  # nothing to hold it to
+        if validator.startswith('"'):
+            return self.header("ETag") == validator
+        return self.header("Last-Modified") == validator
 
     @property
     def validator(self) -> str:
@@ -151,6 +175,10 @@ def probe(url: str, headers: list[str], options: CurlOptions) -> CurlResult:
     c = _base(url, headers, options)
     c.setopt(pycurl.CUSTOMREQUEST, "GET")
     c.setopt(pycurl.NOBODY, 1)
+    # headers only: a server that trickles them ends the probe in bounded time (the
+    # simulation waits for the probe as the platform's service does)
+    c.setopt(pycurl.TIMEOUT_MS, int((options.connect_timeout_s + options.low_speed_time_s)
+                                    * 1000))
     c.setopt(pycurl.HEADERFUNCTION, lambda raw: lines.append(raw.decode("latin-1")))
     return _finish(c, lines)
 
@@ -179,6 +207,7 @@ class Fetch:
         self._abort = threading.Event()
         self._block: list[bytes] = []
         self._block_size = 0
+        self._block_since = 0.0
         self.result: CurlResult | None = None
         self.head: Head | None = None
         """The final response's status and headers, set before its first body block."""
@@ -193,10 +222,13 @@ class Fetch:
     def _write(self, data: bytes) -> int | None:
         if self.head is None:
             self.head = Head.of(self._lines)  # the headers are complete once the body begins
-        # hand over blocks of BLOCK bytes: one queue operation per block, not per recv()
+        # hand over blocks of BLOCK bytes: one queue operation per block, not per recv() —
+        # or what came within HOLD_S, so a server that trickles bytes is heard as it sends
+        if not self._block:
+            self._block_since = time.monotonic()
         self._block.append(data)
         self._block_size += len(data)
-        if self._block_size < BLOCK:
+        if self._block_size < BLOCK and time.monotonic() - self._block_since < HOLD_S:
             return None
         return None if self._hand_over() else 0  # 0 makes curl stop (CURLE_WRITE_ERROR)
 
@@ -233,9 +265,15 @@ class Fetch:
                 return
 
     def chunks(self) -> Iterator[bytes]:
-        """Body chunks as curl receives them; ends when the transfer ends (see :attr:`result`)."""
+        """Body chunks as curl receives them; ends when the transfer ends (see :attr:`result`).
+        An empty chunk means nothing arrived within :data:`HOLD_S`: the caller lets its own
+        time pass (a slow server costs time, it does not freeze the caller)."""
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=HOLD_S)
+            except queue.Empty:
+                yield b""
+                continue
             if item is _END:
                 self._thread.join()
                 return

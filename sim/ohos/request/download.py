@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import stat
 import weakref
 from collections import deque
@@ -37,21 +36,23 @@ from sim.errors import StorageFull, TransferInterrupted, UnsafePath
 from sim.fs import parts
 from sim.ohos.common import AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
-from sim.ohos.request.curl import CONNECT_ERRORS, CurlOptions, CurlResult, Fetch, Head, probe
+from sim.ohos.request.curl import (
+    CONNECT_ERRORS,
+    HOLD_S,
+    CurlOptions,
+    CurlResult,
+    Fetch,
+    Head,
+    probe,
+)
 from sim.ohos.request.errors import business_error, param_error
+from sim.ohos.request.wire import sendable_header, sendable_url
 from sim.trace import DeviceEvent, EventKind
 
 if TYPE_CHECKING:
     from sim.device.storage import Reservation
     from sim.ohos.request.api import RequestModule
 
-URL = re.compile(r"^http(s)?://.+")
-UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
-"""Characters no URL on the wire can hold (controls, NUL, space): refused as a bad url."""
-TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-"""A header name (RFC 9110 §5.1)."""
-BAD_VALUE = re.compile(r"[\x00\r\n]")
-"""What would end a header value early or start another header: refused as a bad header."""
 EVENTS = ("progress", "complete", "pause", "remove", "fail")
 HALTS = ("paused by user", "removed")
 """Reasons a task's own call gives when it stops the task's transfer."""
@@ -97,15 +98,13 @@ def parse_config(module: RequestModule, config: object) -> DownloadConfig:
     if not isinstance(config, dict):
         raise param_error(fidelity, "download config has wrong type")
     url = config.get("url")
-    if not isinstance(url, str) or not URL.match(url) or UNSENDABLE.search(url) \
-            or not _utf8(url):
+    if not sendable_url(url):
         raise param_error(fidelity, "download config url error")
     header = config.get("header", {})
     if header is None:
         header = {}
     if not isinstance(header, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and TOKEN.match(k)
-            and not BAD_VALUE.search(v) and _utf8(v) for k, v in header.items()):
+            sendable_header(k, v) for k, v in header.items()):
         raise param_error(fidelity, "download config header error")
     values: dict[str, Any] = {"url": url, "header": dict(header)}
     for key, kind in (("enableMetered", bool), ("enableRoaming", bool), ("background", bool),
@@ -122,15 +121,6 @@ def parse_config(module: RequestModule, config: object) -> DownloadConfig:
         raise param_error(fidelity, "download config networkType has wrong type")
     values["networkType"] = network_type
     return DownloadConfig(**values)
-
-
-def _utf8(text: str) -> bool:
-    """Whether ``text`` can be handed over in UTF-8 (a lone surrogate cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _file_error(code: int) -> Exception:
@@ -562,6 +552,13 @@ class DownloadService:
         finished = False
         while not finished:
             chunk = next(chunks, None)
+            if chunk == b"":  # the server is slow: its time passes here too
+                if task.halted:  # paused or removed meanwhile
+                    fetch.abort()
+                    self._commit(reservation, written)
+                    return "halted", None, fetch.head
+                yield self.env.timeout(HOLD_S)
+                continue
             if chunk is not None:
                 pending.append(chunk)
                 pending_size += len(chunk)
@@ -651,7 +648,12 @@ class DownloadService:
             return False
         span = head.content_range
         if span is None or span[0] != position or \
-                (task.total >= 0 and span[2] not in (task.total, -1)):
+                (task.total >= 0 and span[2] not in (task.total, -1)) or \
+                (span[2] >= 0 and span[1] != span[2] - 1) or \
+                (head.content_length >= 0 and head.content_length != span[1] - span[0] + 1) or \
+                not head.same_representation(task.validator):
+            # other bytes than asked, a span that is not the rest of the file, or another
+            # representation than the file holds (a 206 in spite of If-Range)
             return None
         return True
 

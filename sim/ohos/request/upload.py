@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import re
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -26,12 +25,12 @@ from sim.ohos.common import INTERNET, AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
 from sim.ohos.request.curl import CurlOptions, CurlResult, Send
 from sim.ohos.request.errors import business_error, param_error
+from sim.ohos.request.wire import form_safe, sendable_header, sendable_url, utf8
 from sim.trace import EventKind
 
 if TYPE_CHECKING:
     from sim.ohos.request.api import RequestModule
 
-URL = re.compile(r"^http(s)?://.+")
 EVENTS = ("progress", "headerReceive", "complete", "fail")
 STEP = 1024 * 1024
 START_DELAY_S = 0.05
@@ -84,10 +83,10 @@ def parse_config(module: RequestModule, config: object) -> UploadConfig:
         if key not in config:
             raise param_error(fidelity, f"{fail}: {key} is missing")
     url, header, method = config["url"], config["header"], config["method"]
-    if not isinstance(url, str) or not URL.match(url):
+    if not sendable_url(url):
         raise param_error(fidelity, f"{fail}: url")
     if not isinstance(header, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in header.items()):
+            sendable_header(k, v) for k, v in header.items()):
         raise param_error(fidelity, f"{fail}: header")
     if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
         raise param_error(fidelity, f"{fail}: method")
@@ -101,7 +100,7 @@ def parse_config(module: RequestModule, config: object) -> UploadConfig:
         if not isinstance(entry, dict) or not isinstance(entry.get("uri"), str):
             raise param_error(fidelity, f"{fail}: files")
         for key in ("filename", "name", "type"):
-            if key in entry and not isinstance(entry[key], str):
+            if key in entry and not (isinstance(entry[key], str) and form_safe(entry[key])):
                 raise param_error(fidelity, f"{fail}: files.{key}")
         uri = entry["uri"]
         kind = entry.get("type") or mimetypes.guess_type(uri)[0] or "application/octet-stream"
@@ -109,7 +108,8 @@ def parse_config(module: RequestModule, config: object) -> UploadConfig:
     data = []
     for entry in data_in:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("value"), str):
+                or not isinstance(entry.get("value"), str) or not form_safe(entry["name"]) \
+                or not utf8(entry["value"]):
             raise param_error(fidelity, f"{fail}: data")
         data.append(RequestData(entry["name"], entry["value"]))
     return UploadConfig(url, dict(header), method.upper(), tuple(files), tuple(data))
@@ -327,6 +327,9 @@ class UploadService:
         uri_name = f.uri.rstrip(" ").rsplit("/", 1)[-1]
         filename = uri_name if fidelity.multipart_filename_from_uri or not f.filename \
             else f.filename
+        # a file's own name may hold a quote or a line break: escaped as HTML forms do
+        # (RFC 7578 §4.2), it stays one parameter of one part
+        filename = filename.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
         head = b"".join(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{d.name}"\r\n\r\n'
             f"{d.value}\r\n".encode() for d in config.data)
