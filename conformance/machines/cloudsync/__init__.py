@@ -411,7 +411,7 @@ class CloudSyncMachine(RecordedMachine):
                         self.target.drive.switches[GALLERY if gallery else BUNDLE] = False
                     elif part.startswith("battery"):
                         controls.set_battery_level(float(part.split("-")[1]))
-                    else:
+                    elif part.startswith("charging"):
                         controls.set_battery_level(5.0)
                         controls.plug_charger()
                 module = self.target.modules["system"]
