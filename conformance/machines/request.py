@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos, wait
+from conformance.machines.base import ConformanceFailure, Step, combos
+from conformance.machines.events import DeviceEvents, passing_time
 from conformance.targets import RequestTarget
 from conformance.targets.reference import ReferenceRequest
 from sim.ohos.common import BusinessError
@@ -92,7 +93,7 @@ SERVER_FAULTS = {  # research §3.5: the result of each server answer
 }
 
 
-class RequestMachine(RecordedMachine):
+class RequestMachine(DeviceEvents):
     """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin`` and
     ``big.bin``; the target is the in-process reference unless
     :attr:`request_target_factory` gives another (over syncrig-rpc/1, on hardware)."""
@@ -595,11 +596,9 @@ class RequestMachine(RecordedMachine):
     def radio(self, radio: str, up: bool) -> None:
         # only between downloads: the outcome of one in flight is predicted at its start
         if all(self.ended(i) for i in range(len(self.tasks))):
-            self.device.controls.set_radio(radio, up)
+            self.set_radios(up, (radio,))
 
-    @rule(seconds=st.sampled_from([1.0, 30.0]))
-    def time_passes(self, seconds: float) -> None:
-        wait(self, seconds)
+    time_passes = passing_time(1.0, 30.0)
 
     @invariant()
     def tasks_keep_their_promises(self) -> None:
