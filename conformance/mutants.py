@@ -115,6 +115,9 @@ _CSP = "cloudSync-paths"
 _CS2 = "cloudSync-twodevice"
 _API = "sim.ohos.cloudsync.api"
 _ENG = "sim.ohos.cloudsync.engine"
+_CND = "sim.ohos.cloudsync.conditions"
+_FLD = "sim.ohos.cloudsync.folder"
+_SVC = "sim.ohos.cloudsync.service"
 _RQ = "request"
 _DL = "sim.ohos.request.download"
 _NAS = "SYNO.CloudSync"
@@ -137,27 +140,25 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m("cs-ipc-unchecked", _CS, f"{_API}:_SyncBase._service_call",
        "if error is None and not self._module.cloud.ipc_ok():", "if False:",
        "13600001 when the sync service cannot be reached"),
-    _m("cs-battery-low-at-10", _CS, f"{_ENG}:SyncEngine.check_start",
-       "if self._battery_below(K.STOP_CAPACITY_LIMIT):",
-       "if self._battery_below(K.STOP_CAPACITY_LIMIT + 1e-9):",
+    _m("cs-battery-low-at-10", _CS, f"{_CND}:start_refusal",
+       "if battery_below(device, K.STOP_CAPACITY_LIMIT):",
+       "if battery_below(device, K.STOP_CAPACITY_LIMIT + 1e-9):",
        "22400003 below 10 % (not at 10 %)"),
-    _m("cs-battery-low-while-charging", _CS, f"{_ENG}:SyncEngine._battery_below",
+    _m("cs-battery-low-while-charging", _CS, f"{_CND}:battery_below",
        "battery.percent is not None and not battery.charging \\",
        "battery.percent is not None \\",
        "22400003 only when not charging"),
-    _m("cs-cloud-before-network", _CS, f"{_ENG}:SyncEngine.check_start",
-       "        if not self._online():\n            return K.NETWORK_UNAVAILABLE\n"
-       "        if not self.service.drive.ready(self.bundle):\n"
-       "            return K.CLOUD_NOT_READY\n",
-       "        if not self.service.drive.ready(self.bundle):\n"
-       "            return K.CLOUD_NOT_READY\n"
-       "        if not self._online():\n            return K.NETWORK_UNAVAILABLE\n",
+    _m("cs-cloud-before-network", _CS, f"{_CND}:start_refusal",
+       "    if not online(device):\n        return K.NETWORK_UNAVAILABLE\n"
+       "    if not drive.ready(bundle):\n        return K.CLOUD_NOT_READY\n",
+       "    if not drive.ready(bundle):\n        return K.CLOUD_NOT_READY\n"
+       "    if not online(device):\n        return K.NETWORK_UNAVAILABLE\n",
        "start()'s checks in order: network, then cloud, then battery"),
-    _m("cs-offline-start-accepted", _CS, f"{_ENG}:SyncEngine.check_start",
-       "        if not self._online():\n            return K.NETWORK_UNAVAILABLE\n", "",
+    _m("cs-offline-start-accepted", _CS, f"{_CND}:start_refusal",
+       "    if not online(device):\n        return K.NETWORK_UNAVAILABLE\n", "",
        "22400002 when there is no network"),
-    _m("cs-cloud-readiness-unchecked", _CS, f"{_ENG}:SyncEngine.check_start",
-       "if not self.service.drive.ready(self.bundle):", "if False:",
+    _m("cs-cloud-readiness-unchecked", _CS, f"{_CND}:start_refusal",
+       "if not drive.ready(bundle):", "if False:",
        "22400001 when the cloud is not ready (logged out, switch off)"),
     _m("cs-on-any-event", _CS, f"{_API}:_SyncBase.on",
        'if evt != "progress" or not callable(callback):', "if not callable(callback):",
@@ -212,19 +213,19 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m("cs-upload-failed-without-error", _CS, f"{_ENG}:SyncEngine._run",
        "self._emit(SyncState.UPLOAD_FAILED, self._top())", "self._emit(SyncState.UPLOAD_FAILED)",
        "UPLOAD_FAILED names its ErrorType"),
-    _m("cs-battery-warning-at-15", _CS, f"{_ENG}:SyncEngine._check_battery",
-       "if self._battery_below(K.PAUSE_CAPACITY_LIMIT):",
-       "if self._battery_below(K.PAUSE_CAPACITY_LIMIT + 1e-9):",
+    _m("cs-battery-warning-at-15", _CS, f"{_CND}:battery_fault",
+       "if battery_below(device, K.PAUSE_CAPACITY_LIMIT):",
+       "if battery_below(device, K.PAUSE_CAPACITY_LIMIT + 1e-9):",
        "BATTERY_LEVEL_WARNING below 15 % (not at 15 %)"),
     _m("cs-no-stopped-event", _CS, f"{_ENG}:SyncEngine._runs",
        "self._emit(SyncState.STOPPED)", "pass", "stop() ends a running sync with STOPPED"),
 
     # -- @ohos.file.cloudSync: path safety and data integrity ----------------------------------
-    _m("cs-snapshot-follows-links", _CSP, f"{_ENG}:SyncEngine._snapshot",
-       "fd = self.folder.open(rel)", "fd = os.open(self.root / rel, os.O_RDONLY)",
+    _m("cs-snapshot-follows-links", _CSP, f"{_FLD}:CloudFolder.snapshot",
+       "fd = self.held.open(rel)", "fd = os.open(self.root / rel, os.O_RDONLY)",
        "an upload never reads through a link in the cloud folder"),
-    _m("cs-temp-by-name", _CSP, f"{_ENG}:SyncEngine._place",
-       "return self.folder.write_atomic(rel, src, create_parents=True)",
+    _m("cs-temp-by-name", _CSP, f"{_FLD}:CloudFolder.place",
+       "return self.held.write_atomic(rel, src, create_parents=True)",
        "temp = (self.root / rel).with_name(TEMP_PREFIX + Path(rel).name); "
        "temp.parent.mkdir(parents=True, exist_ok=True); temp.write_bytes(src.read()); "
        "os.replace(temp, self.root / rel); return os.stat(self.root / rel)",
@@ -239,7 +240,7 @@ CATALOGUE: tuple[Mutant, ...] = (
        "                raise UnsafePath(uri, UnsafePath.LINK)\n"
        "            rel, status = str(path.relative_to(self.sandbox.cloud_dir)), None",
        "14000002 for a URI that is not a plain path of the cloud folder"),
-    _m("cs-callback-exception-escapes", _CSP, f"{_ENG}:CloudSyncService.call_app",
+    _m("cs-callback-exception-escapes", _CSP, f"{_SVC}:CloudSyncService.call_app",
        "except Exception as exc:", "except ArithmeticError as exc:",
        "an app callback that raises does not stop the sync service"),
     _m("cs-delete-unconditional", _CS2, f"{_ENG}:SyncEngine._push_delete",

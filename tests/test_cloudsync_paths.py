@@ -18,15 +18,14 @@ from sim.device import Device
 from sim.errors import UnsafePath
 from sim.fs import NAME_MAX, TEMP_PREFIX
 from sim.ohos.cloudsync import CloudSyncModule
-from sim.ohos.cloudsync.engine import (
-    BATCH,
-    LISTENER_FAILED,
+from sim.ohos.cloudsync.engine import BATCH, REJECTED
+from sim.ohos.cloudsync.folder import (
     NOT_CANONICAL,
-    REJECTED,
     TEMPORARY_NAME,
-    _conflict_name,
     cloud_path_problem,
+    conflict_name,
 )
+from sim.ohos.cloudsync.service import LISTENER_FAILED
 from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, BusinessError, Caller
 from tests.conftest import make_profile
 
@@ -73,7 +72,7 @@ class Phone:
         return self.progress[-1]
 
     def files(self) -> dict[str, bytes]:
-        return {rel: self.module.files.read(rel) for rel in self.module.engine().scan()}
+        return {rel: self.module.files.read(rel) for rel in self.module.engine().folder.scan()}
 
     def events(self, api: str) -> list[dict[str, Any]]:
         return [e.data for e in self.device.trace.events if e.data.get("api") == api]
@@ -297,10 +296,10 @@ def test_a_cloud_delete_is_conditional_on_the_version(tmp_path: Path) -> None:
 
 def test_a_conflict_name_fits_in_a_name() -> None:
     long = "n" * 251 + ".txt"
-    name = _conflict_name(long, 2)
+    name = conflict_name(long, 2)
     assert len(name.encode()) == NAME_MAX and name.endswith(" (conflict 2).txt")
-    assert _conflict_name("d", 1) == "d (conflict)"
-    assert _conflict_name(".profile", 1) == ".profile (conflict)"
+    assert conflict_name("d", 1) == "d (conflict)"
+    assert conflict_name(".profile", 1) == ".profile (conflict)"
 
 
 # -- bad names given to the API -----------------------------------------------------------------

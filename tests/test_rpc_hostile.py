@@ -603,7 +603,7 @@ def test_a_targets_world_helpers_write_nothing_outside_its_folders(tmp_path: Pat
             with pytest.raises(UnsafePath):
                 helper(rel)
         assert files() == before
-        gallery = cloudsync.modules["system"].engine("com.example.gallery").root
+        gallery = cloudsync.modules["system"].engine("com.example.gallery").folder.root
         for base in (gallery, request.sandbox.cache_dir):  # where the name would lead
             assert not Path(os.path.normpath(base / rel)).exists()
     finally:

@@ -39,7 +39,8 @@ from conformance.machines.base import ConformanceFailure, RecordedMachine, Step,
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.errors import UnsafePath
 from sim.fs import TEMP_PREFIX
-from sim.ohos.cloudsync.engine import LISTENER_FAILED, REJECTED
+from sim.ohos.cloudsync.engine import REJECTED
+from sim.ohos.cloudsync.service import LISTENER_FAILED
 from sim.ohos.common import BusinessError
 from sim.spec import ohos_cloudsync as spec
 

@@ -105,7 +105,7 @@ class Phone:
 
     def files(self) -> dict[str, str]:
         """The cloud folder's regular files: path → SHA-256."""
-        return {rel: _sha(self.module.files.read(rel)) for rel in self.engine.scan()}
+        return {rel: _sha(self.module.files.read(rel)) for rel in self.engine.folder.scan()}
 
     def kind(self, rel: str) -> str | None:
         """``file``, ``folder``, ``other`` or None for what is at ``rel``."""
@@ -279,7 +279,7 @@ class TwoDeviceMachine(RecordedMachine):
                 phone.module.files.delete(prefix)
             break
         if phone.kind(rel) == "folder":
-            for sub in list(phone.engine.scan()):
+            for sub in list(phone.engine.folder.scan()):
                 if sub.startswith(rel + "/"):
                     self._supersede(phone, sub)
                     phone.module.files.delete(sub)

@@ -65,7 +65,7 @@ class ReferenceCloudSync:
         """Another app (the Gallery, say) writing a file into its own cloud folder."""
         # (through the folder held by descriptor: a client over syncrig-rpc/1 may name any
         # ``rel``, and nothing outside the app's folder is written)
-        with Folder.hold(self.modules["system"].engine(bundle).root) as folder:
+        with Folder.hold(self.modules["system"].engine(bundle).folder.root) as folder:
             folder.write_atomic(rel, data, create_parents=True)
 
     def set_fs_fault(self, rel: str, error: int | None) -> None:

@@ -28,6 +28,7 @@ from sim.device.device import Device
 from sim.errors import StorageFull, UnsafePath
 from sim.fs import TEMP_PREFIX, Folder, parts
 from sim.ohos.cloudsync import constants as K
+from sim.ohos.cloudsync.conditions import start_refusal
 from sim.ohos.cloudsync.constants import (
     ChangeData,
     DownloadProgress,
@@ -35,8 +36,9 @@ from sim.ohos.cloudsync.constants import (
     NotifyType,
     SyncProgress,
 )
-from sim.ohos.cloudsync.engine import CloudSyncService, SyncEngine
+from sim.ohos.cloudsync.engine import SyncEngine
 from sim.ohos.cloudsync.fidelity import DOCUMENTED, CloudSyncFidelity
+from sim.ohos.cloudsync.service import CloudSyncService
 from sim.ohos.common import (
     CLOUDFILE_SYNC,
     AppSandbox,
@@ -124,7 +126,7 @@ class CloudSyncModule:
     @property
     def folder(self) -> Folder:
         """The app's cloud folder, held by the sync engine."""
-        return self.engine().folder
+        return self.engine().folder.held
 
     def relative(self, uri: object, invalid: int) -> str:
         """The cloud-folder path a URI names; ``invalid`` is thrown when it names none: not
@@ -310,11 +312,12 @@ class _SyncBase:
         module = self._module
         error = self._service_call(callback)
         if error is None:
-            code = self._engine.check_start()
+            engine = self._engine
+            code = start_refusal(engine.device, engine.service.drive, engine.bundle)
             if code:
                 error = module.error(code)
             else:
-                self._engine.start()
+                engine.start()
         return self._answer(error, None, callback)
 
     def stop(self, callback: AsyncCallback | None = None) -> Promise | None:
