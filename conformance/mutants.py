@@ -408,7 +408,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m("syno-lost-parameter-as-invalid", _NAS, f"{_SM}:_raw",
        "raise SynoError(LOST_PARAMETER,", "raise SynoError(INVALID_PARAMETER,",
        "a missing parameter is 114"),
-    _m("syno-unknown-method-as-api", _NAS, "sim.synology.server:NasServer._dispatch",
+    _m("syno-unknown-method-as-api", _NAS, "sim.synology.web:NasServer._dispatch",
        "            raise SynoError(NO_SUCH_METHOD, method)\n        return handler",
        "            raise SynoError(NO_SUCH_API, method)\n        return handler",
        "an unknown method is 103"),

@@ -272,9 +272,9 @@ def test_an_internal_fault_is_100_and_logged_with_its_traceback(
         nas: Nas2, caplog: pytest.LogCaptureFixture) -> None:
     admin = nas.login()
     nas.nas.store.db.close()  # the database gone from under the server: a fault of its own
-    with caplog.at_level(logging.ERROR, logger="sim.synology.server"):
+    with caplog.at_level(logging.ERROR, logger="sim.synology.web"):
         assert nas.call(admin, "list_conn") == error(100)
-    (record,) = [r for r in caplog.records if r.name == "sim.synology.server"]
+    (record,) = [r for r in caplog.records if r.name == "sim.synology.web"]
     assert record.exc_info is not None and record.exc_info[0] is sqlite3.ProgrammingError
 
 

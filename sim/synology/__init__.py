@@ -1,6 +1,6 @@
 """An emulated Synology NAS serving ``SYNO.CloudSync`` to the unmodified ``synology-api`` client."""
 
 from sim.synology.seed import NasSeed, load_seed
-from sim.synology.server import Nas, NasServer
+from sim.synology.web import Nas, NasServer
 
 __all__ = ["Nas", "NasSeed", "NasServer", "load_seed"]

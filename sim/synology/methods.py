@@ -33,7 +33,7 @@ from sim.spec.synology import (
 from sim.synology.errors import INVALID_PARAMETER, LOST_PARAMETER, NO_PERMISSION, SynoError
 
 if TYPE_CHECKING:
-    from sim.synology.server import Nas
+    from sim.synology.web import Nas
 
 Params = dict[str, str]
 Handler = Callable[["Nas", Params, sqlite3.Row], dict[str, Any] | None]
