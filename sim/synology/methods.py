@@ -33,7 +33,7 @@ from sim.spec.synology import (
 from sim.synology.errors import INVALID_PARAMETER, LOST_PARAMETER, NO_PERMISSION, SynoError
 
 if TYPE_CHECKING:
-    from sim.synology.web import Nas
+    from sim.synology.state import Nas
 
 Params = dict[str, str]
 Handler = Callable[["Nas", Params, sqlite3.Row], dict[str, Any] | None]
@@ -199,7 +199,7 @@ def _conn_entry(nas: Nas, row: sqlite3.Row, tasks: list[sqlite3.Row], paused_all
             "status": nas.connection_status(row, tasks, paused_all),
             "task_display_name": settings["task_name"], "task_name": settings["task_name"],
             "type": row["type"], "type_id": row["type_id"],
-            "unfinished_files": nas.unfinished_files(row["id"], tasks),
+            "unfinished_files": nas.engine.unfinished_files(row["id"], tasks),
             "user_id": uids[row["user_name"]],
             "user_name": row["user_name"]}
 
@@ -341,7 +341,7 @@ def get_recently_change(nas: Nas, params: Params, session: sqlite3.Row) -> dict[
     history = [{"action": r["action"], "base_name": r["file_name"], "log_level": r["log_level"],
                 "path": r["path"], "session_id": r["session_id"],
                 "syncfolder_basename": nas.sync_folder_name(r["session_id"])} for r in rows]
-    moving = nas.processing_items()
+    moving = nas.engine.processing_items()
     if not everyone:
         mine = {t["id"] for c in visible_connections(nas, session)
                 for t in nas.store.tasks(c["id"])}
@@ -365,7 +365,7 @@ def set_global_config(nas: Nas, params: Params, session: sqlite3.Row) -> None:
         raise SynoError(INVALID_PARAMETER, "admin_mode must be enable or disable")
     nas.store.set_config(repo_vol_path=volume, log_count=log_count, worker_count=workers,
                          admin_mode=admin_mode)
-    nas.set_workers(workers)
+    nas.engine.set_workers(workers)
 
 
 def set_personal_config(nas: Nas, params: Params, session: sqlite3.Row) -> None:
@@ -444,7 +444,7 @@ def _pause(nas: Nas, params: Params, paused: bool) -> None:
             db.execute("UPDATE connections SET paused = ? WHERE id = ?", (int(paused), conn_id))
     else:
         nas.store.set_config(paused=paused)
-    nas.changed()
+    nas.engine.changed()
 
 
 def pause(nas: Nas, params: Params, session: sqlite3.Row) -> None:
@@ -462,7 +462,7 @@ def unlink_connection(nas: Nas, params: Params, session: sqlite3.Row) -> None:
     with nas.store.tx() as db:
         db.execute("DELETE FROM tasks WHERE conn_id = ?", (row["id"],))
         db.execute("DELETE FROM connections WHERE id = ?", (row["id"],))
-    nas.changed()
+    nas.engine.changed()
 
 
 def unlink_session(nas: Nas, params: Params, session: sqlite3.Row) -> None:
@@ -471,7 +471,7 @@ def unlink_session(nas: Nas, params: Params, session: sqlite3.Row) -> None:
     row = task(nas, params, session, conn)
     with nas.store.tx() as db:
         db.execute("DELETE FROM tasks WHERE id = ?", (row["id"],))
-    nas.changed()
+    nas.engine.changed()
 
 
 def test_task_setting(nas: Nas, params: Params, session: sqlite3.Row) -> dict[str, Any]:
