@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sim.device.device import Device
 from sim.ohos.common import INTERNET, AppSandbox, AsyncCallback, Caller, Promise, deliver
 from sim.ohos.request import constants as C
 from sim.ohos.request.curl import CurlOptions
 from sim.ohos.request.download import DownloadService, create_file, parse_config
-from sim.ohos.request.errors import business_error
+from sim.ohos.request.errors import business_error, param_error
 from sim.ohos.request.fidelity import DOCUMENTED, RequestFidelity
-
-if TYPE_CHECKING:
-    from sim.ohos.request.upload import UploadService
+from sim.ohos.request.upload import UploadService
 
 
 class RequestModule:
@@ -51,8 +48,6 @@ class RequestModule:
         """Create a download task. Bad arguments and file errors are thrown at once (as the
         platform throws them inside the call); the task arrives through the promise/callback."""
         if callback is not None and not callable(callback):
-            from sim.ohos.request.errors import param_error
-
             raise param_error(self.fidelity, "callback is not a function")
         if not self.caller.has(INTERNET):
             if self.fidelity.permission_denied_silent:
@@ -65,8 +60,6 @@ class RequestModule:
 
     def upload(self, config: object, callback: AsyncCallback | None = None) -> Promise | None:
         """Create an upload task (one request per file; see :mod:`sim.ohos.request.upload`)."""
-        from sim.ohos.request.upload import UploadService
-
         if self._uploads is None:
             self._uploads = UploadService(self, self._curl_options)
         return self._uploads.upload(config, callback)

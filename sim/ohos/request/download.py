@@ -36,6 +36,7 @@ from sim.errors import StorageFull, TransferInterrupted, UnsafePath
 from sim.fs import parts
 from sim.ohos.common import AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
+from sim.ohos.request.app import App
 from sim.ohos.request.curl import (
     CONNECT_ERRORS,
     HOLD_S,
@@ -51,7 +52,6 @@ from sim.trace import DeviceEvent, EventKind
 
 if TYPE_CHECKING:
     from sim.device.storage import Reservation
-    from sim.ohos.request.api import RequestModule
 
 EVENTS = ("progress", "complete", "pause", "remove", "fail")
 HALTS = ("paused by user", "removed")
@@ -92,7 +92,7 @@ class DownloadInfo:
     downloadTotalBytes: int
 
 
-def parse_config(module: RequestModule, config: object) -> DownloadConfig:
+def parse_config(module: App, config: object) -> DownloadConfig:
     """Check a DownloadConfig the way the platform does (§3.1 steps 5-7)."""
     fidelity = module.fidelity
     if not isinstance(config, dict):
@@ -127,7 +127,7 @@ def _file_error(code: int) -> Exception:
     return business_error(C.EXCEPTION_FILEIO, f"Failed to open file errno {code}")
 
 
-def create_file(module: RequestModule, config: DownloadConfig) -> tuple[int, str, str]:
+def create_file(module: App, config: DownloadConfig) -> tuple[int, str, str]:
     """Create the task's file now under the app's cache folder: its descriptor (held by the
     task for every write), its path relative to the folder, and its URI.
 
@@ -344,7 +344,7 @@ class DownloadTask:
 class DownloadService:
     """The device's download service: queue, four workers, network watching."""
 
-    def __init__(self, module: RequestModule, curl_options: CurlOptions | None = None) -> None:
+    def __init__(self, module: App, curl_options: CurlOptions | None = None) -> None:
         self.module = module
         self.device = module.device
         self.env = module.device.env

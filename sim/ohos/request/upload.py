@@ -16,20 +16,18 @@ import os
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
 from sim.errors import TransferInterrupted, UnsafePath
 from sim.ohos.common import INTERNET, AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
+from sim.ohos.request.app import App
 from sim.ohos.request.curl import CurlOptions, CurlResult, Send
 from sim.ohos.request.errors import business_error, param_error
 from sim.ohos.request.wire import form_safe, sendable_header, sendable_url, utf8
 from sim.trace import EventKind
-
-if TYPE_CHECKING:
-    from sim.ohos.request.api import RequestModule
 
 EVENTS = ("progress", "headerReceive", "complete", "fail")
 STEP = 1024 * 1024
@@ -74,7 +72,7 @@ class TaskState:
     message: str
 
 
-def parse_config(module: RequestModule, config: object) -> UploadConfig:
+def parse_config(module: App, config: object) -> UploadConfig:
     fidelity = module.fidelity
     fail = "Initialize. ParseUploadConfig fail"
     if not isinstance(config, dict):
@@ -223,7 +221,7 @@ class UploadTask:
 class UploadService:
     """Runs upload tasks; each task runs on its own (no queue, as on the platform, §6)."""
 
-    def __init__(self, module: RequestModule, curl_options: CurlOptions | None = None) -> None:
+    def __init__(self, module: App, curl_options: CurlOptions | None = None) -> None:
         self.module = module
         self.device = module.device
         self.env = module.device.env
