@@ -149,7 +149,8 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
     """Run the campaigns — side by side in ``processes`` forked processes when more than one
     (a planted mutant is inherited) — and write the run directory ``out/<run-id>/``."""
     from conformance.reporting import bench
-    from conformance.reporting.rundir import load, render
+    from conformance.reporting.render import render
+    from conformance.reporting.rundir import load
 
     options = options or Options()
     if not options.derandomized and options.seed is None:

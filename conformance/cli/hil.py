@@ -14,7 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from conformance.reporting.rundir import load, render
+from conformance.reporting.render import render
+from conformance.reporting.rundir import load
 from conformance.runner import run
 from conformance.suite import Options
 from sim.arguments import out_folder, positive_duration

@@ -14,7 +14,8 @@ from rich.console import Console
 from conformance.cli.common import EXIT_BAD_INPUT
 from conformance.reporting import allure
 from conformance.reporting.diff import Incomparable, compare
-from conformance.reporting.rundir import RunDirError, load, render
+from conformance.reporting.render import render
+from conformance.reporting.rundir import RunDirError, load
 from sim.errors import ConfigError
 
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
 from conformance.reporting.cases import Case, item_name, locate, step_title
-
-if TYPE_CHECKING:
-    from conformance.reporting.rundir import RunDir
+from conformance.reporting.rundir import RunDir
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("conformance", "reporting"),
                           autoescape=True, undefined=jinja2.StrictUndefined,

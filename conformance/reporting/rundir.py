@@ -1,4 +1,4 @@
-"""A run directory on disk: reading it back, checking it, and rendering its reports.
+"""A run directory on disk: reading it back and checking it.
 
 Everything a report needs is in the run's JSON files, so a run made on another machine (or an
 older run) renders the same. A missing, partial or corrupted directory is named precisely —
@@ -91,16 +91,3 @@ def _json(path: Path, kind: type) -> Any:
         raise RunDirError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data
 
-
-def render(run: RunDir) -> dict[str, Path]:
-    """Write the run's JUnit XML, allure results and HTML report; their paths."""
-    from conformance.reporting import allure, html, junit
-    from conformance.reporting.cases import run_cases
-
-    cases = run_cases(run.results)
-    seconds = {c["campaign"]: float(c.get("seconds", 0.0)) for c in run.results["campaigns"]}
-    out = {"junit": junit.write(run.path / "junit.xml", cases, run.manifest, seconds),
-           "allure": run.path / "allure-results",
-           "html": html.write(run.path / "report.html", run, cases)}
-    allure.write(out["allure"], cases, run.manifest, run.path)
-    return out
