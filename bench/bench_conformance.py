@@ -31,9 +31,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from conformance.campaign import run_campaign
 from conformance.machines.base import RecordedMachine
+from conformance.options import Options
 from conformance.reporting.bench import bare
-from conformance.suite import CAMPAIGNS, Options, run_campaign
+from conformance.suite import CAMPAIGNS
 
 AREAS = (("sim/device", "device model"), ("sim/ohos", "reference APIs"),
          ("sim/synology", "NAS emulator"), ("sim/cloud", "simulated cloud"),

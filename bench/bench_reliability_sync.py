@@ -39,7 +39,7 @@ from conformance.machines.base import RecordedMachine, Step
 from conformance.machines.cloudsync_paths import CloudSyncPathMachine
 from conformance.machines.twodevice import NAMES, PHONES, TwoDeviceMachine
 from conformance.mutants import BY_NAME
-from conformance.suite import play
+from conformance.play import play
 
 ESCAPES = ("no byte is written outside the app's cloud folder",
            "no byte is read from outside the app's cloud folder")

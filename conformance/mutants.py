@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.suite import CAMPAIGNS, PRODUCT_KINDS, Options, Outcome, run_campaign
+from conformance.campaign import run_campaign
+from conformance.options import Options
+from conformance.outcome import PRODUCT_KINDS, Outcome
+from conformance.suite import CAMPAIGNS
 
 
 class MutantError(RuntimeError):

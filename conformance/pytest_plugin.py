@@ -18,15 +18,10 @@ from typing import Any
 
 import pytest
 
-from conformance.suite import (
-    CAMPAIGNS,
-    HYPOTHESIS_PROFILES,
-    PROFILE_CAMPAIGNS,
-    Campaign,
-    Options,
-    Outcome,
-    run_campaign,
-)
+from conformance.campaign import run_campaign
+from conformance.options import HYPOTHESIS_PROFILES, Options, rpc_address
+from conformance.outcome import Outcome
+from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS, Campaign
 from sim.errors import ConfigError
 
 MARKER = "syncrig_conformance"
@@ -84,7 +79,6 @@ def _options(config: pytest.Config) -> tuple[Options, list[str]]:
                       "nas_password": os.environ.get("SYNCRIG_NAS_PASSWORD", "")}
         apis = ["SYNO.CloudSync"]
     elif target.startswith("rpc="):
-        from conformance.suite import rpc_address
         from conformance.targets.rpc import APIS
 
         try:

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from conformance.suite import CAMPAIGNS, Options, Outcome, run_campaign
+from conformance.campaign import run_campaign
+from conformance.options import Options
+from conformance.outcome import Outcome
+from conformance.suite import CAMPAIGNS
 
 
 @dataclass

@@ -10,12 +10,15 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance.campaign import run_campaign
 from conformance.coverage import Coverage, matrix, save
 from conformance.machines.base import ConformanceFailure, Step
 from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.cloudsync_paths import CloudSyncPathMachine
 from conformance.mutants import BY_NAME
-from conformance.suite import CAMPAIGNS, Options, play, run_campaign
+from conformance.options import Options
+from conformance.play import play
+from conformance.suite import CAMPAIGNS
 from sim.spec import ohos_cloudsync as spec
 
 

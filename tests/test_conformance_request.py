@@ -8,10 +8,13 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance.campaign import run_campaign
 from conformance.coverage import Coverage
 from conformance.machines.request import RequestMachine
 from conformance.mutants import BY_NAME
-from conformance.suite import CAMPAIGNS, Options, play, run_campaign
+from conformance.options import Options
+from conformance.play import play
+from conformance.suite import CAMPAIGNS
 from sim.servers import FixtureHTTPServer
 from sim.spec import ohos_request as spec
 

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from conformance.campaign import run_campaign
 from conformance.mutants import BY_NAME, CATALOGUE, MutantError, run_mutants, summary
-from conformance.suite import CAMPAIGNS, Options, load_replay, play, replay, run_campaign
+from conformance.options import Options
+from conformance.play import play
+from conformance.replay import load_replay, replay
+from conformance.suite import CAMPAIGNS
+from conformance.worlds import device_world, request_world
 from sim.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -320,9 +325,8 @@ def test_the_nas_of_the_device_campaign_syncs_over_the_shared_link(tmp_path: Pat
     """The emulated NAS runs on the example's device: with its radios down the engine's
     download of the seeded cloud files waits; with Wi-Fi back it lands in the share."""
     from conformance.machines.device import DeviceMachine
-    from conformance.suite import _device_world
 
-    with _device_world(tmp_path, Options()):
+    with device_world(tmp_path, Options()):
         machine = DeviceMachine()
         try:
             assert machine.emulator.device is machine.device
@@ -348,11 +352,10 @@ def test_the_request_release_profile_is_predicted_and_differs(tmp_path: Path) ->
     assert ["enum", "ERROR", "ERROR_HTTP_DATA_ERROR", ""] in outcome.matrix["reached"]
     # the documented predictions against the release: the first difference breaks a rule
     from conformance.machines.request import RequestMachine
-    from conformance.suite import _request_world
     from conformance.targets.reference import ReferenceRequest
     from sim.ohos.request.fidelity import OHOS_3_2
 
-    with _request_world(tmp_path / "b", Options()):  # predicts the documents
+    with request_world(tmp_path / "b", Options()):  # predicts the documents
         RequestMachine.request_target_factory = staticmethod(
             lambda: ReferenceRequest(fidelity=OHOS_3_2))
         machine = RequestMachine()

@@ -9,10 +9,14 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance.campaign import run_campaign
 from conformance.coverage import Coverage
 from conformance.machines.synology import SynologyMachine
 from conformance.mutants import BY_NAME, Mutant
-from conformance.suite import CAMPAIGNS, Options, play, replay, run_campaign
+from conformance.options import Options
+from conformance.play import play
+from conformance.replay import replay
+from conformance.suite import CAMPAIGNS
 from conformance.targets.nas import NasTarget, ReadOnlyRefused
 from sim.synology import Nas, NasServer, load_seed
 

@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
+from conformance.campaign import run_campaign
 from conformance.machines.base import ConformanceFailure, Step
 from conformance.machines.twodevice import LOSS_SECTION, SECTION, TwoDeviceMachine
 from conformance.mutants import BY_NAME
-from conformance.suite import CAMPAIGNS, Options, play, run_campaign
+from conformance.options import Options
+from conformance.play import play
+from conformance.suite import CAMPAIGNS
 
 
 def s(rule: str, **args: Any) -> Step:

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
+from conformance.campaign import run_campaign
 from conformance.mutants import BY_NAME
+from conformance.options import Options
 from conformance.reporting import allure
 from conformance.reporting.cases import item_id, step_title
 from conformance.runner import run
-from conformance.suite import Options
+from conformance.suite import CAMPAIGNS
 
 APIS = ["cloudSync", "SYNO.CloudSync"]
 CLEAN_SYNO_RULES = "syncrig.SYNO-CloudSync.rules"
@@ -361,8 +363,6 @@ def test_a_failure_is_filed_under_the_method_it_names_or_else_the_last_one_calle
 
 def test_the_recorded_seed_reproduces_the_random_examples(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance.suite import CAMPAIGNS, run_campaign
-
     def rules(seed: int, where: str) -> dict[str, int]:
         (tmp_path / where).mkdir()
         monkeypatch.chdir(tmp_path / where)  # a fresh example database each time

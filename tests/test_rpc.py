@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from conformance.campaign import run_campaign
 from conformance.mutants import BY_NAME
+from conformance.options import Options
 from conformance.rpc import PROTOCOL, RemoteError, RpcClient, RpcServer
-from conformance.suite import CAMPAIGNS, Options, run_campaign
+from conformance.suite import CAMPAIGNS
 from conformance.targets.rpc import open_target
 from sim.device.radio import NetworkType
 from sim.ohos.common import BusinessError

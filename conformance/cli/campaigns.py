@@ -18,8 +18,10 @@ from rich.table import Table
 from conformance import mutants as M
 from conformance.cli.hil import BRINGUP_APIS
 from conformance.mutants import BY_NAME, CATALOGUE
+from conformance.options import Options, nas_address, rpc_address
+from conformance.replay import replay
 from conformance.runner import run
-from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS, Options, _host_port, replay, rpc_address
+from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS
 from conformance.targets.rpc import APIS
 from sim.arguments import image_path, out_folder, positive_duration
 from sim.device import load_profile
@@ -137,7 +139,7 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
         names = args.api or list(CAMPAIGNS)
     elif args.target.startswith("nas="):
 
-        _host_port(args.target[4:])
+        nas_address(args.target[4:])
         overrides |= {"nas": args.target[4:], "nas_user": args.nas_user,
                       "nas_password": os.environ.get("SYNCRIG_NAS_PASSWORD", "")}
         if any(name != "SYNO.CloudSync" for name in args.api or []):

@@ -14,10 +14,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from conformance.options import Options
 from conformance.reporting.render import render
 from conformance.reporting.rundir import load
 from conformance.runner import run
-from conformance.suite import Options
 from sim.arguments import out_folder, positive_duration
 from sim.device import load_profile
 from sim.errors import ConfigError, ShapeError

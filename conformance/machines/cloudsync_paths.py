@@ -28,7 +28,7 @@ import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import simpy
 from hypothesis import strategies as st
@@ -36,6 +36,7 @@ from hypothesis.stateful import invariant, rule
 
 from conformance.coverage import Coverage, Item, items_matrix
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step, combos
+from conformance.options import Options
 from conformance.targets.reference import BUNDLE, ReferenceCloudSync
 from sim.errors import UnsafePath
 from sim.fs import TEMP_PREFIX
@@ -43,9 +44,6 @@ from sim.ohos.cloudsync.engine import REJECTED
 from sim.ohos.cloudsync.service import LISTENER_FAILED
 from sim.ohos.common import BusinessError
 from sim.spec import ohos_cloudsync as spec
-
-if TYPE_CHECKING:
-    from conformance.suite import Options
 
 OUTSIDE = f"{spec.DOCUMENT} ## cloudSync (the app's cloud folder, /data/storage/el2/cloud); " \
     "research §2.11"

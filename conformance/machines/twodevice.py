@@ -26,7 +26,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import simpy
 from hypothesis import strategies as st
@@ -34,6 +34,7 @@ from hypothesis.stateful import invariant, rule
 
 from conformance.coverage import Coverage, Item, items_matrix
 from conformance.machines.base import ConformanceFailure, RecordedMachine, Step
+from conformance.options import Options
 from sim.cloud import CloudService
 from sim.device import Device, DeviceProfile, load_profile
 from sim.errors import ConfigError
@@ -64,9 +65,6 @@ DOCUMENTED: set[Item] = {("enum", "SyncState", s.name, "") for s in spec.SyncSta
 errors of a clean run and of a lost network."""
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-if TYPE_CHECKING:
-    from conformance.suite import Options
 
 
 def _sha(data: bytes) -> str:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.suite import PRODUCT_KINDS
+from conformance.outcome import PRODUCT_KINDS
 from sim.spec import ohos_cloudsync, ohos_request, synology
 
 PASSED, FAILED, BROKEN, SKIPPED = "passed", "failed", "broken", "skipped"

@@ -1,0 +1,203 @@
+"""A campaign run: Hypothesis's random examples, then the tour; a failure shrunk to its
+shortest trace, replayed once more for its evidence and saved as a replay file; a time limit.
+
+Every entry point (the command line, the pytest plugin, the mutant catalogue) runs campaigns
+through :func:`run_campaign`, so a failure found anywhere carries the same record and replay
+file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.coverage import Coverage
+from conformance.machines.base import BudgetSpent, RecordedMachine, Statistics, Step
+from conformance.options import HYPOTHESIS_PROFILES, Options
+from conformance.outcome import Outcome, failure_of
+from conformance.play import Inapplicable, minimize, play
+from conformance.replay import save_replay
+from conformance.suite import Campaign
+from conformance.targets.nas import NasTarget
+
+
+def _settings(options: Options, campaign: Campaign) -> settings:
+    examples = max(1, round(options.examples * campaign.examples_factor))
+    _, derandomize, database = HYPOTHESIS_PROFILES.get(options.hypothesis_profile,
+                                                       HYPOTHESIS_PROFILES["ci"])
+    extra: dict[str, Any] = {} if database else {"database": None}
+    return settings(max_examples=examples, stateful_step_count=options.steps, deadline=None,
+                    derandomize=derandomize, report_multiple_bugs=False,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # see minimize()
+                    suppress_health_check=[HealthCheck.too_slow],
+                    **extra)
+
+
+def run_campaign(campaign: Campaign, options: Options, work: Path,
+                 replays: Path | None = None) -> Outcome:
+    """Run one campaign; on failure keep the shortest steps that still break the same rule
+    and, given ``replays``, save them there as a replay file with the evidence of one more
+    replay of them (the device timeline as PNG, an HTTP target's exchanges)."""
+    machine = campaign.machine
+    machine.coverage = Coverage()
+    machine.last_steps = []
+    RecordedMachine.recent.clear()
+    RecordedMachine.failing = False
+    statistics = Statistics()
+    started = time.perf_counter()
+    failure: dict[str, Any] | None = None
+    steps: list[Step] = []
+    journal: list[tuple[Step, list[Any]]] = []
+    evidence: dict[str, Any] = {}
+    table: dict[str, Any] | None = None
+    try:
+        with _time_limit(options.timeout_s), campaign.environment(work, options), \
+                _seeded(machine, options):
+            machine.statistics = statistics
+            if options.duration_s is not None:
+                RecordedMachine.until = time.monotonic() + options.duration_s
+            try:
+                run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                    machine, settings=_settings(options, campaign))
+            except BudgetSpent:
+                pass  # the duration is over: the examples so far are the campaign's
+            except Flaky as exc:
+                failure = {"kind": "flaky", "message": f"not reproducible: {exc}", "rule": "",
+                           "section": "", "expected": "", "observed": ""}
+            except Exception as exc:
+                failure = failure_of(exc)
+            finally:
+                statistics.close()
+                machine.statistics = None
+                RecordedMachine.until = None
+            candidates = [list(machine.last_steps)]
+            if failure is not None and failure["kind"] == "flaky":
+                # Hypothesis's own re-run did not fail alike (the target keeps state between
+                # examples): a recent example that fails when replayed on its own still is a
+                # finding, with a trace that reproduces
+                for recent in list(reversed(RecordedMachine.recent)):
+                    try:
+                        again = play(machine, list(recent))
+                    except Inapplicable:  # the example's steps need the state it began in
+                        continue
+                    if again is not None:
+                        failure, candidates = again, [list(recent)]
+                        break
+            tour = machine.tour()
+            inapplicable_skipped = failure is None
+            if failure is None:
+                machine.coverage.journal = journal
+                try:
+                    failure = play(machine, tour, skip_inapplicable=True)
+                finally:
+                    machine.coverage.journal = None
+                if failure is not None:
+                    steps = minimize(machine, tour, failure, skip_inapplicable=True)
+            elif failure["kind"] != "flaky":
+                steps = minimize(machine, candidates[0], failure)
+            if failure is not None and failure["kind"] != "flaky":
+                journal, evidence = _evidence(campaign, steps, replays, inapplicable_skipped)
+            table = campaign.matrix(machine.coverage)  # in the world: excuses depend on it
+    except CampaignTimeout as exc:
+        failure = {"kind": "harness", "message": str(exc), "rule": "the campaign ends within "
+                   "its time limit", "section": "", "expected": f"< {options.timeout_s} s",
+                   "observed": "still running"}
+        steps = list(machine.last_steps)
+    except Exception as exc:  # the world itself failed: a server that did not start, say
+        failure = failure_of(exc)
+        failure["kind"] = "harness"
+    if table is None:
+        table = campaign.matrix(machine.coverage)
+    outcome = Outcome(campaign.name, table, time.perf_counter() - started, failure, steps,
+                      gate=campaign.gate, journal=journal, evidence=evidence,
+                      statistics=statistics.to_json()
+                      | {"seed": None if options.derandomized else options.seed})
+    if failure is not None and replays is not None:
+        outcome.replay = save_replay(replays / f"{_slug(campaign.name)}.json", outcome, options)
+    return outcome
+
+
+class CampaignTimeout(BaseException):
+    """A campaign past its time limit. Not an ``Exception``: Hypothesis must not take it for
+    a failing example and replay it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CampaignTimeout` in this thread after ``seconds`` (main thread only:
+    it is a SIGALRM timer)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CampaignTimeout(f"timeout: the campaign ran past {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _seeded(machine: type[RecordedMachine], options: Options) -> Iterator[None]:
+    """Hypothesis's ``@seed`` for the campaign's random examples (it reads the attribute
+    from the machine class); derandomized profiles need none."""
+    if options.derandomized or options.seed is None:
+        yield
+        return
+    machine._hypothesis_internal_use_seed = options.seed
+    try:
+        yield
+    finally:
+        del machine._hypothesis_internal_use_seed  # type: ignore[attr-defined]
+
+
+def _evidence(campaign: Campaign, steps: list[Step], folder: Path | None,
+              skip_inapplicable: bool) -> tuple[list[tuple[Step, list[Any]]], dict[str, Any]]:
+    """Replay the shrunk steps once more, recording which documented items each reached,
+    the HTTP exchanges of an HTTP target and — given a folder — the device timeline PNG."""
+    machine = campaign.machine
+    journal: list[tuple[Step, list[Any]]] = []
+    evidence: dict[str, Any] = {}
+
+    def collect(m: RecordedMachine) -> None:
+        exchanges = getattr(getattr(m, "nas", None), "exchanges", None)
+        if exchanges:
+            evidence["exchanges"] = exchanges[-40:]  # the last ones lead to the failure
+        device = getattr(m, "device", None)
+        if folder is not None and device is not None:
+            from sim.plot import plot_trace  # matplotlib loads only when a failure is plotted
+
+            png = folder / f"{_slug(campaign.name)}-timeline.png"
+            folder.mkdir(parents=True, exist_ok=True)
+            evidence["timeline"] = plot_trace(device.trace.timeline(), png,
+                                              title=f"{campaign.name}: shortest failing trace")
+
+    saved = machine.coverage
+    machine.coverage = Coverage(journal=journal)
+    NasTarget.exchanges_kept = True
+    try:
+        play(machine, steps, after=collect, skip_inapplicable=skip_inapplicable)
+    except Inapplicable:
+        pass
+    finally:
+        NasTarget.exchanges_kept = False
+        machine.coverage = saved
+    return journal, evidence
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()

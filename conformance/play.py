@@ -1,0 +1,100 @@
+"""A trace played on a fresh machine as Hypothesis would, and shrunk to the shortest that
+still breaks the same rule.
+
+The ground of campaigns, replays and worlds alike: a campaign shrinks its failure with it, a
+replay file is played with it, and a world on hardware plays a tour with it to learn what
+only the device's Controls reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis.stateful import RULE_MARKER
+
+from conformance.machines.base import RecordedMachine, Step
+from conformance.outcome import failure_of
+
+
+class Inapplicable(Exception):
+    """A step whose rule's precondition does not hold where a shorter trace puts it."""
+
+
+def play(machine_class: type[RecordedMachine], steps: list[Step],
+         after: Callable[[RecordedMachine], None] | None = None,
+         skip_inapplicable: bool = False) -> dict[str, Any] | None:
+    """Run ``steps`` on a fresh machine as Hypothesis would (invariants after each step,
+    teardown at the end); the failure they produce, or ``None``. ``after`` sees the machine
+    once it is torn down (to plot its device, say)."""
+    machine = machine_class()
+    observed: dict[str, Any] | None = None
+    try:
+        _check_invariants(machine)
+        for step in steps:
+            bound = getattr(machine, step.rule)
+            marker = getattr(bound, RULE_MARKER)
+            if not all(pre(machine) for pre in marker.preconditions):
+                if skip_inapplicable:
+                    continue
+                raise Inapplicable(step.rule)
+            machine.coverage.begin(step)
+            bound(**step.args)
+            _check_invariants(machine)
+    except Inapplicable:
+        raise
+    except Exception as exc:
+        observed = failure_of(exc)
+    finally:
+        try:
+            machine.teardown()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            observed = observed or failure_of(exc)
+    if after is not None:
+        after(machine)
+    return observed
+
+
+def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    return a is not None and b is not None and (a["kind"], a["rule"]) == (b["kind"], b["rule"])
+
+
+def minimize(machine_class: type[RecordedMachine], steps: list[Step],
+             failure: dict[str, Any], budget: int = 400,
+             skip_inapplicable: bool = False) -> list[Step]:
+    """The shortest sub-trace of ``steps`` found that breaks the same rule: chunks, then
+    single steps, are dropped while the failure stays (delta debugging; at most ``budget``
+    replays). Hypothesis's own shrinker is off: on a state machine it spends minutes where
+    this spends a second, and this result is checked to replay."""
+    try:
+        if not _same(play(machine_class, steps, skip_inapplicable=skip_inapplicable), failure):
+            return steps  # not deterministic enough to shrink: keep what failed
+    except Inapplicable:
+        return steps
+    runs = 0
+    size = max(1, len(steps) // 2)
+    while runs < budget:
+        changed = False
+        i = len(steps) - size
+        while i >= 0 and runs < budget:
+            candidate = steps[:i] + steps[i + size:]
+            runs += 1
+            try:
+                kept = _same(play(machine_class, candidate,
+                                  skip_inapplicable=skip_inapplicable), failure)
+            except Inapplicable:
+                kept = False
+            if kept:
+                steps, changed = candidate, True
+            i = min(i, len(steps)) - size
+        if size > 1:
+            size = max(1, size // 2)
+        elif not changed:
+            break
+    return steps
+
+
+def _check_invariants(machine: RecordedMachine) -> None:
+    for inv in machine.setup_state().invariants:  # type: ignore[no-untyped-call]
+        if all(pre(machine) for pre in inv.preconditions):
+            inv.function(machine)
