@@ -23,10 +23,12 @@ class Inapplicable(Exception):
 
 def play(machine_class: type[RecordedMachine], steps: list[Step],
          after: Callable[[RecordedMachine], None] | None = None,
-         skip_inapplicable: bool = False) -> dict[str, Any] | None:
+         skip_inapplicable: bool = False, timed: list[Step] | None = None
+         ) -> dict[str, Any] | None:
     """Run ``steps`` on a fresh machine as Hypothesis would (invariants after each step,
     teardown at the end); the failure they produce, or ``None``. ``after`` sees the machine
-    once it is torn down (to plot its device, say)."""
+    once it is torn down (to plot its device, say); ``timed`` receives each step run, with the
+    simulated time it started at in this run."""
     machine = machine_class()
     observed: dict[str, Any] | None = None
     try:
@@ -39,6 +41,8 @@ def play(machine_class: type[RecordedMachine], steps: list[Step],
                     continue
                 raise Inapplicable(step.rule)
             machine.coverage.begin(step)
+            if timed is not None:
+                timed.append(Step(step.rule, step.args, machine.now()))
             bound(**step.args)
             _check_invariants(machine)
     except Inapplicable:
@@ -91,7 +95,14 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
             size = max(1, size // 2)
         elif not changed:
             break
-    return steps
+    # the steps as they run on a fresh world: the times they start at there, not in the
+    # example they were cut from
+    timed: list[Step] = []
+    try:
+        again = play(machine_class, steps, skip_inapplicable=skip_inapplicable, timed=timed)
+    except Inapplicable:
+        return steps
+    return timed if _same(again, failure) and len(timed) == len(steps) else steps
 
 
 def _check_invariants(machine: RecordedMachine) -> None:

@@ -22,6 +22,7 @@ import contextlib
 import errno
 import os
 import stat
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Generator
@@ -58,6 +59,9 @@ HALTS = ("paused by user", "removed")
 """Reasons a task's own call gives when it stops the task's transfer."""
 STEP = 4 * 1024 * 1024
 """Bytes paced through the simulated link at a time (a progress event each)."""
+STALL_S = 1.0
+"""Real seconds without a step of the body after which a server counts as stalled (or
+trickling): from then on the simulation's time passes while it waits."""
 
 Gen = Generator[simpy.Event, Any, Any]
 
@@ -550,14 +554,19 @@ class DownloadService:
         outcome = "done"
         chunks = fetch.chunks()
         finished = False
+        heard = time.monotonic()
         while not finished:
             chunk = next(chunks, None)
-            if chunk == b"":  # the server is slow: its time passes here too
+            if chunk == b"":  # nothing from the server yet
                 if task.halted:  # paused or removed meanwhile
                     fetch.abort()
                     self._commit(reservation, written)
                     return "halted", None, fetch.head
-                yield self.env.timeout(HOLD_S)
+                if time.monotonic() - heard >= STALL_S:
+                    # a server that stalls or trickles: its time passes here too, so the
+                    # simulation goes on (and the app can pause or remove) meanwhile; a
+                    # brief wait on a busy machine moves no simulated time
+                    yield self.env.timeout(HOLD_S)
                 continue
             if chunk is not None:
                 pending.append(chunk)
@@ -621,6 +630,7 @@ class DownloadService:
                 task._progress()
             carried += kept
             pending, pending_size = [], 0
+            heard = time.monotonic()  # a step of the body went over the link
             if outcome != "done":
                 fetch.abort()
                 break
