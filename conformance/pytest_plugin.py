@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 
 from conformance.campaign import run_campaign
+from conformance.mutants import BY_NAME
 from conformance.options import HYPOTHESIS_PROFILES, Options, rpc_address
 from conformance.outcome import Outcome
+from conformance.reporting.allure import annotate
 from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS, Campaign
+from conformance.targets.rpc import APIS
 from sim.errors import ConfigError
 
 MARKER = "syncrig_conformance"
@@ -79,7 +82,6 @@ def _options(config: pytest.Config) -> tuple[Options, list[str]]:
                       "nas_password": os.environ.get("SYNCRIG_NAS_PASSWORD", "")}
         apis = ["SYNO.CloudSync"]
     elif target.startswith("rpc="):
-        from conformance.targets.rpc import APIS
 
         try:
             rpc_address(target[4:])
@@ -132,7 +134,6 @@ class CampaignItem(pytest.Item):
             (report_dir / f"matrix-{slug}.json").write_text(
                 json.dumps(result | {"matrix": m}, indent=2))
         if self.config.pluginmanager.hasplugin("allure_pytest"):
-            from conformance.reporting.allure import annotate
 
             annotate(result, m, {"target": self.options.target,
                                  "profile": self.options.profile,
@@ -151,7 +152,6 @@ class CampaignItem(pytest.Item):
 
 
 def _mutants(config: pytest.Config) -> Iterator[Any]:
-    from conformance.mutants import BY_NAME
 
     for name in config.getoption("--syncrig-mutant"):
         if name not in BY_NAME:

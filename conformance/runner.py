@@ -27,6 +27,9 @@ from typing import Any
 from conformance.campaign import run_campaign
 from conformance.options import Options
 from conformance.outcome import Outcome
+from conformance.reporting import bench
+from conformance.reporting.render import render
+from conformance.reporting.rundir import load
 from conformance.suite import CAMPAIGNS
 
 
@@ -151,9 +154,6 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
         progress: Callable[[str], None] = lambda _: None, processes: int = 1) -> RunReport:
     """Run the campaigns — side by side in ``processes`` forked processes when more than one
     (a planted mutant is inherited) — and write the run directory ``out/<run-id>/``."""
-    from conformance.reporting import bench
-    from conformance.reporting.render import render
-    from conformance.reporting.rundir import load
 
     options = options or Options()
     if not options.derandomized and options.seed is None:

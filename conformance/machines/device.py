@@ -23,6 +23,7 @@ from conformance.machines.request import RequestMachine
 from conformance.machines.synology import SynologyMachine
 from conformance.targets.nas import NasTarget
 from conformance.targets.reference import ReferenceRequest
+from sim.synology import Nas, NasServer
 
 
 class DeviceMachine(CloudSyncMachine, RequestMachine, SynologyMachine):
@@ -35,7 +36,6 @@ class DeviceMachine(CloudSyncMachine, RequestMachine, SynologyMachine):
     nas_login: ClassVar[tuple[str, str]] = ("", "")
 
     def make_nas(self) -> NasTarget:
-        from sim.synology import Nas, NasServer
 
         # SynologyMachine's __init__ runs first in the chain: the device is made here
         self.target = self.target_factory()

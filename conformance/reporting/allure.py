@@ -34,7 +34,16 @@ from allure_commons.model2 import (
 from allure_commons.types import AttachmentType, LabelType, LinkType
 from allure_commons.utils import uuid4
 
-from conformance.reporting.cases import BROKEN, FAILED, PASSED, SKIPPED, Case, item_name, step_title
+from conformance.reporting.cases import (
+    BROKEN,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    Case,
+    campaign_cases,
+    item_name,
+    step_title,
+)
 
 CATEGORIES = [
     {"name": "Conformance violations (the implementation broke a documented rule)",
@@ -210,7 +219,6 @@ def annotate(campaign: dict[str, Any], matrix: dict[str, Any], options: dict[str
     :func:`write` makes for a ``syncrig conformance`` run."""
     import allure as api
 
-    from conformance.reporting.cases import campaign_cases
 
     case = campaign_cases(campaign, matrix)[0]
     api.dynamic.epic(case.api)
