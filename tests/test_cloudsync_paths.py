@@ -5,21 +5,24 @@ raises does not stop the service."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import simpy
 
-from sim.cloud import CloudService, PathClash, VersionConflict
+from sim.cloud import CloudObject, CloudService, PathClash, VersionConflict
 from sim.device import Device
 from sim.errors import UnsafePath
-from sim.fs import NAME_MAX, TEMP_PREFIX
+from sim.fs import NAME_MAX, PATH_MAX, TEMP_PREFIX
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync.engine import BATCH, REJECTED
 from sim.ohos.cloudsync.folder import (
+    NO_CONFLICT_NAME,
     NOT_CANONICAL,
     TEMPORARY_NAME,
     cloud_path_problem,
@@ -76,6 +79,30 @@ class Phone:
 
     def events(self, api: str) -> list[dict[str, Any]]:
         return [e.data for e in self.device.trace.events if e.data.get("api") == api]
+
+
+@contextlib.contextmanager
+def bounded(seconds: float) -> Any:
+    """Fail (rather than hang) when the block runs longer than ``seconds``."""
+    def expire(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def plant(phone: Phone, path: str, data: bytes) -> None:
+    """An object put straight into the container, past the cloud's own checks (a hostile
+    server's listing)."""
+    container = phone.container
+    phone.cloud.write_blob(data, sha(data))
+    version = container._next_version(path)
+    container.objects[path] = CloudObject(path, len(data), sha(data), version, 0.0)
+    container._log("add", path, version)
 
 
 @pytest.fixture
@@ -300,6 +327,61 @@ def test_a_conflict_name_fits_in_a_name() -> None:
     assert len(name.encode()) == NAME_MAX and name.endswith(" (conflict 2).txt")
     assert conflict_name("d", 1) == "d (conflict)"
     assert conflict_name(".profile", 1) == ".profile (conflict)"
+
+
+@pytest.mark.parametrize("suffix_bytes", [10, 200, 243, 244, 252, 253])
+def test_a_conflict_name_with_a_long_extension_fits(suffix_bytes: int) -> None:
+    name = "a." + "x" * suffix_bytes
+    with bounded(2):
+        names = [conflict_name(name, n) for n in (1, 2, 100)]
+    for n, conflict in zip((1, 2, 100), names, strict=True):
+        assert conflict.startswith("a (conflict") and 0 < len(conflict.encode()) <= NAME_MAX
+        assert f" (conflict{'' if n == 1 else f' {n}'})." in conflict
+
+
+def test_a_long_extension_edited_on_both_sides_keeps_both(phone: Phone) -> None:
+    name = "a." + "x" * 252
+    phone.module.files.write(name, b"local")
+    phone.seed(name, b"cloud")
+    with bounded(20):
+        assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    kept = "a (conflict)." + "x" * (NAME_MAX - len("a (conflict)."))
+    assert phone.files() == {name: b"cloud", kept: b"local"}
+
+
+def test_a_listing_with_no_free_conflict_name_is_skipped(phone: Phone, outside: Path) -> None:
+    """``f``, ``f/g`` and ``f/g/h.txt`` at once: every conflict name of ``f/g`` clashes with
+    the file ``f``; that object is skipped and recorded, the sync ends."""
+    before = snapshot(outside)
+    for path in ["f/g/h.txt", "f/g", "f"]:
+        plant(phone, path, path.encode())
+    with bounded(20):
+        assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert {"api": REJECTED, "bundle": APP, "path": "f/g", "reason": NO_CONFLICT_NAME} \
+        in phone.events(REJECTED)
+    assert phone.files() == {"f": b"f", "f (conflict)/g/h.txt": b"f/g/h.txt"}
+    assert snapshot(outside) == before
+
+
+def test_a_full_length_path_edited_on_both_sides_is_kept_and_recorded(phone: Phone) -> None:
+    """No conflict name fits a 4095-byte path: the local edit stays, the cloud's is recorded
+    as skipped, and nothing escapes the run."""
+    path = "/".join([f"d{i:02}" + "x" * 252 for i in range(15)] + ["e" * 249, "a.txt"])
+    assert len(path.encode()) == PATH_MAX
+    phone.module.files.write(path, b"local edit")
+    phone.seed(path, b"cloud edit")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert phone.files() == {path: b"local edit"}
+    assert phone.container.get(path).sha256 == sha(b"cloud edit")
+    assert {"api": REJECTED, "bundle": APP, "path": path, "reason": NO_CONFLICT_NAME} \
+        in phone.events(REJECTED)
+
+
+def test_a_conflict_name_is_shortened_to_fit_the_path() -> None:
+    head = "/".join(["d" * 254] * 15) + "/" + "e" * 210  # 4035 bytes: 59 left for the name
+    name = conflict_name("n" * 60 + ".txt", 1, PATH_MAX - len(head.encode()) - 1)
+    assert name == "n" * 44 + " (conflict).txt"
+    assert len(head.encode()) + 1 + len(name.encode()) == PATH_MAX
 
 
 # -- bad names given to the API -----------------------------------------------------------------

@@ -54,7 +54,7 @@ from sim.ohos.cloudsync.constants import (
 )
 from sim.ohos.cloudsync.fetch import Fetch
 from sim.ohos.cloudsync.fidelity import CloudSyncFidelity
-from sim.ohos.cloudsync.folder import CloudFolder, Snapshot, cloud_path_problem
+from sim.ohos.cloudsync.folder import NO_CONFLICT_NAME, CloudFolder, Snapshot, cloud_path_problem
 from sim.ohos.common import AppSandbox
 from sim.trace import EventKind
 
@@ -431,10 +431,11 @@ class SyncEngine:
         return obj.size
 
     def _unplaced(self, obj: CloudObject, exc: UnsafePath) -> None:
-        """A link (or a non-folder) on a cloud file's way: nothing is written through it; the
-        file is tried again at the next pull. Names were checked before: any other refusal
-        is the engine's own error."""
-        if exc.reason not in (UnsafePath.LINK, UnsafePath.NOT_FILE):
+        """A link (or a non-folder) on a cloud file's way, or a local file in its way with no
+        conflict name to move to: nothing is written through or lost; the file is tried again
+        at the next pull. Names were checked before: any other refusal is the engine's own
+        error."""
+        if exc.reason not in (UnsafePath.LINK, UnsafePath.NOT_FILE, NO_CONFLICT_NAME):
             raise exc
         self.file_state[obj.path] = FileSyncState.STOPPED
         self.unplaced.add(obj.path)

@@ -21,13 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sim.errors import UnsafePath
-from sim.fs import NAME_MAX, TEMP_PREFIX, Folder, parts
+from sim.fs import NAME_MAX, PATH_MAX, TEMP_PREFIX, Folder, parts
 from sim.ohos.common import AppSandbox
 
 NOT_CANONICAL = "not in canonical form (empty or . names)"
 """A cloud path that names a file only once normalised: the device could not keep its name."""
 TEMPORARY_NAME = "a temporary file's name"
 """A cloud path with a name the folder listing leaves out: it would never sync back."""
+NO_CONFLICT_NAME = "no free conflict name"
+"""A local file that must move aside has no conflict name to go to: every candidate is taken
+(a cloud listing a file and folders of one name) or the path leaves no room for one."""
+CONFLICT_CANDIDATES = 100
+"""Conflict names tried (``(conflict)`` to ``(conflict 100)``) before giving up: a hostile
+listing can make every candidate taken, and a sync step must end."""
 SMALL_FILE = 1024 * 1024
 """Files up to this size are snapshotted in memory (one file open instead of three)."""
 _BLOCK = 1024 * 1024
@@ -79,14 +85,23 @@ def _copy(source: int, target: int) -> int:
     return offset
 
 
-def conflict_name(name: str, n: int) -> str:
-    """``name (conflict).ext``, then ``(conflict 2)``…, shortened to fit a name's 255 bytes."""
+def _cut(text: str, nbytes: int) -> str:
+    """``text`` shortened to at most ``nbytes`` UTF-8 bytes, never splitting a character."""
+    return text.encode()[:max(nbytes, 0)].decode(errors="ignore")
+
+
+def conflict_name(name: str, n: int, limit: int = NAME_MAX) -> str:
+    """``name (conflict).ext``, then ``(conflict 2)``…, shortened to fit ``limit`` bytes (a
+    name's 255): the stem first, keeping at least its first character, then the extension,
+    so a long "extension" cannot leave no room. Empty when even the label does not fit."""
     pure = PurePosixPath(name)
     stem, suffix = (pure.stem, pure.suffix) if pure.stem else (name, "")
     label = " (conflict)" if n == 1 else f" (conflict {n})"
-    room = NAME_MAX - len((label + suffix).encode())
-    while len(stem.encode()) > room:
-        stem = stem[:-1]
+    room = min(limit, NAME_MAX) - len(label.encode())
+    if room < 0:
+        return ""
+    suffix = _cut(suffix, room - len(stem[:1].encode()))
+    stem = _cut(stem, room - len(suffix.encode()))
     return f"{stem}{label}{suffix}"
 
 
@@ -125,14 +140,21 @@ class CloudFolder:
             return self.held.write_atomic(rel, src, create_parents=True)
 
     def free_conflict_name(self, rel: str, taken: Callable[[str], bool]) -> str:
-        """The first conflict name for ``rel`` free here and not ``taken`` elsewhere."""
+        """The first conflict name for ``rel`` free here and not ``taken`` elsewhere, short
+        enough for the whole path to fit :data:`sim.fs.PATH_MAX`. After
+        :data:`CONFLICT_CANDIDATES` taken names, or with no room for one,
+        :class:`UnsafePath` (:data:`NO_CONFLICT_NAME`): the caller skips the file."""
         head, _, name = rel.rpartition("/")
-        n = 1
-        while True:
-            target = (head + "/" if head else "") + conflict_name(name, n)
+        prefix = head + "/" if head else ""
+        limit = PATH_MAX - len(prefix.encode())
+        for n in range(1, CONFLICT_CANDIDATES + 1):
+            candidate = conflict_name(name, n, limit)
+            if not candidate:
+                break
+            target = prefix + candidate
             if self.held.lstat(target) is None and not taken(target):
                 return target
-            n += 1
+        raise UnsafePath(rel, NO_CONFLICT_NAME)
 
     def move_aside(self, rel: str, target: str) -> tuple[list[str], bool]:
         """Rename the file or folder ``rel`` to ``target``: the files now under the new name,
