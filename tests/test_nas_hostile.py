@@ -394,6 +394,39 @@ def test_the_id_cookie_is_a_sid_that_always_needs_the_token(nas: Nas2) -> None:
     assert unknown.json() == error(119)
 
 
+LOGOUT = {"api": "SYNO.API.Auth", "version": "7", "method": "logout"}
+LIST = {"api": "SYNO.CloudSync", "version": "1", "method": "list_conn"}
+
+
+def test_a_logout_follows_the_token_rule(nas: Nas2) -> None:
+    """A logout ends a session: a token session's without its token, or a cookie's without
+    the token (a cross-site logout), is 119 and the session lives on."""
+    sid, token = nas.login()
+    for headers in ({}, {"X-SYNO-TOKEN": "wrong"}):
+        reply = requests.get(nas.url, params={**LOGOUT, "_sid": sid}, headers=headers,
+                             timeout=30)
+        assert reply.json() == error(119), headers
+    assert nas.call((sid, token), "list_conn")["data"]["total"] == 3
+    reply = requests.get(nas.url, params={**LOGOUT, "_sid": sid},
+                         headers={"X-SYNO-TOKEN": token}, timeout=30)
+    assert reply.json() == {"success": True}
+    assert nas.call((sid, token), "list_conn") == error(119)
+
+    login = _login_form(nas, format="cookie").json()["data"]  # no enable_syno_token
+    cookies = {"id": login["sid"]}
+    bare = requests.get(nas.url, params=LOGOUT, cookies=cookies, timeout=30)
+    assert bare.json() == error(119) and "Set-Cookie" not in bare.headers
+    signed = {"X-SYNO-TOKEN": login["synotoken"]}
+    assert requests.get(nas.url, params=LIST, cookies=cookies, headers=signed,
+                        timeout=30).json()["data"]["total"] == 3
+    reply = requests.get(nas.url, params=LOGOUT, cookies=cookies, headers=signed, timeout=30)
+    assert reply.json() == {"success": True} and reply.cookies.get("id") is None
+    assert 'id=""' in reply.headers["Set-Cookie"]
+    assert nas.rows(f"SELECT COUNT(*) FROM sessions WHERE sid = '{login['sid']}'") == [(0,)]
+    # a request presenting no session has none to end (the client's own logout)
+    assert requests.get(nas.url, params=LOGOUT, timeout=30).json() == {"success": True}
+
+
 def test_a_compound_is_one_request_of_its_session(nas: Nas2) -> None:
     """Its calls run as the session that sent it (authenticated by cookie here), whatever
     _sid a call names."""

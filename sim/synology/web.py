@@ -315,9 +315,13 @@ class NasServer(ThreadedServer):
     def _auth(self, method: str, params: dict[str, str], credentials: Credentials,
               ) -> tuple[Any, dict[str, str | None] | None]:
         if method == "logout":
+            # a session presented is checked as for any call — a logout is a change, so a
+            # cross-site request cannot end a session (119); a request presenting none (as the
+            # client's own logout) has nothing to end
             if credentials.sid:
+                session = self._session(credentials)
                 with self.nas.store.tx() as db:
-                    db.execute("DELETE FROM sessions WHERE sid = ?", (credentials.sid,))
+                    db.execute("DELETE FROM sessions WHERE sid = ?", (session["sid"],))
             return None, {"id": None} if credentials.by_cookie else None
         if method != "login":
             raise SynoError(NO_SUCH_METHOD, method)
