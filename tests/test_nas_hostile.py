@@ -5,10 +5,12 @@ out of a share. Real server on 127.0.0.1, real HTTP, real SQLite."""
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import logging
 import os
 import sqlite3
+import urllib.parse
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -425,6 +427,22 @@ def test_a_logout_follows_the_token_rule(nas: Nas2) -> None:
     assert nas.rows(f"SELECT COUNT(*) FROM sessions WHERE sid = '{login['sid']}'") == [(0,)]
     # a request presenting no session has none to end (the client's own logout)
     assert requests.get(nas.url, params=LOGOUT, timeout=30).json() == {"success": True}
+
+
+@pytest.mark.parametrize("params", [LIST, LOGOUT], ids=["list_conn", "logout"])
+def test_an_id_cookie_that_is_not_utf8_names_no_session(
+        nas: Nas2, caplog: pytest.LogCaptureFixture, params: dict[str, str]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", nas.server.port, timeout=30)
+    try:
+        with caplog.at_level(logging.ERROR):
+            connection.putrequest("GET", "/webapi/entry.cgi?" + urllib.parse.urlencode(params))
+            connection.putheader("Cookie", b"id=\xff\xfe")
+            connection.endheaders()
+            reply = connection.getresponse()
+            assert (reply.status, json.loads(reply.read())) == (200, error(119))
+    finally:
+        connection.close()
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 def test_a_compound_is_one_request_of_its_session(nas: Nas2) -> None:

@@ -72,7 +72,8 @@ RADIO_CONTROLS = ("ethernet", "wifi")
 class Credentials:
     """What a request presents to be a session: its sid (from ``_sid``, else the ``id``
     cookie DSM's web UI sends) and its synotoken (the ``X-SYNO-TOKEN`` header, else the
-    ``SynoToken`` parameter)."""
+    ``SynoToken`` parameter). Either may hold what is not text (a cookie's or header's bytes
+    that are not UTF-8): such a sid names no session."""
 
     sid: str | None
     by_cookie: bool
@@ -355,6 +356,8 @@ class NasServer(ThreadedServer):
         synotoken (DSM's protection against cross-site requests), else 119."""
         if not credentials.sid:
             raise SynoError(INVALID_SESSION, "no _sid")
+        if not _is_text(credentials.sid):  # an ``id`` cookie of bytes that are not UTF-8
+            raise SynoError(INVALID_SESSION, "a sid that is not text")
         session = self.nas.store.session(credentials.sid)
         if session is None:
             raise SynoError(INVALID_SESSION, "unknown _sid")
