@@ -555,5 +555,22 @@ def test_device_control_refuses_unknown_values(nas: Nas2) -> None:
     assert (reply.status_code, reply.text) == (400, "ethernet must be up or down, got "
                                                     "'sideways'\n")
     reply = requests.post(f"{nas.server.url}/_test/device?toaster=up", timeout=30)
-    assert (reply.status_code, reply.text) == (400, "unknown control 'toaster': ethernet "
-                                                    "and wifi only\n")
+    assert (reply.status_code, reply.text) == (400, "unknown control 'toaster': this NAS "
+                                                    "has ethernet only\n")
+
+
+@pytest.mark.parametrize("query", ["wifi=down", "ethernet=down&wifi=down",
+                                   "ethernet=down&cellular=up"])
+def test_device_control_refuses_an_interface_the_nas_lacks_and_changes_nothing(
+        nas: Nas2, caplog: pytest.LogCaptureFixture, query: str) -> None:
+    """The NAS has only ethernet: every value is checked before any is applied."""
+    with caplog.at_level(logging.ERROR):
+        reply = requests.post(f"{nas.server.url}/_test/device?{query}", timeout=30)
+    name = query.rsplit("&", 1)[-1].split("=")[0]
+    assert (reply.status_code, reply.text) == (
+        400, f"unknown control {name!r}: this NAS has ethernet only\n")
+    assert nas.nas.device.radios["ethernet"].up is True
+    assert [r.getMessage() for r in caplog.records] == []
+    reply = requests.post(f"{nas.server.url}/_test/device?ethernet=down", timeout=30)
+    assert (reply.status_code, reply.json()) == (200, {"success": True})
+    assert nas.nas.device.radios["ethernet"].up is False

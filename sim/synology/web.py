@@ -65,7 +65,6 @@ MAX_BODY = 1024**2
 MAX_FIELDS = 1000
 """The most form fields a body may carry."""
 MAX_ADVANCE_S = 10**7
-RADIO_CONTROLS = ("ethernet", "wifi")
 
 
 @dataclass(frozen=True)
@@ -198,10 +197,14 @@ class NasServer(ThreadedServer):
         return web.json_response({"success": True, "now": self.nas.env.now})
 
     async def _device(self, request: web.Request) -> web.Response:
+        """Bring the device's network interfaces up or down (``ethernet=down``). Every value
+        is checked before any is applied: one the device cannot take (an interface it does
+        not have) is a 400 and changes nothing."""
+        radios = tuple(self.nas.device.radios)
         for name, value in request.query.items():
-            if name not in RADIO_CONTROLS:
-                return _bad_request(f"unknown control {name!r}: "
-                                    f"{' and '.join(RADIO_CONTROLS)} only")
+            if name not in radios:
+                return _bad_request(f"unknown control {name!r}: this NAS has "
+                                    f"{' and '.join(radios) or 'no network interface'} only")
             if value not in ("up", "down"):
                 return _bad_request(f"{name} must be up or down, got {value!r}")
         controls = self.nas.device.controls
