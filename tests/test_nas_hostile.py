@@ -213,6 +213,29 @@ def test_a_multipart_form_is_read(nas: Nas2) -> None:
                                                                          (7, 0)]
 
 
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_a_body_without_a_content_type_is_read_as_url_encoded(nas: Nas2,
+                                                               encoding: str | None) -> None:
+    """As DSM's CGI reads it; a body typed as anything else carries no parameters."""
+    sid, token = nas.login()
+    form = urllib.parse.urlencode({"api": "SYNO.CloudSync", "version": "1", "method": "pause",
+                                   "connection_id": "5", "_sid": sid}).encode()
+    body = gzip.compress(form) if encoding else form
+    headers = {"X-SYNO-TOKEN": token, **({"Content-Encoding": encoding} if encoding else {})}
+    typed = requests.post(nas.url, data=body, timeout=30,
+                          headers={**headers, "Content-Type": "application/octet-stream"})
+    assert typed.json() == error(101)  # no api: the body was not read
+    assert nas.rows("SELECT id, paused FROM connections ORDER BY id") == [(3, 0), (5, 0),
+                                                                         (7, 0)]
+    untyped = requests.Request("POST", nas.url, data=body, headers=headers).prepare()
+    assert "Content-Type" not in untyped.headers
+    with requests.Session() as http_session:
+        reply = http_session.send(untyped, timeout=30)
+    assert reply.json() == {"success": True}
+    assert nas.rows("SELECT id, paused FROM connections ORDER BY id") == [(3, 0), (5, 1),
+                                                                         (7, 0)]
+
+
 # -- values --------------------------------------------------------------------------------------
 
 def test_an_oversized_integer_in_json_is_120_and_fails_only_its_call(nas: Nas2) -> None:

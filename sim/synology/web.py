@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, hdrs, web
 from aiohttp.base_protocol import BaseProtocol
 
 from sim.servers import coding
@@ -96,11 +96,14 @@ def _api_from_path(path: str) -> str:
 
 
 async def _form(request: web.Request, body: bytes) -> dict[str, str]:
-    """A decoded POST body's text fields, as DSM reads a form: URL-encoded (or untyped) or
-    ``multipart/form-data``; a body of any other type carries no parameters. A later field of
-    the same name wins."""
+    """A decoded POST body's text fields, as DSM reads a form: URL-encoded or
+    ``multipart/form-data``. A body without a Content-Type is read as URL-encoded, as DSM's
+    CGI reads one; a body of any other type (``application/octet-stream`` given as such
+    included) carries no parameters. A later field of the same name wins."""
     charset = request.charset or "utf-8"
-    if request.content_type in ("", "application/x-www-form-urlencoded"):
+    # aiohttp reports a missing Content-Type as application/octet-stream: look at the header
+    typed = request.headers.get(hdrs.CONTENT_TYPE, "").strip() != ""
+    if not typed or request.content_type == "application/x-www-form-urlencoded":
         text = body.rstrip().decode(charset)
         return dict(urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset,
                                            max_num_fields=MAX_FIELDS)) if text else {}
