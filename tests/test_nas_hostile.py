@@ -538,6 +538,25 @@ def test_a_symlink_out_of_a_share_is_never_followed(nas: Nas2, tmp_path: Path) -
     assert {(e["action"], e["path"]) for e in errors} == {(1, "/docs/sub dir/notes.md")}
 
 
+def test_a_hard_link_in_a_share_is_not_uploaded(nas: Nas2, tmp_path: Path) -> None:
+    """A second name in a share for a file outside it: its bytes are not the share's own, so
+    each round refuses it (logged as an error) and does the rest."""
+    admin = nas.login()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("host secret")
+    docs = nas.data / "shares" / "docs"
+    docs.mkdir(exist_ok=True)
+    os.link(outside / "secret.txt", docs / "innocent.txt")
+    (docs / "own.txt").write_text("the share's own")
+    requests.post(f"{nas.server.url}/_test/advance?seconds=120", timeout=60)
+    remote = set(nas.nas.drive_by_id(3).container("files").objects)
+    assert remote == {"/docs/readme.txt", "/docs/sub dir/notes.md", "/docs/own.txt"}
+    errors = nas.call(admin, "get_log", connection_id="3", log_level="2")["data"]["items"]
+    assert {(e["action"], e["path"]) for e in errors} == {(2, "/docs/innocent.txt")}
+    assert (outside / "secret.txt").read_text() == "host secret"
+
+
 def test_a_share_replaced_by_a_symlink_is_no_share(nas: Nas2, tmp_path: Path) -> None:
     admin = nas.login()
     (tmp_path / "elsewhere").mkdir()

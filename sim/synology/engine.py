@@ -4,7 +4,11 @@ Each connection is an account on the simulated cloud; each task's round compares
 with the remote one and the baseline of its last sync, then moves files by the task's
 direction, filters, schedule, speed caps and part size over the NAS's link. Every local file
 is reached through the held folder of shares (:mod:`sim.fs`), so no path a client sets or a
-cloud holds leads out of the share it names. Kept apart from the NAS's state and its web API
+cloud holds leads out of the share it names. A file in a share is the share's own only when it
+is a regular file with one link: a symlink is never listed, and a file with other hard links
+(which may lie outside the share) is neither uploaded nor written through — each round logs it
+as an error and goes on; a download replaces it with a file of its own, as it does a symlink
+(:meth:`sim.fs.Folder.write_atomic`). Kept apart from the NAS's state and its web API
 so that a round reads only what it needs of the NAS (:class:`Nas`).
 """
 
@@ -31,6 +35,9 @@ log = logging.getLogger(__name__)
 
 ACTION_DELETE_REMOTE, ACTION_DOWNLOAD, ACTION_UPLOAD, ACTION_DELETE_LOCAL = 0, 1, 2, 3
 INFO, WARN, ERROR = 0, 1, 2
+HARD_LINK = "a file with other hard links"
+"""Why a regular file with more than one link is not uploaded: its other names may lie outside
+the share (a link to ``/etc/shadow`` made inside it), so its bytes are not the share's own."""
 
 
 def account(conn_id: int) -> str:
@@ -202,6 +209,10 @@ class SyncEngine:
             self.store.log(task["id"], self._stamp(), ACTION_DOWNLOAD, INFO, f"{shown}/{rel}")
             self.pending[task["id"]] -= 1
         for rel in uploads:
+            if local[rel].st_nlink > 1:
+                self._refused(task, ACTION_UPLOAD, f"{shown}/{rel}",
+                              UnsafePath(rel, HARD_LINK))
+                continue
             yield from self._carry(task, conn_settings, rel, local[rel].st_size, "up")
             base = synced[rel]["version"] if rel in synced else (
                 remote[rel].version if rel in remote else 0)
@@ -209,7 +220,10 @@ class SyncEngine:
                 self.cloud.check_server()
                 fd = root.open(rel)
                 with os.fdopen(fd, "rb") as src:
-                    mtime_ns = os.fstat(fd).st_mtime_ns
+                    opened = os.fstat(fd)
+                    if opened.st_nlink > 1:  # linked since the folder was read
+                        raise UnsafePath(rel, HARD_LINK)
+                    mtime_ns = opened.st_mtime_ns
                     staged, digest, size = self._stage(src)
             except (UnsafePath, OSError) as exc:
                 self._refused(task, ACTION_UPLOAD, f"{shown}/{rel}", exc)
