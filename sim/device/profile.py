@@ -156,10 +156,21 @@ def fixtures_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "fixtures"
 
 
+def looks_like_path(name_or_path: str | Path) -> bool:
+    """Whether a fixture is given by path: a :class:`~pathlib.Path`, or text with a ``/`` or
+    a ``.yaml``/``.yml`` suffix. Anything else is a built-in fixture's name, whatever the
+    working folder holds (``--data nas`` makes a ``./nas`` folder; ``nas`` is still the
+    built-in profile)."""
+    if isinstance(name_or_path, Path):
+        return True
+    return "/" in name_or_path or Path(name_or_path).suffix in (".yaml", ".yml")
+
+
 def resolve_fixture(kind: str, name_or_path: str | Path) -> Path:
-    """A fixture given by name (``phone``) or by path (``./my-phone.yaml``)."""
+    """A fixture given by name (``phone``: the built-in one) or by path (``./my-phone.yaml``,
+    ``fixtures/x``); see :func:`looks_like_path`."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    if looks_like_path(name_or_path):
         if not candidate.exists():
             raise ConfigError(candidate, "", str(name_or_path), "no such file")
         return candidate
