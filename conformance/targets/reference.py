@@ -8,6 +8,7 @@ so a machine cannot tell them from an implementation in another process.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -90,7 +91,8 @@ class ReferenceCloudSync:
 
 REQUEST_CURL = CurlOptions(connect_timeout_s=2, low_speed_time_s=5)
 """A refused or stalled transfer gives up in seconds, not the platform's minutes: the
-suite's servers are on this machine."""
+suite's servers are on this machine. Each module gets its own copy: a target's options
+are its own."""
 
 
 class ReferenceRequest:
@@ -106,10 +108,12 @@ class ReferenceRequest:
         self.own_device = own_device
         self.sandbox = AppSandbox(self.root / "app")
         self.modules = {
-            "app": RequestModule(self.device, sandbox=self.sandbox, curl_options=REQUEST_CURL,
+            "app": RequestModule(self.device, sandbox=self.sandbox,
+                                 curl_options=dataclasses.replace(REQUEST_CURL),
                                  fidelity=fidelity),
             "denied": RequestModule(self.device, sandbox=AppSandbox(self.root / "other"),
-                                    caller=Caller(), curl_options=REQUEST_CURL,
+                                    caller=Caller(),
+                                    curl_options=dataclasses.replace(REQUEST_CURL),
                                     fidelity=fidelity)}
         self.outside = self.root / "outside"
         """Sentinels beside the sandbox: no download, upload or remove may touch them."""
