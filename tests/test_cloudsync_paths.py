@@ -24,6 +24,7 @@ from sim.ohos.cloudsync.engine import BATCH, REJECTED
 from sim.ohos.cloudsync.folder import (
     NO_CONFLICT_NAME,
     NOT_CANONICAL,
+    SNAPSHOTS,
     TEMPORARY_NAME,
     cloud_path_problem,
     conflict_name,
@@ -215,6 +216,64 @@ def test_a_cloud_delete_never_unlinks_through_a_link(phone: Phone, outside: Path
     phone.synced()
     assert (outside / "victim.txt").read_bytes() == b"victim"
     assert (phone.folder / "s.txt").is_symlink()
+
+
+def test_a_cloud_folder_swapped_for_a_link_before_the_first_sync(tmp_path: Path,
+                                                                   outside: Path) -> None:
+    """Swapped after the sandbox is made, before the engine first works in it."""
+    cloud = CloudService(tmp_path / "cloud")
+    sandbox = AppSandbox(tmp_path / "app", APP)
+    device = Phone(tmp_path, cloud, name="other").device
+    cloud.seed(cloud.drive(), APP, "victim.txt", b"FROM CLOUD")
+    before = snapshot(outside)
+    real = sandbox.cloud_dir.with_name("cloud.real")
+    sandbox.cloud_dir.rename(real)
+    sandbox.cloud_dir.symlink_to(outside)
+    module = CloudSyncModule(device, cloud, caller=CALLER, sandbox=sandbox)
+    sync = module.FileSync()
+    progress: list[tuple[str, str]] = []
+    sync.on("progress", lambda p: progress.append((p.state.name, p.error.name)))
+    device.run(sync.start())
+    device.run(until=device.env.now + 60)
+    assert progress[-1] == ("COMPLETED", "NO_ERROR")
+    assert snapshot(outside) == before
+    assert (real / "victim.txt").read_bytes() == b"FROM CLOUD"
+
+
+BIG = 3 * 1024 * 1024
+"""Over :data:`sim.ohos.cloudsync.folder.SMALL_FILE`: uploaded from a snapshot on disk."""
+
+
+def test_a_link_planted_for_the_snapshot_folder_is_not_followed(phone: Phone,
+                                                                 outside: Path) -> None:
+    snapshots = phone.module.sandbox.root / SNAPSHOTS
+    snapshots.symlink_to(outside)
+    before, listed = snapshot(outside), os.stat(outside).st_mtime_ns
+    data = os.urandom(BIG)
+    phone.module.files.write("big.bin", data)
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert snapshot(outside) == before and os.stat(outside).st_mtime_ns == listed
+    assert snapshots.is_dir() and not snapshots.is_symlink()
+    assert phone.cloud.blob_path(phone.container.get("big.bin").sha256).read_bytes() == data
+
+
+def test_a_snapshot_folder_swapped_mid_upload_redirects_nothing(phone: Phone,
+                                                                outside: Path) -> None:
+    """The snapshot is held by descriptor only: no name in the folder to swap or replace."""
+    data = os.urandom(BIG)
+    phone.module.files.write("big.bin", data)
+    phone.device.run(phone.sync.start())
+    phone.run(0.05)
+    assert phone.module.engine().file_state["big.bin"].name == "UPLOADING"
+    snapshots = phone.module.sandbox.root / SNAPSHOTS
+    assert os.listdir(snapshots) == []
+    snapshots.rename(snapshots.with_name("moved"))
+    snapshots.symlink_to(outside)
+    before = snapshot(outside)
+    phone.run(60)
+    assert phone.progress[-1] == ("COMPLETED", "NO_ERROR")
+    assert snapshot(outside) == before
+    assert phone.cloud.blob_path(phone.container.get("big.bin").sha256).read_bytes() == data
 
 
 # -- a hostile cloud ----------------------------------------------------------------------------

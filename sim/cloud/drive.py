@@ -133,6 +133,15 @@ class Container:
                            lambda: service.commit_blob(staged, digest),
                            lambda: staged.unlink(missing_ok=True))
 
+    def put_file(self, path: str, fd: int, digest: str, size: int, now: float,
+                 base_version: int | None = None) -> CloudObject:
+        """Like :meth:`put_staged` for bytes received into an open file: read from ``fd`` by
+        offset, never reached by a name a client's folder could redirect. The caller keeps
+        and closes ``fd``."""
+        service = self.drive.service
+        return self._store(path, size, digest, now, base_version,
+                           lambda: service.commit_blob_fd(fd, digest), lambda: None)
+
     def _store(self, path: str, size: int, digest: str, now: float, base_version: int | None,
                commit: Callable[[], None], discard: Callable[[], None]) -> CloudObject:
         """Checks (server, version, clash, quota) first; the blob lands only when all pass."""
@@ -293,6 +302,25 @@ class CloudService:
         if target.parent not in self._folders:
             target.parent.mkdir(exist_ok=True)
             self._folders.add(target.parent)
+
+    def commit_blob_fd(self, fd: int, digest: str) -> None:
+        """Store an open file's bytes under their hash (copied under a temporary name in the
+        blob store, then renamed: never a partial blob)."""
+        target = self.blob_path(digest)
+        self._folder(target)
+        if target.exists():
+            return
+        out, name = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            offset = 0
+            while sent := os.sendfile(out, fd, offset, 64 * 1024 * 1024):
+                offset += sent
+        except BaseException:
+            os.close(out)
+            os.unlink(name)
+            raise
+        os.close(out)
+        os.replace(name, target)
 
     def commit_blob(self, staged: Path, digest: str) -> None:
         target = self.blob_path(digest)

@@ -137,6 +137,9 @@ class AppSandbox:
             folder.mkdir(parents=True, exist_ok=True)
         # held now, as they are made: a folder swapped for a symlink before the app's first
         # transfer is not followed either (see :mod:`sim.fs`)
+        self.home = Folder.hold(self.root, follow=False)
+        """The sandbox's own folder, held: folders a service keeps in the sandbox are made
+        and reached from it, following no link."""
         self.cache = Folder.hold(self.cache_dir, follow=False)
         """The cache folder, held: the references' file operations there go through it."""
         self.cloud = Folder.hold(self.cloud_dir, follow=False)

@@ -19,6 +19,7 @@ of the folder is skipped and recorded in the device's trace.
 from __future__ import annotations
 
 import contextlib
+import os
 import stat
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
@@ -562,8 +563,8 @@ class SyncEngine:
                 self._store(snap)
         finally:
             for snap in snaps:
-                if snap.path is not None:
-                    snap.path.unlink(missing_ok=True)
+                if snap.fd is not None:
+                    os.close(snap.fd)
         if halt is not None:
             raise halt
 
@@ -575,8 +576,8 @@ class SyncEngine:
                 obj = self.container.put_bytes(snap.rel, snap.data, snap.sha256, self.env.now,
                                                base_version=base)
             else:
-                assert snap.path is not None
-                obj = self.container.put_staged(snap.rel, snap.path, snap.sha256, snap.size,
+                assert snap.fd is not None
+                obj = self.container.put_file(snap.rel, snap.fd, snap.sha256, snap.size,
                                                 self.env.now, base_version=base)
         except (VersionConflict, PathClash):
             # the cloud changed since our last pull (or holds a folder or file of this name):

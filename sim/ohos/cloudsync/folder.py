@@ -34,6 +34,8 @@ NO_CONFLICT_NAME = "no free conflict name"
 CONFLICT_CANDIDATES = 100
 """Conflict names tried (``(conflict)`` to ``(conflict 100)``) before giving up: a hostile
 listing can make every candidate taken, and a sync step must end."""
+SNAPSHOTS = ".sync-snapshots"
+"""The sandbox folder large files are copied to for upload."""
 SMALL_FILE = 1024 * 1024
 """Files up to this size are snapshotted in memory (one file open instead of three)."""
 _BLOCK = 1024 * 1024
@@ -56,10 +58,12 @@ def cloud_path_problem(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A file's bytes as taken for upload: in memory when small, else a copy on disk."""
+    """A file's bytes as taken for upload: in memory when small, else a copy on disk held
+    only by ``fd`` (its name is removed once made), so nothing can swap it for another file;
+    whoever ends the upload closes ``fd``."""
 
     rel: str
-    path: Path | None
+    fd: int | None
     data: bytes | None
     sha256: str
     size: int
@@ -110,8 +114,9 @@ class CloudFolder:
 
     def __init__(self, sandbox: AppSandbox) -> None:
         self.sandbox = sandbox
-        self.held = Folder.hold(sandbox.cloud_dir, create=True)
-        """The folder itself: every file operation starts here."""
+        self.held = sandbox.cloud
+        """The folder itself, as the sandbox held it when it was made (a folder swapped for
+        a link since is not followed): every file operation starts here."""
         self._snapshots: Folder | None = None
 
     @property
@@ -200,8 +205,9 @@ class CloudFolder:
                  unreadable: Callable[[str, OSError | UnsafePath], None]) -> Snapshot | None:
         """Take a file's bytes now from the file opened and held (no link followed), hashing
         them on the way: the app may go on editing, delete or swap the file while it
-        uploads, and what uploads is what was held. A large file is copied aside under a
-        name starting with ``tag``. A file that cannot be opened so (gone, or a link or a
+        uploads, and what uploads is what was held. A large file is copied into the held
+        snapshot folder under a name starting with ``tag``, removed at once (the copy is held
+        by descriptor only). A file that cannot be opened so (gone, or a link or a
         folder now) is given to ``unreadable`` and None returned."""
         try:
             fd = self.held.open(rel)
@@ -215,9 +221,14 @@ class CloudFolder:
                     data = f.read()
                 return Snapshot(rel, None, data, hashlib.sha256(data).hexdigest(), len(data),
                                 status.st_mtime_ns)
-            snapshots = self._snapshot_folder()
-            name = f"{tag}-{secrets.token_hex(8)}"
-            out = snapshots.create(name)
+            try:
+                snapshots = self._snapshot_folder()
+                name = f"{tag}-{secrets.token_hex(8)}"
+                out = snapshots.create(name)
+            except (OSError, UnsafePath) as exc:
+                unreadable(rel, exc)  # no held place to copy it to: it waits, kept here
+                return None
+            snapshots.unlink(name)  # held by descriptor only: no name to swap or plant
             try:
                 # hash on a second thread while the kernel copies: both release the GIL, and
                 # nothing else touches the file until this step of the simulation returns
@@ -225,15 +236,23 @@ class CloudFolder:
                     digest = pool.submit(_digest, fd)
                     size = _copy(fd, out)
                     sha = digest.result()
-            finally:
+            except BaseException:
                 os.close(out)
+                raise
         finally:
             os.close(fd)
-        return Snapshot(rel, snapshots.path / name, None, sha, size, status.st_mtime_ns)
+        return Snapshot(rel, out, None, sha, size, status.st_mtime_ns)
 
     def _snapshot_folder(self) -> Folder:
+        """``.sync-snapshots`` in the sandbox, made and held from the sandbox's own folder
+        without following a link. The name is the service's: a link planted there is
+        removed (itself, never its target) and the folder made in its place."""
         if self._snapshots is None:
-            self._snapshots = Folder.hold(self.sandbox.root / ".sync-snapshots", create=True)
+            home = self.sandbox.home
+            status = home.lstat(SNAPSHOTS)
+            if status is not None and stat.S_ISLNK(status.st_mode):
+                home.unlink(SNAPSHOTS)
+            self._snapshots = home.folder(SNAPSHOTS, create=True)
         return self._snapshots
 
     def evict(self, rel: str) -> int:
