@@ -296,7 +296,7 @@ CATALOGUE: tuple[Mutant, ...] = (
        "a redirect loop fails with ERROR_TOO_MANY_REDIRECTS"),
     _m("rq-any-status-completes", _RQ, f"{_DL}:DownloadService._conclude",
        "ok_status = result.http_status == 200 or", "ok_status = result.http_status < 600 or",
-       "a 4xx/5xx answer fails with ERROR_UNHANDLED_HTTP_CODE"),
+       "a 2xx that is not 200 (204, no body) fails with ERROR_UNHANDLED_HTTP_CODE"),
     _m("rq-fails-instead-of-waiting", _RQ, f"{_DL}:DownloadService._run",
        "task._set(C.SESSION_PAUSED, C.ERROR_UNKNOWN, C.PAUSED_WAITING_TO_RETRY)",
        "task._set(C.SESSION_FAILED, C.ERROR_UNKNOWN, C.PAUSED_UNKNOWN)",

@@ -22,6 +22,7 @@ from sim.ohos.common import BusinessError
 from sim.ohos.request.errors import JsError
 from sim.ohos.request.fidelity import DOCUMENTED, RequestFidelity
 from sim.servers import FixtureHTTPServer
+from sim.servers.scripted import etag
 from sim.spec import ohos_request as spec
 from sim.trace import DeviceEvent, EventKind
 
@@ -89,6 +90,7 @@ def digest(data: bytes) -> str:
 
 SERVER_FAULTS = {  # research §3.5: the result of each server answer
     "/status/404": spec.ERROR_UNHANDLED_HTTP_CODE, "/status/500": spec.ERROR_UNHANDLED_HTTP_CODE,
+    "/status/204": spec.ERROR_UNHANDLED_HTTP_CODE,  # a 2xx that is not 200, without a body
     "/loop": spec.ERROR_TOO_MANY_REDIRECTS,
 }
 
@@ -464,7 +466,8 @@ class RequestMachine(DeviceEvents):
         meanwhile (``If-Range`` carries the first validator), fail with
         ERROR_UNHANDLED_HTTP_CODE and append nothing (research §3.5, §3.7)."""
         source = "big.bin"
-        name, task, _events = self.big_download(self.scripted(source, RESUME_FAULTS[fault]))
+        url = self.scripted(source, RESUME_FAULTS[fault])
+        name, task, _events = self.big_download(url)
         if not self.pause_mid_body(task):
             return
         self.device.run(task.resume())
@@ -483,6 +486,13 @@ class RequestMachine(DeviceEvents):
                         "a prefix of the representation")
             observed = (state, "a prefix of the representation"
                         if served[:len(data)] == data else f"other bytes ({len(data)})")
+        if fault == "replaced":
+            # the resume names the representation the file holds (RFC 9110 §13.1.5)
+            assert self.server is not None
+            path = url.removeprefix(self.server.url)
+            ranged = [h for _, p, h in self.server.requests if p == path and "Range" in h]
+            expected += (etag(served),)
+            observed += (ranged[-1].get("If-Range", "no If-Range") if ranged else "no resume",)
         if observed != expected:
             raise ConformanceFailure("a resume continues only the representation it began",
                                      "research §3.5, §3.7", expected, observed)

@@ -37,7 +37,8 @@ STEPS = ("ok", "changed", "page", "badrange", "short", "drop", "otheretag", "dig
          "trickle")
 
 
-def _etag(data: bytes) -> str:
+def etag(data: bytes) -> str:
+    """The ETag the scripted answers give ``data``."""
     return '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
 
 
@@ -84,7 +85,7 @@ class Scripts:
                 status=status, headers={"Content-Type": "text/html"}), page, len(page))
         if kind == "short":
             response = web.StreamResponse(status=200, headers={
-                "Content-Type": "application/octet-stream", "ETag": _etag(data)})
+                "Content-Type": "application/octet-stream", "ETag": etag(data)})
             response.enable_chunked_encoding()
             return await self._send(request, response, data[:len(data) // 2], None)
         if kind == "changed":
@@ -99,13 +100,13 @@ class Scripts:
                 "Content-Range": "bytes \u00b9-\u00b2/\u00b3"}), data, len(data))
         if kind == "trickle":
             return await self._trickle(request, data, int(args[0]) if args else 10)
-        etag = _etag(data)
-        headers = {"ETag": etag, "Accept-Ranges": "bytes",
+        tag = etag(data)
+        headers = {"ETag": tag, "Accept-Ranges": "bytes",
                    "Content-Type": "application/octet-stream"}
         start, status = 0, 200
         if wanted.startswith("bytes=") and wanted.endswith("-") and (
                 kind in ("badrange", "otheretag")
-                or request.headers.get("If-Range", etag) == etag):
+                or request.headers.get("If-Range", tag) == tag):
             start = int(wanted[6:-1]) if wanted[6:-1].isdigit() else 0
             if start >= len(data):
                 raise web.HTTPRequestRangeNotSatisfiable(
@@ -130,7 +131,7 @@ class Scripts:
 
     async def _trickle(self, request: web.Request, data: bytes,
                        count: int) -> web.StreamResponse:
-        response = web.StreamResponse(status=200, headers={"ETag": _etag(data)})
+        response = web.StreamResponse(status=200, headers={"ETag": etag(data)})
         response.content_length = len(data)
         with contextlib.suppress(ConnectionError):
             await response.prepare(request)
