@@ -255,7 +255,7 @@ def tagged(sentinel: Path) -> Any:
             bad = {"$tuple": draw(values.filter(lambda v: not isinstance(v, list)))}
         elif fault == "ref":
             bad = {"$ref": draw(values.filter(lambda v: not isinstance(v, int)
-                                              or isinstance(v, bool) or v > 2))}
+                                              or isinstance(v, bool) or v > 4))}
         elif fault == "callback":
             bad = {"$callback": draw(values.filter(lambda v: not isinstance(v, int)
                                                    or isinstance(v, bool)))}
@@ -265,9 +265,9 @@ def tagged(sentinel: Path) -> Any:
         rid = draw(ids)
         where = draw(st.sampled_from(["key", "value", "args"]))
         if where == "args":
-            line = request(rid, "call", {"ref": 3, "args": [bad]})
+            line = request(rid, "call", {"ref": 4, "args": [bad]})
         else:
-            line = request(rid, "setitem", {"ref": 2, "key": bad if where == "key" else "p",
+            line = request(rid, "setitem", {"ref": 3, "key": bad if where == "key" else "p",
                                             "value": bad if where == "value" else 1})
         return "tagged-value", line, -32602, rid
     return value()
@@ -278,16 +278,17 @@ _ENUM_WIRE = set(ENUMS)
 
 
 class Connection:
-    """One client connection holding a target (ref 1), its ``modules`` (ref 2) and a method
-    (ref 3), so values reach the decoder."""
+    """One client connection holding a cloudSync target (ref 1), its drive (ref 2), the
+    drive's ``switches`` (ref 3) and a method (ref 4), so values reach the decoder."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.stream = self.sock.makefile("rwb")
         self.probes = 0
-        for line in (request("o", "open", {"target": "request"}),
-                     request("m", "get", {"ref": 1, "name": "modules"}),
-                     request("r", "get", {"ref": 1, "name": "read_cache"})):
+        for line in (request("o", "open", {"target": "cloudSync"}),
+                     request("d", "get", {"ref": 1, "name": "drive"}),
+                     request("s", "get", {"ref": 2, "name": "switches"}),
+                     request("m", "get", {"ref": 1, "name": "set_fs_fault"})):
             answer = self.exchange(line)
             assert answer is not None and "result" in answer, answer
 

@@ -18,14 +18,35 @@ Objects stay on the server; the client holds references. Requests (``params`` by
     ``no-permission``, ``not-system``), ``has_controls``, and the helpers of
     :class:`~conformance.targets.reference.ReferenceCloudSync`. ``request``: ``device``,
     ``modules`` (``app`` with INTERNET, ``denied`` without), ``has_controls``,
-    ``cache_files()`` and ``read_cache(rel)`` (the app's cache folder). The suite's file
+    ``cache_files()``, ``read_cache(rel)`` (the app's cache folder) and the helpers of
+    :class:`~conformance.targets.reference.ReferenceRequest`. The suite's file
     server listens on the harness's 127.0.0.1, so a ``request`` target runs on that machine.
 ``get {"ref", "name"}`` / ``set {"ref", "name", "value"}``
-    Read or write a public attribute (a name not starting with ``_``) of a referenced object.
+    Read an attribute the object's class offers, or get a method it offers (a reference, to
+    ``call``); write one of the few attributes its class lets a client set, with a value of
+    the declared type (see *Capabilities*).
 ``call {"ref", "args": [...], "kwargs": {...}}``
-    Call a referenced callable (a method is got with ``get`` first).
+    Call a referenced method; the arguments must bind to its signature.
 ``item {"ref", "key"}`` / ``setitem {"ref", "key", "value"}`` / ``len {"ref"}`` / ``iter {"ref"}``
-    Container access; ``iter`` answers with a list of values.
+    Access to a dict the server hands out by reference (``iter`` answers with its keys).
+
+Capabilities: the server hands out references only to the objects of an explicit list of
+classes (:class:`Capabilities`, given by the :class:`Opener`; for ``syncrig serve rpc``
+:data:`conformance.targets.rpc.CAPABILITIES`: the targets, the API module classes of
+cloudSync and request and their sync, download and task objects, ``Promise``,
+``BusinessError``, the device with its clock, Sensors and Controls ports, storage, thermal
+state and trace, and the simulated cloud's service, drive and containers). Each class's
+:class:`Offer` names what a client may read, call and set, and nothing else: a name it does
+not offer answers ``-32002`` naming the class and the name, whether or not the object has it
+(a client sees ``AttributeError``). Strings, numbers, bytes, tuples, records and enums travel
+by value, and so do lists, dicts and sets (copies: never a reference whose methods a client
+could call); a dict the machines change in place (a drive's per-app ``switches``) is handed out
+by reference for ``item``, ``setitem`` (key and value of the declared types), ``len`` and
+``iter`` only. A target's folders, paths, held folder descriptors, modules, functions that take
+paths and any object of another class are never handed out: answering with one is ``-32002``.
+A method's arguments are bound to its signature before it runs: an unknown keyword, a missing
+or an extra argument answers ``-32602``, as does an ``open`` naming an unknown target, option,
+device or profile.
 
 A reference (``ref``, ``$ref``, ``$callback``) is a JSON integer: not a float, not a boolean.
 A parameter a method does not take is refused, as is a missing one.
@@ -44,22 +65,25 @@ Wire names are a closed list, not class paths; nothing else decodes (:data:`RECO
 simulated cloud drive), ``BatteryReading``, ``TemperatureReading``, ``RadioReading``,
 ``NetworkReading``, ``StorageReading`` (the device's sensors), ``DeviceEvent``,
 ``TransferResult`` (the device's trace and link). Enums: ``NetworkType``, ``Direction``,
-``EventKind``; an IntEnum member travels as its integer. The server hands out references only
-to syncrig's own objects (classes, functions and methods of ``sim``, ``conformance`` and the
-``simpy`` they run on) and to lists, dicts, sets and deques; a path, a module, a file or any
-other object answers ``-32002``.
+``EventKind``; an IntEnum member travels as its integer.
 
 Limits, checked before a line is parsed (or, for numbers, while): a line holds at most
-:data:`MAX_LINE` bytes (64 MiB: a file's bytes travel as hex), nests arrays and objects at
-most :data:`MAX_DEPTH` (64) deep, holds at most :data:`MAX_ITEMS` (100,000) brackets and
-commas outside strings, and each integer at most :data:`MAX_INT_DIGITS` (40) digits; a float
-is finite (``NaN`` and ``Infinity`` are not JSON).
+:data:`MAX_LINE_BEFORE_OPEN` bytes (1 MiB) until the connection has opened a target, then
+:data:`MAX_LINE` (64 MiB: a file's bytes travel as hex); a longer line is read and dropped
+without being kept. A line nests arrays and objects at most :data:`MAX_DEPTH` (64) deep, holds
+at most :data:`MAX_ITEMS` (100,000) brackets and commas outside strings, and each integer at
+most :data:`MAX_INT_DIGITS` (40) digits; a float is finite (``NaN`` and ``Infinity`` are not
+JSON). Over TCP, a connection that leaves a line unfinished for :data:`READ_TIMEOUT` (30 s)
+without a byte, or that has opened no target and sends no request for as long, is answered
+``-32600`` and closed; a server serves at most :data:`MAX_CONNECTIONS` (64) connections at
+once, and answers one more with ``-32003`` and closes it.
 
 Every line gets exactly one answer (notifications come only from the server). JSON-RPC 2.0's
 codes, with ``id: null`` when the id cannot be read:
 
 - ``-32700`` parse error: not UTF-8, not JSON, an empty line;
-- ``-32600`` invalid request: over a limit; not an object; a batch (a JSON array: syncrig-rpc/1
+- ``-32600`` invalid request: over a limit (a line too long, too deep, a connection silent past
+  its deadline); not an object; a batch (a JSON array: syncrig-rpc/1
   answers each request in turn, between callbacks, so batches are refused with this single
   answer); no ``id`` (a request without one is refused, not run silently as a notification);
   an ``id`` that is not a string, an integer or null; ``jsonrpc`` not ``"2.0"``; ``method``
@@ -67,10 +91,15 @@ codes, with ``id: null`` when the id cannot be read:
 - ``-32601`` method not found;
 - ``-32602`` invalid params: ``params`` not an object, a parameter unknown, missing or of the
   wrong type, an unknown reference, a private name, an unknown record or enum wire name, a
-  record's field unknown, missing or of the wrong type, a malformed tagged value;
+  record's field unknown, missing or of the wrong type, a malformed tagged value, arguments
+  that do not bind to the called method, a value or key of the wrong type for ``set`` or
+  ``setitem``, an ``open`` naming an unknown target, option, device or profile;
 - ``-32603`` internal error: an answer that cannot be written as JSON;
 - ``-32001`` the token is missing or wrong (``open`` only; nothing is opened);
-- ``-32002`` the value is not one the server hands out (see above).
+- ``-32002`` not offered: a name the object's class does not offer (to read, call or set), an
+  item of what is not a dict handed out by reference, a value the server does not hand out;
+- ``-32003`` the server is busy: it already serves :data:`MAX_CONNECTIONS` connections (then
+  it closes the connection).
 
 The target's own errors: a ``BusinessError`` of the API answers ``{"code": 1, "message": ...,
 "data": {"type": "BusinessError", "code": C, "message": M}}``; a plain JavaScript ``Error``
@@ -92,6 +121,7 @@ import contextlib
 import dataclasses
 import enum
 import hmac
+import inspect
 import itertools
 import json
 import re
@@ -101,7 +131,7 @@ import subprocess
 import threading
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from sim.cloud.drive import Change as CloudChange
@@ -125,7 +155,16 @@ from sim.trace import DeviceEvent, EventKind
 PROTOCOL = "syncrig-rpc/1"
 
 MAX_LINE = 64 * 1024 * 1024
-"""Bytes of one line, newline excluded: a 20 MB file written over the wire is 40 MB of hex."""
+"""Bytes of one line, newline excluded, once the connection has opened a target: a 20 MB file
+written over the wire is 40 MB of hex."""
+MAX_LINE_BEFORE_OPEN = 1024 * 1024
+"""Bytes of one line before the connection has opened a target: ``hello`` and ``open`` are
+short, and a client without the token holds no more than this."""
+READ_TIMEOUT = 30.0
+"""Seconds a TCP connection may leave a line unfinished without sending a byte, or, before it
+has opened a target, wait before its next request; then it is answered and closed."""
+MAX_CONNECTIONS = 64
+"""TCP connections served at once; one more is answered :data:`BUSY` and closed."""
 MAX_DEPTH = 64
 """Arrays and objects inside one another; the requests of the API nest a handful deep."""
 MAX_ITEMS = 100_000
@@ -137,7 +176,7 @@ MIN_TOKEN = 16
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = \
     -32700, -32600, -32601, -32602, -32603
-UNAUTHORIZED, NOT_OFFERED = -32001, -32002
+UNAUTHORIZED, NOT_OFFERED, BUSY = -32001, -32002, -32003
 BUSINESS_ERROR, TARGET_ERROR, PLAIN_ERROR = 1, 2, 3
 
 RECORDS: dict[str, type] = {
@@ -158,10 +197,13 @@ _RECORD_NAMES = {cls: name for name, cls in RECORDS.items()}
 _ENUM_NAMES = {cls: name for name, cls in ENUMS.items()}
 
 
-class ByteStream(Protocol):
+class LineSource(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+class ByteStream(LineSource, Protocol):
     """One side of a connection: a socket's file, or a pipe."""
 
-    def readline(self, size: int = -1, /) -> bytes: ...
     def write(self, data: bytes, /) -> int: ...
     def flush(self) -> None: ...
 
@@ -183,9 +225,9 @@ class ProtocolError(RuntimeError):
         self.code = code
 
 
-class _BadParams(ValueError):
+class InvalidParams(ValueError):
     """A request naming what does not exist or does not fit (a reference, a parameter, a
-    private name, a wire name, a field)."""
+    private name, a wire name, a field, an argument of a call, an option of ``open``)."""
 
 
 class _NotOffered(Exception):
@@ -298,21 +340,21 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
 def _decode(value: Any, special: Callable[[dict[str, Any]], Any]) -> Any:
     """The inverse of :func:`_encode`; ``special`` decodes a tagged object of one side
     (``$ref``, ``$callback``) and returns :data:`_PLAIN` for an ordinary dict. Raises
-    :class:`_BadParams` for a tagged object that is not one of the protocol's."""
+    :class:`InvalidParams` for a tagged object that is not one of the protocol's."""
     if isinstance(value, list):
         return [_decode(v, special) for v in value]
     if not isinstance(value, dict):
         return value
     tag = next((t for t in _TAGS if t in value), None)
     if tag is not None and set(value) != _TAGS[tag]:
-        raise _BadParams(f"{tag} takes exactly {_names(_TAGS[tag])}, got {_names(value)}")
+        raise InvalidParams(f"{tag} takes exactly {_names(_TAGS[tag])}, got {_names(value)}")
     if tag == "$bytes":
         if not isinstance(value["$bytes"], str) or not _HEX.fullmatch(value["$bytes"]):
-            raise _BadParams("$bytes must be a string of hex digit pairs")
+            raise InvalidParams("$bytes must be a string of hex digit pairs")
         return bytes.fromhex(value["$bytes"])
     if tag == "$tuple":
         if not isinstance(value["$tuple"], list):
-            raise _BadParams("$tuple must be an array")
+            raise InvalidParams("$tuple must be an array")
         return tuple(_decode(v, special) for v in value["$tuple"])
     if tag == "$enum":
         return _enum_member(value["$enum"], value["name"])
@@ -327,29 +369,29 @@ def _decode(value: Any, special: Callable[[dict[str, Any]], Any]) -> Any:
 def _enum_member(wire: Any, name: Any) -> enum.Enum:
     cls = ENUMS.get(wire) if isinstance(wire, str) else None
     if cls is None:
-        raise _BadParams(f"unknown enum {wire!r}")
+        raise InvalidParams(f"unknown enum {wire!r}")
     if not isinstance(name, str) or name not in cls.__members__:
-        raise _BadParams(f"enum {wire} has no member {name!r}")
+        raise InvalidParams(f"enum {wire} has no member {name!r}")
     return cls.__members__[name]
 
 
 def _record(wire: Any, fields: Any, special: Callable[[dict[str, Any]], Any]) -> Any:
     cls = RECORDS.get(wire) if isinstance(wire, str) else None
     if cls is None:
-        raise _BadParams(f"unknown record {wire!r}")
+        raise InvalidParams(f"unknown record {wire!r}")
     if not isinstance(fields, dict):
-        raise _BadParams(f"record {wire}: fields must be an object")
+        raise InvalidParams(f"record {wire}: fields must be an object")
     declared = _FIELDS[cls]
     unknown = set(fields) - set(declared)
     if unknown:
-        raise _BadParams(f"record {wire}: unknown field {_names(unknown)}")
+        raise InvalidParams(f"record {wire}: unknown field {_names(unknown)}")
     missing = set(declared) - set(fields)
     if missing:
-        raise _BadParams(f"record {wire}: missing field {_names(missing)}")
+        raise InvalidParams(f"record {wire}: missing field {_names(missing)}")
     values = {name: _decode(v, special) for name, v in fields.items()}
     for name, (check, kind) in declared.items():
         if not check(values[name]):
-            raise _BadParams(f"record {wire}: field {name!r} must be {kind}")
+            raise InvalidParams(f"record {wire}: field {name!r} must be {kind}")
     return cls(**values)
 
 
@@ -420,50 +462,155 @@ def _read_request(line: bytes) -> tuple[Any, dict[str, Any] | None]:
         return None, _error(None, PARSE_ERROR, f"parse error: {type(exc).__name__}")
 
 
-def _lines(reader: ByteStream) -> Iterator[bytes | None]:
-    """The lines of a stream, each at most :data:`MAX_LINE` bytes read; None for a longer one,
-    whose rest is read and dropped."""
+def _lines(reader: LineSource, limit: Callable[[], int]) -> Iterator[bytes | int]:
+    """The lines of a stream, each at most ``limit()`` bytes read; for a longer one, the limit
+    it broke, its rest read and dropped."""
     while True:
-        line = reader.readline(MAX_LINE + 1)
+        most = limit()
+        line = reader.readline(most + 1)
         if not line:
             return
-        if len(line) <= MAX_LINE or line.endswith(b"\n"):
+        if len(line) <= most or line.endswith(b"\n"):
             yield line
             continue
         while True:
             rest = reader.readline(1 << 16)
             if not rest or rest.endswith(b"\n"):
                 break
-        yield None
+        yield most
+
+
+class _Silent(Exception):
+    """A connection silent past :data:`READ_TIMEOUT`: in the middle of a line, or before it
+    opened a target."""
+
+
+class _SocketReader:
+    """A connection's lines, read off its socket with deadlines: a line begun must go on
+    arriving (a byte at least every ``timeout`` seconds), and a connection whose ``patient()``
+    is false (it has opened no target) must send its next line within ``timeout`` too."""
+
+    def __init__(self, sock: socket.socket, timeout: float, patient: Callable[[], bool]) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.patient = patient
+        self.buffer = bytearray()
+        self.scanned = 0
+
+    def readline(self, size: int = -1, /) -> bytes:
+        while True:
+            end = self.buffer.find(b"\n", self.scanned, size if size >= 0 else None)
+            if end >= 0:
+                return self._take(end + 1)
+            if 0 <= size <= len(self.buffer):
+                return self._take(size)
+            self.scanned = len(self.buffer)
+            waiting = bool(self.buffer) or not self.patient()
+            self.sock.settimeout(self.timeout if waiting else None)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except TimeoutError:
+                raise _Silent(
+                    f"no byte for {self.timeout:g} s in the middle of a line" if self.buffer
+                    else f"no request for {self.timeout:g} s and no target open") from None
+            if not chunk:
+                return self._take(len(self.buffer))
+            self.buffer += chunk
+
+    def _take(self, size: int) -> bytes:
+        line = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        self.scanned = 0
+        return line
 
 
 # -- the server ---------------------------------------------------------------------------------
 
 
-_OWN_MODULES = ("sim.", "conformance.", "simpy.")
-_CONTAINERS = (list, dict, set, collections.deque)
+@dataclasses.dataclass(frozen=True)
+class Offer:
+    """What a client may do with the objects of one class: nothing that is not named here."""
+
+    get: frozenset[str] = frozenset()
+    """Attributes read by value (an object among them travels as a reference only if its own
+    class is offered)."""
+    call: frozenset[str] = frozenset()
+    """Methods handed out as references, to be called."""
+    set: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Attributes a client may assign, each with the type its value must have."""
+    mappings: Mapping[str, tuple[Any, Any]] = dataclasses.field(default_factory=dict)
+    """Dict attributes handed out as references (``item``, ``setitem``, ``len``, ``iter``),
+    each with the type of a key and of a value ``setitem`` accepts."""
+    opaque: frozenset[str] = frozenset()
+    """Attributes that exist for a client's ``hasattr`` but whose value is the event loop's
+    own: an opaque reference, on which nothing can be done."""
 
 
-def _own(obj: object) -> bool:
-    module = getattr(obj, "__module__", None)
-    return isinstance(module, str) and module.startswith(_OWN_MODULES)
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """What a server hands out: the classes whose objects travel as references (a subclass
+    takes its nearest offered class's offer) and the functions, by ``module:qualname``, that an
+    offered method may return (an unsubscribe, say)."""
+
+    classes: Mapping[type, Offer]
+    functions: frozenset[str] = frozenset()
+
+    def offer(self, value: object) -> Offer | None:
+        for cls in type(value).__mro__:
+            found = self.classes.get(cls)
+            if found is not None:
+                return found
+        return None
 
 
-def _offered(value: object) -> bool:
-    """Whether the server hands out a reference to ``value``: syncrig's own objects and plain
-    containers, never a path, a module, a frame or a file through which a client could reach
-    beyond the target."""
-    if type(value) in _CONTAINERS:
-        return True
-    if isinstance(value, types.MethodType):
-        return _own(value.__func__) and _offered(value.__self__)
-    if isinstance(value, types.BuiltinMethodType):
-        return type(value.__self__) in _CONTAINERS
-    if isinstance(value, types.FunctionType | type):
-        return _own(value)
-    if isinstance(value, types.ModuleType):
-        return False
-    return _own(type(value))
+class Opener(Protocol):
+    """What a server serves: a target made by name and options (raising
+    :class:`InvalidParams` for one it does not know), and what of it is offered."""
+
+    capabilities: Capabilities
+
+    def __call__(self, target: str, options: dict[str, Any], /) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bound:
+    """An offered method of an offered object."""
+
+    obj: Any
+    name: str
+
+    def function(self) -> Callable[..., Any]:
+        found: Callable[..., Any] = getattr(self.obj, self.name)
+        return found
+
+    def label(self) -> str:
+        return f"{type(self.obj).__name__}.{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Mapping:
+    """An offered dict attribute: its items read and, of the declared types, set."""
+
+    mapping: dict[Any, Any]
+    label: str
+    key: tuple[Check, str]
+    value: tuple[Check, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Opaque:
+    label: str
+
+
+def _function_name(value: object) -> str | None:
+    if isinstance(value, types.FunctionType):
+        return f"{value.__module__}:{value.__qualname__}"
+    return None
+
+
+_CONTAINERS = (list, dict, set, frozenset, collections.deque)
+"""What travels by value, as an array (a dict as an object): never a reference whose
+methods a client could call."""
 
 
 _PARAMS: dict[str, tuple[dict[str, tuple[type, str]], frozenset[str]]] = {
@@ -488,45 +635,76 @@ def _check_params(method: str, params: dict[str, Any]) -> None:
     declared, needed = _PARAMS[method]
     unknown = set(params) - set(declared)
     if unknown:
-        raise _BadParams(f"unknown params {_names(unknown)} (known: {_names(declared)})"
+        raise InvalidParams(f"unknown params {_names(unknown)} (known: {_names(declared)})"
                          if declared else f"unknown params {_names(unknown)} (none known)")
     missing = needed - set(params)
     if missing:
-        raise _BadParams(f"missing param {_names(missing)}")
+        raise InvalidParams(f"missing param {_names(missing)}")
     for name, value in params.items():
         kind, described = declared[name]
         if (kind is int and not _is_int(value)) or not isinstance(value, kind):
-            raise _BadParams(f"param {name!r} must be {described}")
+            raise InvalidParams(f"param {name!r} must be {described}")
 
 
 class _Session:
     """One connection's objects, callbacks and targets."""
 
-    def __init__(self, opener: Callable[[str, dict[str, Any]], Any],
-                 send: Callable[[dict[str, Any]], None], token: str | None = None) -> None:
+    def __init__(self, opener: Opener, send: Callable[[dict[str, Any]], None],
+                 token: str | None = None) -> None:
         self.opener = opener
+        self.capabilities = opener.capabilities
         self.send = send
         self.token = token
         self.objects: dict[int, Any] = {}
         self.ids = itertools.count(1)
         self.by_identity: dict[int, int] = {}
+        self.bound: dict[tuple[int, str], _Bound] = {}
         self.targets: list[Any] = []
         self.closed = False
+        self._depth = 0
         self._lock = threading.Lock()
 
-    def encode(self, value: Any) -> Any:
-        """A value for the wire: anything not sent by value becomes a reference."""
-        return _encode(value, self._reference)
+    def line_limit(self) -> int:
+        """Bytes a line may hold: :data:`MAX_LINE` once a target is open, else
+        :data:`MAX_LINE_BEFORE_OPEN`."""
+        return MAX_LINE if self.targets else MAX_LINE_BEFORE_OPEN
 
-    def _reference(self, value: Any) -> Any:
-        if not _offered(value):
-            raise _NotOffered(f"a {type(value).__name__} is not an object {PROTOCOL} hands out")
+    def encode(self, value: Any) -> Any:
+        """A value for the wire: containers by value, offered objects as references."""
+        return _encode(value, self._other)
+
+    def _other(self, value: Any) -> Any:
+        if type(value) in _CONTAINERS:
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    raise _NotOffered(f"a value nested deeper than {MAX_DEPTH} levels")
+                if isinstance(value, dict):
+                    if not all(isinstance(k, str) and not k.startswith("$") for k in value):
+                        raise _NotOffered("a dict whose keys are not plain strings")
+                    return {k: self.encode(v) for k, v in value.items()}
+                return [self.encode(v) for v in value]
+            finally:
+                self._depth -= 1
+        if isinstance(value, _Bound):
+            return self._reference(value, "method")
+        if isinstance(value, _Mapping):
+            return self._reference(value, "dict")
+        if isinstance(value, _Opaque):
+            return self._reference(value, "opaque")
+        if _function_name(value) in self.capabilities.functions:
+            return self._reference(value, "function")
+        if self.capabilities.offer(value) is not None:
+            return self._reference(value, type(value).__name__)
+        raise _NotOffered(f"a {type(value).__name__} is not an object {PROTOCOL} hands out")
+
+    def _reference(self, value: Any, kind: str) -> Any:
         ref = self.by_identity.get(id(value))
         if ref is None or self.objects.get(ref) is not value:
             ref = next(self.ids)
             self.objects[ref] = value
             self.by_identity[id(value)] = ref
-        return {"$ref": ref, "type": type(value).__name__}
+        return {"$ref": ref, "type": kind}
 
     def decode(self, value: Any) -> Any:
         return _decode(value, self._special)
@@ -534,12 +712,12 @@ class _Session:
     def _special(self, value: dict[str, Any]) -> Any:
         if "$ref" in value:
             if set(value) != {"$ref"}:
-                raise _BadParams(f"$ref takes exactly '$ref', got {_names(value)}")
+                raise InvalidParams(f"$ref takes exactly '$ref', got {_names(value)}")
             return self._object(value["$ref"])
         if "$callback" in value:
             number = value["$callback"]
             if set(value) != {"$callback"} or not _is_int(number):
-                raise _BadParams("a callback is exactly {\"$callback\": integer}")
+                raise InvalidParams("a callback is exactly {\"$callback\": integer}")
 
             def callback(*args: Any) -> None:
                 self.send({"jsonrpc": "2.0", "method": "callback", "params": {
@@ -549,9 +727,9 @@ class _Session:
 
     def _object(self, ref: Any) -> Any:
         if not _is_int(ref):
-            raise _BadParams(f"a reference must be an integer, got {json.dumps(ref)}")
+            raise InvalidParams(f"a reference must be an integer, got {json.dumps(ref)}")
         if ref not in self.objects:
-            raise _BadParams(f"unknown reference {ref}")
+            raise InvalidParams(f"unknown reference {ref}")
         return self.objects[ref]
 
     def handle(self, request: Any) -> dict[str, Any]:
@@ -589,7 +767,7 @@ class _Session:
         try:
             _check_params(method, params)
             result = handlers[method](params)
-        except _BadParams as exc:
+        except InvalidParams as exc:
             return _error(rid, INVALID_PARAMS, f"invalid params: {exc}")
         except _Unauthorized as exc:
             return _error(rid, UNAUTHORIZED, str(exc))
@@ -607,13 +785,105 @@ class _Session:
                                                         "message": str(exc)})
         return {"jsonrpc": "2.0", "id": rid, "result": result}
 
+    def _offer(self, obj: Any) -> tuple[Offer, str]:
+        """The offer of a referenced object with attributes, and its class's name."""
+        offer = None if isinstance(obj, _Bound | _Mapping | _Opaque) \
+            else self.capabilities.offer(obj)
+        if offer is None:
+            raise _NotOffered(f"a {_kind(obj)} has no attributes {PROTOCOL} offers")
+        return offer, type(obj).__name__
+
+    def _get(self, params: dict[str, Any]) -> Any:
+        name = _name(params)
+        obj = self._object(params["ref"])
+        offer, cls = self._offer(obj)
+        if name in offer.call:
+            getattr(obj, name)  # AttributeError for a method this object lacks
+            bound = self.bound.get((id(obj), name))
+            if bound is None or bound.obj is not obj:
+                bound = self.bound[(id(obj), name)] = _Bound(obj, name)
+            return self.encode(bound)
+        if name in offer.get:
+            return self.encode(getattr(obj, name))
+        if name in offer.mappings:
+            mapping = getattr(obj, name)
+            if not isinstance(mapping, dict):
+                raise _NotOffered(f"{cls}.{name} is not a dict")
+            key, value = offer.mappings[name]
+            return self.encode(_Mapping(mapping, f"{cls}.{name}", _checker(key),
+                                        _checker(value)))
+        if name in offer.opaque:
+            getattr(obj, name)
+            return self.encode(_Opaque(f"{cls}.{name}"))
+        raise _NotOffered(f"{cls}.{name} is not an attribute {PROTOCOL} offers")
+
+    def _set(self, params: dict[str, Any]) -> Any:
+        name = _name(params)
+        value = self.decode(params["value"])
+        obj = self._object(params["ref"])
+        offer, cls = self._offer(obj)
+        if name not in offer.set:
+            raise _NotOffered(f"{cls}.{name} is not an attribute {PROTOCOL} lets a client set")
+        check, kind = _checker(offer.set[name])
+        if not check(value):
+            raise InvalidParams(f"{cls}.{name} must be {kind}")
+        setattr(obj, name, value)
+        return None
+
+    def _call(self, params: dict[str, Any]) -> Any:
+        target = self._object(params["ref"])
+        if isinstance(target, _Bound):
+            function, label = target.function(), target.label()
+        elif _function_name(target) in self.capabilities.functions:
+            function, label = target, target.__qualname__
+        else:
+            raise InvalidParams(f"reference {params['ref']} is not callable")
+        args = [self.decode(a) for a in params.get("args", [])]
+        kwargs = {k: self.decode(v) for k, v in params.get("kwargs", {}).items()}
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):  # a callable without one: its own checks apply
+            signature = None
+        if signature is not None:
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise InvalidParams(f"{label}(): {exc}") from None
+        return self.encode(function(*args, **kwargs))
+
+    def _mapping(self, params: dict[str, Any], method: str) -> _Mapping:
+        mapping = self._object(params["ref"])
+        if not isinstance(mapping, _Mapping):
+            raise _NotOffered(f"{method} of a {_kind(mapping)}: only a dict {PROTOCOL} hands "
+                              "out by reference has items")
+        return mapping
+
     @staticmethod
-    def _name(params: dict[str, Any]) -> str:
-        """The attribute a request names: a private one (``_…``) is not part of an API."""
-        name: str = params["name"]
-        if name.startswith("_"):
-            raise _BadParams(f"{name}: not an attribute of the API")
-        return name
+    def _key(mapping: _Mapping, key: Any) -> Any:
+        check, kind = mapping.key
+        if not check(key):
+            raise InvalidParams(f"a key of {mapping.label} must be {kind}")
+        return key
+
+    def _item(self, params: dict[str, Any]) -> Any:
+        key = self.decode(params["key"])  # a value is decoded first, whatever it is for
+        mapping = self._mapping(params, "item")
+        return self.encode(mapping.mapping[self._key(mapping, key)])
+
+    def _setitem(self, params: dict[str, Any]) -> Any:
+        key, value = self.decode(params["key"]), self.decode(params["value"])
+        mapping = self._mapping(params, "setitem")
+        check, kind = mapping.value
+        if not check(value):
+            raise InvalidParams(f"a value of {mapping.label} must be {kind}")
+        mapping.mapping[self._key(mapping, key)] = value
+        return None
+
+    def _len(self, params: dict[str, Any]) -> Any:
+        return len(self._mapping(params, "len").mapping)
+
+    def _iter(self, params: dict[str, Any]) -> Any:
+        return [self.encode(v) for v in list(self._mapping(params, "iter").mapping)]
 
     def _open(self, params: dict[str, Any]) -> Any:
         if self.token is not None:
@@ -629,36 +899,6 @@ class _Session:
         _close(target)  # the server stopped while the target was being made
         raise RemoteError("ServerStopping", "the server is stopping")
 
-    def _get(self, params: dict[str, Any]) -> Any:
-        name = self._name(params)
-        return self.encode(getattr(self._object(params["ref"]), name))
-
-    def _set(self, params: dict[str, Any]) -> Any:
-        name = self._name(params)
-        setattr(self._object(params["ref"]), name, self.decode(params["value"]))
-        return None
-
-    def _call(self, params: dict[str, Any]) -> Any:
-        function = self._object(params["ref"])
-        if not callable(function):
-            raise _BadParams(f"reference {params['ref']} is not callable")
-        args = [self.decode(a) for a in params.get("args", [])]
-        kwargs = {k: self.decode(v) for k, v in params.get("kwargs", {}).items()}
-        return self.encode(function(*args, **kwargs))
-
-    def _item(self, params: dict[str, Any]) -> Any:
-        return self.encode(self._object(params["ref"])[self.decode(params["key"])])
-
-    def _setitem(self, params: dict[str, Any]) -> Any:
-        self._object(params["ref"])[self.decode(params["key"])] = self.decode(params["value"])
-        return None
-
-    def _len(self, params: dict[str, Any]) -> Any:
-        return len(self._object(params["ref"]))
-
-    def _iter(self, params: dict[str, Any]) -> Any:
-        return [self.encode(v) for v in self._object(params["ref"])]
-
     def close(self) -> None:
         """Close every target this connection opened (each removes its folder); once."""
         with self._lock:
@@ -668,6 +908,23 @@ class _Session:
             _close(target)
         self.objects.clear()
         self.by_identity.clear()
+        self.bound.clear()
+
+
+def _name(params: dict[str, Any]) -> str:
+    """The attribute a request names: a private one (``_…``) is not part of an API."""
+    name: str = params["name"]
+    if name.startswith("_"):
+        raise InvalidParams(f"{name}: not an attribute of the API")
+    return name
+
+
+def _kind(obj: Any) -> str:
+    if isinstance(obj, _Bound):
+        return f"method ({obj.label()})"
+    if isinstance(obj, _Mapping | _Opaque):
+        return f"{type(obj).__name__.strip('_').lower()} ({obj.label})"
+    return type(obj).__name__
 
 
 def _close(target: Any) -> None:
@@ -703,17 +960,18 @@ def _sender(writer: ByteStream) -> Callable[[dict[str, Any]], None]:
     return send
 
 
-def _serve(session: _Session, reader: ByteStream) -> None:
-    for line in _lines(reader):
-        if line is None:
+def _serve(session: _Session, reader: LineSource) -> None:
+    for line in _lines(reader, session.line_limit):
+        if isinstance(line, int):
             session.send(_error(None, INVALID_REQUEST,
-                                f"invalid request: a line longer than {MAX_LINE} bytes"))
+                                f"invalid request: a line longer than {line} bytes"
+                                + ("" if line == MAX_LINE else " (before a target is open)")))
             continue
         request, refused = _read_request(line)
         session.send(refused if refused is not None else session.handle(request))
 
 
-def serve_stream(opener: Callable[[str, dict[str, Any]], Any], reader: ByteStream,
+def serve_stream(opener: Opener, reader: ByteStream,
                  writer: ByteStream, token: str | None = None) -> None:
     """Serve one client on a pair of byte streams until it closes them; its targets are
     closed then (or when this thread is interrupted)."""
@@ -733,8 +991,9 @@ class RpcServer:
     even another loopback one, may be reachable by others. :meth:`stop` closes every
     connection and the targets they hold."""
 
-    def __init__(self, opener: Callable[[str, dict[str, Any]], Any], port: int = 0,
-                 host: str = "127.0.0.1", token: str | None = None) -> None:
+    def __init__(self, opener: Opener, port: int = 0, host: str = "127.0.0.1",
+                 token: str | None = None, *, max_connections: int = MAX_CONNECTIONS,
+                 read_timeout: float = READ_TIMEOUT) -> None:
         if token is not None and len(token) < MIN_TOKEN:
             raise ValueError(f"a token needs at least {MIN_TOKEN} characters")
         if host != "127.0.0.1" and token is None:
@@ -754,9 +1013,22 @@ class RpcServer:
                 with outer._lock:
                     if outer._stopping:
                         return
-                    outer._live[self.connection] = (session, threading.current_thread())
+                    busy = len(outer._live) >= max_connections
+                    if not busy:
+                        outer._live[self.connection] = (session, threading.current_thread())
+                if busy:
+                    with contextlib.suppress(OSError):
+                        session.send(_error(None, BUSY, f"server busy: {max_connections} "
+                                            "connections are open, try again later"))
+                    return
+                reader = _SocketReader(self.connection, read_timeout,
+                                       lambda: bool(session.targets))
                 try:
-                    _serve(session, self.rfile)
+                    _serve(session, reader)
+                except _Silent as exc:
+                    with contextlib.suppress(OSError):
+                        session.send(_error(None, INVALID_REQUEST, f"invalid request: {exc}: "
+                                            "the connection is closed"))
                 except (BrokenPipeError, ConnectionError, OSError, ValueError):
                     pass  # the client went away, or stop() closed the socket
                 finally:
@@ -874,7 +1146,7 @@ class RpcClient:
                 if "error" in message:
                     raise _raise(message["error"])
                 return self.decode(message["result"])
-            except _BadParams as exc:
+            except InvalidParams as exc:
                 raise ProtocolError(f"the server sent {exc}") from None
 
     def open(self, target: str = "cloudSync", *, token: str | None = None,
@@ -912,7 +1184,7 @@ class RpcClient:
     def _special(self, value: dict[str, Any]) -> Any:
         if "$ref" in value:
             if not _is_int(value["$ref"]):
-                raise _BadParams(f"a reference must be an integer, got {value['$ref']!r}")
+                raise InvalidParams(f"a reference must be an integer, got {value['$ref']!r}")
             return Proxy(self, value["$ref"], str(value.get("type", "")))
         return _PLAIN
 
@@ -947,7 +1219,12 @@ class Proxy:
         cached = self._client.methods.get((self._ref, name))
         if cached is not None:
             return cached
-        value = self._client.request("get", ref=self._ref, name=name)
+        try:
+            value = self._client.request("get", ref=self._ref, name=name)
+        except ProtocolError as exc:
+            if exc.code == NOT_OFFERED:  # for a client, a name not offered is not there
+                raise AttributeError(str(exc)) from None
+            raise
         if isinstance(value, Proxy) and value._type == "method":
             self._client.methods[(self._ref, name)] = value
         return value
@@ -976,7 +1253,7 @@ class Proxy:
     def __bool__(self) -> bool:
         try:
             return len(self) > 0
-        except RemoteError:
+        except (RemoteError, ProtocolError):
             return True  # not a container: an object is true
 
     def __repr__(self) -> str:

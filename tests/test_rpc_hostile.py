@@ -18,15 +18,24 @@ from typing import Any
 import pytest
 
 from conformance.rpc import (
+    BUSY,
+    MAX_CONNECTIONS,
     MAX_DEPTH,
     MAX_INT_DIGITS,
     MAX_LINE,
+    MAX_LINE_BEFORE_OPEN,
+    NOT_OFFERED,
     PROTOCOL,
+    READ_TIMEOUT,
     ProtocolError,
     RpcClient,
     RpcServer,
+    _Session,
 )
+from conformance.targets.reference import REQUEST_CURL
 from conformance.targets.rpc import TOKEN_ENV, RpcTarget, open_target
+from sim.device.ports import NetworkReading
+from sim.device.radio import NetworkType
 from sim.errors import UnsafePath
 
 RCE = (b'{"jsonrpc":"2.0","id":1,"method":"item","params":{"ref":1,"key":{"$record":'
@@ -165,24 +174,27 @@ def test_a_record_naming_a_class_path_builds_nothing_and_runs_nothing(tmp_path: 
 ])
 def test_values_outside_the_closed_lists_are_invalid_params(line: Line, value: Any,
                                                             message: str) -> None:
-    modules = line.ask(request(2, "get", ref=line.open()["result"]["$ref"], name="modules"))
-    assert line.ask(request(3, "setitem", ref=modules["result"]["$ref"], key="probe",
-                            value=value)) == error(3, -32602, f"invalid params: {message}")
+    method = line.ask(request(2, "get", ref=line.open()["result"]["$ref"], name="set_fs_fault"))
+    assert line.ask(request(3, "call", ref=method["result"]["$ref"], args=["probe", value])) \
+        == error(3, -32602, f"invalid params: {message}")
     assert line.still_open()
 
 
 def test_records_and_enums_by_wire_name_travel_both_ways(line: Line) -> None:
-    """The closed lists still carry what the API sends: a round trip through a dict of the
-    server keeps the record a record and the StrEnum a member."""
-    modules = line.ask(request(2, "get", ref=line.open()["result"]["$ref"], name="modules"))
-    ref = modules["result"]["$ref"]
-    reading = {"$record": "NetworkReading", "fields": {
-        "radios": {"wifi": {"$record": "RadioReading", "fields": {
-            "name": "wifi", "up": True, "metered": False, "roaming": False, "down_kbps": 1.5,
-            "up_kbps": None, "latency_ms": 20, "loss_pct": None}}},
-        "internet": True, "active": {"$enum": "NetworkType", "name": "WIFI"}}}
-    assert line.ask(request(3, "setitem", ref=ref, key="probe", value=reading))["result"] is None
-    assert line.ask(request(4, "item", ref=ref, key="probe"))["result"] == reading
+    """The closed lists still carry what the API sends: the device's network reading comes as
+    a record holding records and a StrEnum member, and the same wire form decodes back."""
+    target = line.open()["result"]["$ref"]
+    device = line.ask(request(2, "get", ref=target, name="device"))["result"]["$ref"]
+    sensors = line.ask(request(3, "get", ref=device, name="sensors"))["result"]["$ref"]
+    network = line.ask(request(4, "get", ref=sensors, name="network"))["result"]["$ref"]
+    reading = line.ask(request(5, "call", ref=network))["result"]
+    assert reading["$record"] == "NetworkReading"
+    assert reading["fields"]["active"] == {"$enum": "NetworkType", "name": "WIFI"}
+    assert reading["fields"]["radios"]["wifi"]["$record"] == "RadioReading"
+    session = _Session(open_target, lambda message: None)
+    decoded = session.decode(reading)
+    assert isinstance(decoded, NetworkReading) and decoded.active is NetworkType.WIFI
+    assert session.encode(decoded) == reading
 
 
 def test_the_client_decodes_wire_names_and_refuses_others(server: RpcServer) -> None:
@@ -302,6 +314,7 @@ def test_an_integer_over_the_digit_limit_is_refused_not_parsed(line: Line) -> No
 
 
 def test_a_line_over_the_length_limit_is_dropped_whole_and_answered(line: Line) -> None:
+    assert "result" in line.open()  # the longest lines are a connection's with a target
     head = b'{"jsonrpc":"2.0","id":1,"method":"hello","params":{"pad":"'
     tail = b'"}}'
     exactly = head + b"x" * (MAX_LINE - len(head) - len(tail)) + tail
@@ -398,7 +411,7 @@ def test_objects_beyond_the_api_are_not_handed_out(line: Line) -> None:
     path."""
     line.open()
     assert line.ask(request(2, "get", ref=1, name="root")) == error(
-        2, -32002, f"not offered: a PosixPath is not an object {PROTOCOL} hands out")
+        2, -32002, f"not offered: ReferenceCloudSync.root is not an attribute {PROTOCOL} offers")
     assert line.still_open()
 
 
@@ -535,9 +548,8 @@ def test_a_refused_open_leaves_no_folder(tmp_path: Path, options: dict[str, Any]
                                          message: str) -> None:
     with Served(tmp_path) as served:
         line = Line(served.host, served.port)
-        answer = line.open(target="request", options=options)
-        assert answer["error"]["code"] == 2
-        assert answer["error"]["data"] == {"type": "ValueError", "message": message}
+        assert line.open(target="request", options=options) == error(
+            "open", -32602, f"invalid params: {message}")
         assert served.folders() == []
         line.close()
 
@@ -609,3 +621,220 @@ def test_a_targets_world_helpers_write_nothing_outside_its_folders(tmp_path: Pat
     finally:
         cloudsync.close()
         request.close()
+
+
+# -- capabilities -------------------------------------------------------------------------------
+
+
+def ask_ref(line: Line, rid: Any, method: str, **params: Any) -> int:
+    answer = line.ask(request(rid, method, **params))
+    assert "result" in answer, answer
+    ref: int = answer["result"]["$ref"]
+    return ref
+
+
+def not_offered(rid: Any, message: str) -> dict[str, Any]:
+    return error(rid, NOT_OFFERED, f"not offered: {message}")
+
+
+@pytest.mark.parametrize(("target", "name", "cls"), [
+    ("request", "sandbox", "ReferenceRequest"), ("request", "root", "ReferenceRequest"),
+    ("request", "outside", "ReferenceRequest"), ("request", "own_device", "ReferenceRequest"),
+    ("cloudSync", "root", "ReferenceCloudSync"), ("cloudSync", "__dict__", None),
+])
+def test_a_targets_folders_are_neither_read_nor_set(line: Line, target: str, name: str,
+                                                    cls: str | None) -> None:
+    ref = line.open(target=target)["result"]["$ref"]
+    if cls is None:  # a private name is not even looked up
+        assert line.ask(request(2, "get", ref=ref, name=name)) == error(
+            2, -32602, f"invalid params: {name}: not an attribute of the API")
+        return
+    assert line.ask(request(2, "get", ref=ref, name=name)) == not_offered(
+        2, f"{cls}.{name} is not an attribute {PROTOCOL} offers")
+    assert line.ask(request(3, "set", ref=ref, name=name, value="/tmp")) == not_offered(
+        3, f"{cls}.{name} is not an attribute {PROTOCOL} lets a client set")
+    assert line.still_open()
+
+
+def test_no_file_outside_a_target_is_read_written_or_removed(tmp_path: Path) -> None:
+    """What reached the server's files before: the sandbox's held folder (``hold`` any path,
+    ``read_bytes``, ``write_atomic``), a bundle name that leads out, a link planted anywhere,
+    a target whose ``root`` was set elsewhere before ``close``."""
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    sentinel = outside / "sentinel.txt"
+    sentinel.write_bytes(b"untouched")
+    hostname = Path("/etc/hostname").read_bytes() if Path("/etc/hostname").exists() else None
+    with RpcServer(open_target) as server:
+        line = Line("127.0.0.1", server.port)
+        answers: list[Any] = []
+        target = ask_ref(line, 1, "open", target="request")
+        answers.append(line.ask(request(2, "get", ref=target, name="sandbox")))
+        modules = line.ask(request(3, "get", ref=target, name="modules"))["result"]
+        answers.append(line.ask(request(4, "get", ref=modules["app"]["$ref"],
+                                        name="downloads")))
+        for helper in ("plant_link", "swap_for_symlink"):
+            method = ask_ref(line, 5, "get", ref=target, name=helper)
+            answers.append(line.ask(request(6, "call", ref=method, args=[str(sentinel)])))
+        answers.append(line.ask(request(7, "set", ref=target, name="root", value=str(outside))))
+        close = ask_ref(line, 8, "get", ref=target, name="close")
+        assert line.ask(request(9, "call", ref=close)) == {"jsonrpc": "2.0", "id": 9,
+                                                          "result": None}
+        cloudsync = ask_ref(line, 10, "open", target="cloudSync")
+        write = ask_ref(line, 11, "get", ref=cloudsync, name="write_app_file")
+        for bundle in ("../../x", "..", "/tmp", "com.example/../../x"):
+            answers.append(line.ask(request(12, "call", ref=write,
+                                            args=[bundle, "a.txt", {"$bytes": "00"}])))
+        line.close()
+    assert answers[0] == not_offered(2, f"ReferenceRequest.sandbox is not an attribute "
+                                        f"{PROTOCOL} offers")
+    assert answers[1] == not_offered(4, f"RequestModule.downloads is not an attribute "
+                                        f"{PROTOCOL} offers")
+    for answer in answers[2:4]:
+        assert answer["error"]["data"] == {"type": "UnsafePath", "message": (
+            f"unsafe path {str(sentinel)!r}: absolute")}
+    assert answers[4] == not_offered(7, f"ReferenceRequest.root is not an attribute "
+                                        f"{PROTOCOL} lets a client set")
+    for answer, bundle in zip(answers[5:], ("../../x", "..", "/tmp", "com.example/../../x"),
+                              strict=True):
+        assert answer["error"]["data"] == {"type": "ValueError",
+                                           "message": f"not a bundle name: {bundle!r}"}
+    assert sorted(p.name for p in outside.rglob("*")) == ["keep", "sentinel.txt"]
+    assert sentinel.read_bytes() == b"untouched"
+    assert hostname is None or hostname.hex() not in json.dumps(answers)
+
+
+def test_each_request_target_has_its_own_curl_options() -> None:
+    """A module's options were one shared object: a client changing it changed every later
+    target's."""
+    first, second = open_target("request", {}), open_target("request", {})
+    try:
+        options = [t.modules[name].downloads.curl_options for t in (first, second)
+                   for name in ("app", "denied")]
+        assert len({id(o) for o in options} | {id(REQUEST_CURL)}) == 5
+        assert all(o == REQUEST_CURL for o in options)
+        options[0].max_redirects = 0
+        assert [o.max_redirects for o in options] == [0, REQUEST_CURL.max_redirects,
+                                                      REQUEST_CURL.max_redirects,
+                                                      REQUEST_CURL.max_redirects]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_containers_travel_by_value_and_only_an_offered_dict_by_reference(line: Line) -> None:
+    """A list handed out by reference had ``extend``: ``extend(itself)`` doubled it per call."""
+    target = line.open(target="cloudSync")["result"]["$ref"]
+    modules = line.ask(request(2, "get", ref=target, name="modules"))["result"]
+    assert sorted(modules) == ["no-permission", "not-system", "system"]
+    assert all(set(m) == {"$ref", "type"} for m in modules.values())
+    drive = ask_ref(line, 3, "get", ref=target, name="drive")
+    for method, params in (("item", {"key": 0}), ("setitem", {"key": "a", "value": 1}),
+                           ("len", {}), ("iter", {})):
+        assert line.ask(request(4, method, ref=drive, **params)) == not_offered(
+            4, f"{method} of a Drive: only a dict {PROTOCOL} hands out by reference has items")
+    switches = ask_ref(line, 5, "get", ref=drive, name="switches")
+    assert line.ask(request(6, "setitem", ref=switches, key="com.example.conformance",
+                            value=False))["result"] is None
+    assert line.ask(request(7, "item", ref=switches, key="com.example.conformance")) == {
+        "jsonrpc": "2.0", "id": 7, "result": False}
+    assert line.ask(request(8, "setitem", ref=switches, key="a", value=[1])) == error(
+        8, -32602, "invalid params: a value of Drive.switches must be a boolean")
+    assert line.ask(request(9, "setitem", ref=switches, key=1, value=True)) == error(
+        9, -32602, "invalid params: a key of Drive.switches must be a string")
+    for name in ("update", "clear", "extend"):
+        assert line.ask(request(10, "get", ref=switches, name=name)) == not_offered(
+            10, f"a mapping (Drive.switches) has no attributes {PROTOCOL} offers")
+    method = ask_ref(line, 11, "get", ref=target, name="set_fs_fault")
+    assert line.ask(request(12, "get", ref=method, name="extend")) == not_offered(
+        12, f"a method (ReferenceCloudSync.set_fs_fault) has no attributes {PROTOCOL} offers")
+    assert line.ask(request(13, "set", ref=drive, name="quota", value="x")) == error(
+        13, -32602, "invalid params: Drive.quota must be an integer")
+    assert line.still_open()
+
+
+def test_a_list_answered_is_a_value(line: Line) -> None:
+    target = line.open(target="request")["result"]["$ref"]
+    files = ask_ref(line, 2, "get", ref=target, name="cache_files")
+    assert line.ask(request(3, "call", ref=files)) == {"jsonrpc": "2.0", "id": 3, "result": []}
+
+
+@pytest.mark.parametrize(("name", "params", "message"), [
+    ("cache_files", {"kwargs": {"bogus": 1}},
+     "ReferenceRequest.cache_files(): got an unexpected keyword argument 'bogus'"),
+    ("cache_files", {"args": [1, 2]}, "ReferenceRequest.cache_files(): too many positional "
+                                      "arguments"),
+    ("read_cache", {}, "ReferenceRequest.read_cache(): missing a required argument: 'rel'"),
+    ("read_cache", {"args": ["a"], "kwargs": {"rel": "b"}},
+     "ReferenceRequest.read_cache(): multiple values for argument 'rel'"),
+])
+def test_arguments_that_do_not_fit_a_method_are_invalid_params(
+        line: Line, name: str, params: dict[str, Any], message: str) -> None:
+    target = line.open(target="request")["result"]["$ref"]
+    method = ask_ref(line, 2, "get", ref=target, name=name)
+    assert line.ask(request(3, "call", ref=method, **params)) == error(
+        3, -32602, f"invalid params: {message}")
+    assert line.still_open()
+
+
+def test_an_unknown_target_is_invalid_params(line: Line) -> None:
+    assert line.open(target="../x") == error(
+        "open", -32602, "invalid params: unknown target '../x' (this server has: cloudSync, "
+                        "request)")
+
+
+# -- resources ----------------------------------------------------------------------------------
+
+
+def test_a_connection_without_a_target_holds_at_most_a_short_line(line: Line) -> None:
+    head = b'{"jsonrpc":"2.0","id":1,"method":"hello","params":{"pad":"'
+    over = head + b"x" * MAX_LINE_BEFORE_OPEN + b'"}}'
+    assert line.ask(over) == error(None, -32600, f"invalid request: a line longer than "
+                                                 f"{MAX_LINE_BEFORE_OPEN} bytes (before a "
+                                                 "target is open)")
+    assert line.still_open()
+    assert MAX_LINE_BEFORE_OPEN == 1 << 20 and READ_TIMEOUT == 30 and MAX_CONNECTIONS == 64
+
+
+def test_connections_past_the_cap_are_answered_busy_and_closed() -> None:
+    with RpcServer(open_target, max_connections=2) as server:
+        held = [Line("127.0.0.1", server.port) for _ in range(2)]
+        assert all(h.still_open() for h in held)
+        extra = Line("127.0.0.1", server.port)
+        assert json.loads(extra.stream.readline()) == error(
+            None, BUSY, "server busy: 2 connections are open, try again later")
+        assert extra.stream.readline() == b""
+        extra.close()
+        held.pop().close()
+        for _ in range(50):  # the server notices the closed one
+            again = Line("127.0.0.1", server.port)
+            if again.ask(HELLO).get("result") is not None:
+                break
+            again.close()
+        assert again.still_open()
+        again.close()
+        for h in held:
+            h.close()
+
+
+def test_a_silent_connection_is_answered_and_closed() -> None:
+    with RpcServer(open_target, read_timeout=0.5) as server:
+        unfinished = Line("127.0.0.1", server.port)
+        unfinished.stream.write(b'{"jsonrpc":"2.0","id":1,"method":"hel')
+        unfinished.stream.flush()
+        assert json.loads(unfinished.stream.readline()) == error(
+            None, -32600, "invalid request: no byte for 0.5 s in the middle of a line: the "
+                          "connection is closed")
+        assert unfinished.stream.readline() == b""
+        unfinished.close()
+        idle = Line("127.0.0.1", server.port)
+        assert json.loads(idle.stream.readline()) == error(
+            None, -32600, "invalid request: no request for 0.5 s and no target open: the "
+                          "connection is closed")
+        idle.close()
+        working = Line("127.0.0.1", server.port)
+        assert "result" in working.open(target="request")
+        working.sock.settimeout(1.5)
+        with pytest.raises(TimeoutError):  # a connection with a target may wait between lines
+            working.stream.readline()
+        working.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -33,6 +34,18 @@ CALLERS = {
     "no-permission": Caller(BUNDLE, system_app=True),
     "not-system": Caller.with_permissions(CLOUDFILE_SYNC, bundle_name=BUNDLE),
 }
+
+
+BUNDLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
+"""A bundle name as the platform spells one (``com.ohos.photos``): a folder's name, never a
+path."""
+
+
+def bundle_name(bundle: str) -> str:
+    """``bundle`` if it is a bundle name (at most 128 characters), else ValueError."""
+    if not isinstance(bundle, str) or len(bundle) > 128 or not BUNDLE_NAME.fullmatch(bundle):
+        raise ValueError(f"not a bundle name: {bundle!r}")
+    return bundle
 
 
 class ReferenceCloudSync:
@@ -66,7 +79,8 @@ class ReferenceCloudSync:
         """Another app (the Gallery, say) writing a file into its own cloud folder."""
         # (through the folder held by descriptor: a client over syncrig-rpc/1 may name any
         # ``rel``, and nothing outside the app's folder is written)
-        with Folder.hold(self.modules["system"].engine(bundle).folder.root) as folder:
+        engine = self.modules["system"].engine(bundle_name(bundle))  # makes its folder
+        with Folder.hold(engine.folder.root) as folder:
             folder.write_atomic(rel, data, create_parents=True)
 
     def set_fs_fault(self, rel: str, error: int | None) -> None:
@@ -80,7 +94,8 @@ class ReferenceCloudSync:
     def plant_object(self, bundle: str, rel: str, size: int) -> None:
         """A cloud object of ``size`` bytes whose content is never read (to be too big)."""
         self.drive.quota = max(self.drive.quota, 10 * size)
-        self.drive.container(bundle).objects[rel] = CloudObject(rel, size, "0" * 64, 1, 0.0)
+        container = self.drive.container(bundle_name(bundle))
+        container.objects[rel] = CloudObject(rel, size, "0" * 64, 1, 0.0)
 
     def close(self) -> None:
         close = getattr(self.device, "close", None)

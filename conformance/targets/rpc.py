@@ -8,9 +8,24 @@ import os
 import re
 from typing import Any
 
-from conformance.rpc import RpcClient
+from simpy import Environment
+
+from conformance.rpc import Capabilities, InvalidParams, Offer, RpcClient
+from conformance.targets.reference import ReferenceCloudSync, ReferenceRequest
+from sim.cloud.drive import CloudService, Container, Drive
 from sim.device import Device, load_profile
+from sim.device.device import SimulatedControls, SimulatedSensors
 from sim.device.profile import fixtures_dir
+from sim.device.storage import Storage
+from sim.device.thermal import Thermal
+from sim.ohos.cloudsync import CloudSyncModule
+from sim.ohos.cloudsync.api import CloudFileCache, Download, FileSync, GallerySync, LocalFiles
+from sim.ohos.cloudsync.fidelity import PROFILES as CLOUDSYNC
+from sim.ohos.common import BusinessError, Promise
+from sim.ohos.request import RequestModule
+from sim.ohos.request.download import DownloadTask
+from sim.ohos.request.fidelity import PROFILES as REQUEST
+from sim.trace import Trace
 
 APIS = ("cloudSync", "request")
 """The targets ``open`` makes: the name a campaign asks for, as the protocol spells it."""
@@ -57,36 +72,100 @@ def device_names() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
-def open_target(target: str, options: dict[str, Any]) -> Any:
-    """What ``syncrig serve rpc`` opens: a reference on a simulated device. Every option is
-    checked, and the device built, before the target makes its folder: a refused ``open``
-    leaves nothing behind."""
-    if target not in APIS:
-        raise ValueError(f"unknown target {target!r} (this server has: {', '.join(APIS)})")
-    unknown = set(options) - {"device", "profile"}
-    if unknown:
-        raise ValueError(f"unknown options {sorted(unknown)} (known: device, profile)")
-    device = options.get("device", "phone")
-    profile = options.get("profile", "documented")
-    if not isinstance(device, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", device) \
-            or device not in device_names():
-        raise ValueError(f"unknown device {device!r} (known: {', '.join(device_names())})")
-    if not isinstance(profile, str):
-        raise ValueError(f"unknown profile {profile!r}")
-    if target == "cloudSync":
-        from conformance.targets.reference import ReferenceCloudSync
-        from sim.ohos.cloudsync.fidelity import PROFILES as CLOUDSYNC
+def _names(*names: str) -> frozenset[str]:
+    return frozenset(names)
 
-        fidelity = _profile(CLOUDSYNC, profile)
-        return ReferenceCloudSync(device, fidelity, device=Device(load_profile(device)))
-    from conformance.targets.reference import ReferenceRequest
-    from sim.ohos.request.fidelity import PROFILES as REQUEST
 
-    fidelity = _profile(REQUEST, profile)
-    return ReferenceRequest(device, fidelity, device=Device(load_profile(device)))
+_TARGET = _names("device", "has_controls", "modules")
+_SYNC = _names("on", "off", "start", "stop")
+
+CAPABILITIES = Capabilities(classes={
+    # the targets: the API by caller, the device, and the helpers of the machines' world
+    # (never their folders: ``root``, ``sandbox``, ``outside`` are not offered)
+    ReferenceCloudSync: Offer(
+        get=_TARGET | {"cloud", "drive", "controls"},
+        call=_names("write_app_file", "set_fs_fault", "plant_object", "close")),
+    ReferenceRequest: Offer(
+        get=_TARGET,
+        call=_names("cache_files", "read_cache", "outside_state", "swap_for_symlink",
+                    "plant_link", "close")),
+    # @ohos.file.cloudSync: the namespace, its objects and the app's own files
+    CloudSyncModule: Offer(
+        get=_names("files"),
+        call=_names("FileSync", "GallerySync", "Download", "CloudFileCache",
+                    "getFileSyncState", "registerChange", "unregisterChange")),
+    FileSync: Offer(call=_SYNC | {"getLastSyncTime"}),
+    GallerySync: Offer(call=_SYNC),
+    Download: Offer(call=_SYNC),
+    CloudFileCache: Offer(call=_SYNC | {"cleanCache"}),
+    LocalFiles: Offer(call=_names("write", "read", "mkdir", "list", "delete", "rename",
+                                  "uri")),
+    # @ohos.request: download and its task
+    RequestModule: Offer(call=_names("download")),
+    DownloadTask: Offer(call=_names("on", "off", "pause", "resume", "remove", "query",
+                                    "queryMimeType", "info")),
+    # what both APIs hand back
+    Promise: Offer(get=_names("settled"), opaque=_names("callbacks")),
+    BusinessError: Offer(get=_names("code", "message")),
+    # the device: its clock, its Sensors and Controls ports, the state the machines read
+    Device: Offer(get=_names("env", "sensors", "controls", "storage", "thermal", "trace"),
+                  call=_names("run", "utc_ms")),
+    Environment: Offer(get=_names("now")),
+    SimulatedSensors: Offer(call=_names("battery", "temperature", "network", "storage",
+                                        "subscribe")),
+    SimulatedControls: Offer(call=_names(
+        "set_battery_level", "plug_charger", "unplug_charger", "set_ambient", "set_radio",
+        "configure_radio", "set_load", "fill_storage", "free_storage")),
+    Storage: Offer(get=_names("capacity", "free"), call=_names("free_filler")),
+    Thermal: Offer(get=_names("ambient_c", "celsius", "overheated")),
+    Trace: Offer(call=_names("subscribe")),
+    # the simulated cloud as the machines arrange it: faults, quota, login, switches
+    CloudService: Offer(
+        get=_names("server_down", "failing_ipc", "extra_latency_s"), call=_names("seed"),
+        set={"server_down": bool, "failing_ipc": int, "extra_latency_s": float}),
+    Drive: Offer(
+        get=_names("quota", "used", "logged_in"), call=_names("container", "ready"),
+        set={"quota": int, "logged_in": bool}, mappings={"switches": (str, bool)}),
+    Container: Offer(call=_names("get", "delete")),
+}, functions=_names("sim.trace:Trace.subscribe.<locals>.unsubscribe"))
+"""What ``syncrig serve rpc`` hands out of a target, class by class: what the suite's machines
+use over the wire (:mod:`conformance.targets`' protocols) and nothing else."""
+
+
+class ReferenceTargets:
+    """What ``syncrig serve rpc`` opens: a reference on a simulated device, offering
+    :data:`CAPABILITIES`. Every option is checked, and the device built, before the target
+    makes its folder: a refused ``open`` (:class:`~conformance.rpc.InvalidParams`) leaves
+    nothing behind."""
+
+    capabilities = CAPABILITIES
+
+    def __call__(self, target: str, options: dict[str, Any], /) -> Any:
+        if target not in APIS:
+            raise InvalidParams(f"unknown target {target!r} (this server has: "
+                                f"{', '.join(APIS)})")
+        unknown = set(options) - {"device", "profile"}
+        if unknown:
+            raise InvalidParams(f"unknown options {sorted(unknown)} (known: device, profile)")
+        device = options.get("device", "phone")
+        profile = options.get("profile", "documented")
+        if not isinstance(device, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", device) \
+                or device not in device_names():
+            raise InvalidParams(f"unknown device {device!r} (known: "
+                                f"{', '.join(device_names())})")
+        if not isinstance(profile, str):
+            raise InvalidParams(f"unknown profile {profile!r}")
+        if target == "cloudSync":
+            fidelity = _profile(CLOUDSYNC, profile)
+            return ReferenceCloudSync(device, fidelity, device=Device(load_profile(device)))
+        fidelity = _profile(REQUEST, profile)
+        return ReferenceRequest(device, fidelity, device=Device(load_profile(device)))
+
+
+open_target = ReferenceTargets()
 
 
 def _profile(profiles: dict[str, Any], name: str) -> Any:
     if name not in profiles:
-        raise ValueError(f"unknown profile {name!r} (known: {', '.join(profiles)})")
+        raise InvalidParams(f"unknown profile {name!r} (known: {', '.join(profiles)})")
     return profiles[name]
