@@ -403,6 +403,14 @@ class SyncEngine:
         """Put a downloaded object in place, keeping a local edit the cloud never saw (and a
         local folder where the cloud has a file) under a conflict name. The bytes written."""
         rel = obj.path
+        current = self.container.get(rel)
+        if current is None or current.version != obj.version:
+            # deleted or replaced in the cloud while its bytes were on the way: nothing of
+            # this version is recorded (the next pull applies what the cloud did to what is
+            # here, a local write since included)
+            if self.file_state.get(rel) is FileSyncState.DOWNLOADING:
+                del self.file_state[rel]
+            return 0
         try:
             self._make_way(rel)
             status = self.folder.held.lstat(rel)
@@ -455,13 +463,16 @@ class SyncEngine:
         synced = self.synced.pop(path, None)
         evicted = path in self.evicted
         self.evicted.discard(path)
-        self.file_state.pop(path, None)
+        # the app wrote it since it was synced (even the same bytes: the last write is the
+        # app's, and it outlives a delete made elsewhere before it)
+        written = self.file_state.pop(path, None) is FileSyncState.TO_BE_UPLOADED
         try:
             status = self.folder.held.lstat(path)
             if status is None or not stat.S_ISREG(status.st_mode):
                 return  # nothing of the sync's there (a link is not deleted through)
-            if not evicted and (synced is None or self.folder.sha256(path) != synced.sha256):
-                # never synced, or edited here since: local content the cloud never had
+            if not evicted and (written or synced is None
+                                or self.folder.sha256(path) != synced.sha256):
+                # never synced, or written here since: local content the cloud never had
                 self.file_state[path] = FileSyncState.TO_BE_UPLOADED
                 return
             self.folder.held.unlink(path)
