@@ -20,6 +20,7 @@ from sim.device import Device
 from sim.errors import UnsafePath
 from sim.fs import NAME_MAX, PATH_MAX, TEMP_PREFIX
 from sim.ohos.cloudsync import CloudSyncModule
+from sim.ohos.cloudsync import constants as K
 from sim.ohos.cloudsync.engine import BATCH, REJECTED
 from sim.ohos.cloudsync.folder import (
     NO_CONFLICT_NAME,
@@ -525,3 +526,34 @@ def test_a_raising_download_listener_does_not_stop_the_download(phone: Phone) ->
                                "error": "RuntimeError: app bug"} for e in heard)
     states = [e["state"] for e in phone.events("cloudSync.download")]
     assert states[-1] == "COMPLETED"
+
+
+# -- other apps' sandboxes ----------------------------------------------------------------------
+
+def gallery_synced(phone: Phone) -> tuple[str, str]:
+    """Start a Gallery sync, let it end; its last progress event."""
+    gallery = phone.module.GallerySync()
+    progress: list[tuple[str, str]] = []
+    gallery.on("progress", lambda p: progress.append((p.state.name, p.error.name)))
+    phone.device.run(gallery.start())
+    phone.run(60)
+    return progress[-1]
+
+
+def test_another_apps_sandbox_is_the_services_own(tmp_path: Path, outside: Path) -> None:
+    """Two phones whose app sandboxes are side by side keep their own Gallery folders, and a
+    link where a sandbox next to the app's would be is never followed."""
+    (tmp_path / K.GALLERY_BUNDLE).symlink_to(outside / "dir")
+    before = snapshot(outside)
+    env = simpy.Environment()
+    one = Phone(tmp_path, CloudService(tmp_path / "cloud-1"), env, "one")
+    two = Phone(tmp_path, CloudService(tmp_path / "cloud-2"), env, "two")
+    one.cloud.seed(one.cloud.drive(), K.GALLERY_BUNDLE, "IMG_1.jpg", b"photo", 0)
+    assert gallery_synced(one) == gallery_synced(two) == ("COMPLETED", "NO_ERROR")
+    assert snapshot(outside) == before
+    assert two.cloud.drive().container(K.GALLERY_BUNDLE).objects == {}
+    first, second = (p.module.engine(K.GALLERY_BUNDLE).folder for p in (one, two))
+    assert (sorted(first.scan()), sorted(second.scan())) == (["IMG_1.jpg"], [])
+    assert first.held.read_bytes("IMG_1.jpg") == b"photo"
+    assert not first.root.is_relative_to(tmp_path)
+    assert not second.root.is_relative_to(tmp_path)

@@ -18,13 +18,16 @@ from typing import Any, TypeVar
 
 import simpy
 
-from sim.fs import Folder
+from sim.errors import UnsafePath
+from sim.fs import Folder, parts
 
 T = TypeVar("T")
 
 INTERNET = "ohos.permission.INTERNET"
 CLOUDFILE_SYNC = "ohos.permission.CLOUDFILE_SYNC"
 
+NOT_A_NAME = "not one folder name"
+"""Why a bundle name that would make a sandbox of several folders (or none) is refused."""
 AsyncCallback = Callable[["BusinessError | None", Any], None]
 APP_LOG = logging.getLogger("syncrig.app")
 """Where an app's callback that raised is reported."""
@@ -127,23 +130,40 @@ class AppSandbox:
     CLOUD_PATH = "/data/storage/el2/cloud"
     """The device path the app's cloud folder stands for."""
 
-    def __init__(self, root: Path, bundle_name: str = "com.example.app") -> None:
-        self.root = Path(root).resolve()
+    def __init__(self, root: Path, bundle_name: str = "com.example.app", *,
+                 home: Folder | None = None) -> None:
+        """``root`` is a trusted path, made if missing; or, with ``home``, the folder there
+        already held by its owner, and the sandbox's folders are made through it."""
+        self.root = Path(root).resolve() if home is None else Path(root)
         self.bundle_name = bundle_name
         self.cache_dir = self.root / "cache"
         self.files_dir = self.root / "files"
         self.cloud_dir = self.root / "cloud"
-        for folder in (self.cache_dir, self.files_dir, self.cloud_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        if home is None:
+            for folder in (self.cache_dir, self.files_dir, self.cloud_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            home = Folder.hold(self.root, follow=False)
+        else:
+            home.folder("files", create=True).close()
         # held now, as they are made: a folder swapped for a symlink before the app's first
         # transfer is not followed either (see :mod:`sim.fs`)
-        self.home = Folder.hold(self.root, follow=False)
+        self.home = home
         """The sandbox's own folder, held: folders a service keeps in the sandbox are made
         and reached from it, following no link."""
-        self.cache = Folder.hold(self.cache_dir, follow=False)
+        self.cache = home.folder("cache", create=True)
         """The cache folder, held: the references' file operations there go through it."""
-        self.cloud = Folder.hold(self.cloud_dir, follow=False)
+        self.cloud = home.folder("cloud", create=True)
         """The cloud folder, held (as :attr:`cache`)."""
+
+    @classmethod
+    def made_in(cls, parent: Folder, bundle_name: str) -> AppSandbox:
+        """The sandbox named ``bundle_name`` in the held folder ``parent``, made and held
+        without following a link: a name planted there is refused, never followed (and a
+        name that is not one folder's is :class:`~sim.errors.UnsafePath`)."""
+        if parts(bundle_name) != (bundle_name,):
+            raise UnsafePath(bundle_name, NOT_A_NAME)
+        home = parent.folder(bundle_name, create=True)
+        return cls(parent.path / bundle_name, bundle_name, home=home)
 
     def cloud_uri(self, relative: str) -> str:
         """The ``file://`` URI the platform builds for a file in the cloud folder."""

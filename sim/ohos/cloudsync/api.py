@@ -77,7 +77,7 @@ class CloudSyncModule:
         self.fidelity = fidelity
         self.service = service if service is not None else CloudSyncService(
             device, cloud, cloud.drive(account), fidelity)
-        self._sandboxes = {self.sandbox.bundle_name: self.sandbox}
+        self.service.sandboxes.setdefault(self.sandbox.bundle_name, self.sandbox)
         self.files = LocalFiles(self)
 
     # -- helpers shared by the classes ---------------------------------------------------------
@@ -116,9 +116,12 @@ class CloudSyncModule:
             raise self.error(K.INVALID_PARAMETER)
 
     def sandbox_for(self, bundle: str) -> AppSandbox:
-        if bundle not in self._sandboxes:
-            self._sandboxes[bundle] = AppSandbox(self.sandbox.root.parent / bundle, bundle)
-        return self._sandboxes[bundle]
+        """The app's own sandbox, or another app's as the device's sync service keeps it
+        (never a path next to this one: that would be shared by every device whose
+        sandbox is in the same folder)."""
+        if bundle == self.sandbox.bundle_name:
+            return self.sandbox
+        return self.service.sandbox(bundle)
 
     def engine(self, bundle: str | None = None) -> SyncEngine:
         return self.service.engine(self.sandbox_for(bundle or self.sandbox.bundle_name))

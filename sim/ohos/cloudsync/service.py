@@ -7,12 +7,16 @@ that raises never stops the service (on the platform it runs in another process)
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sim.cloud import CloudService, Drive
 from sim.device.device import Device
+from sim.fs import Folder
 from sim.ohos.cloudsync import constants as K
 from sim.ohos.cloudsync.constants import ChangeData, NotifyType
 from sim.ohos.cloudsync.engine import SyncEngine
@@ -34,11 +38,29 @@ class CloudSyncService:
         self.drive = drive
         self.fidelity = fidelity
         self.engines: dict[str, SyncEngine] = {}
+        self.sandboxes: dict[str, AppSandbox] = {}
+        """Each app's sandbox on this device (bundle → sandbox): an app's own, as its module
+        gives it, or one the service makes (:meth:`sandbox`)."""
+        self._apps: Folder | None = None
         self.watchers: list[tuple[AppSandbox, Path, bool, Callable[[ChangeData], None]]] = []
         self.fs_faults: dict[str, int] = {}
         """Injected file-system errors (relative path → errno) for reading a file's state."""
         self.gallery_mobile_data = False
         """The Gallery's "use mobile data" setting; other apps may always upload on cellular."""
+
+    def sandbox(self, bundle: str) -> AppSandbox:
+        """The sandbox of ``bundle`` (a bundle name, checked by the caller). One no module
+        brought, such as the Gallery's, is made in the service's own temporary folder,
+        created private and held, and made and held from there following no link: never a
+        path another device shares or anyone could plant a link at. The folder goes when
+        the service does."""
+        if bundle not in self.sandboxes:
+            if self._apps is None:
+                path = Path(tempfile.mkdtemp(prefix="syncrig-apps-"))
+                self._apps = Folder.hold(path, follow=False)
+                weakref.finalize(self, shutil.rmtree, path, True)
+            self.sandboxes[bundle] = AppSandbox.made_in(self._apps, bundle)
+        return self.sandboxes[bundle]
 
     def engine(self, sandbox: AppSandbox) -> SyncEngine:
         bundle = sandbox.bundle_name
