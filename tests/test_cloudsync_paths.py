@@ -21,6 +21,7 @@ from sim.errors import UnsafePath
 from sim.fs import NAME_MAX, PATH_MAX, TEMP_PREFIX
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync import constants as K
+from sim.ohos.cloudsync.api import CLOUDFILE_SYNC_MANAGER
 from sim.ohos.cloudsync.engine import BATCH, REJECTED
 from sim.ohos.cloudsync.folder import (
     NO_CONFLICT_NAME,
@@ -557,3 +558,41 @@ def test_another_apps_sandbox_is_the_services_own(tmp_path: Path, outside: Path)
     assert first.held.read_bytes("IMG_1.jpg") == b"photo"
     assert not first.root.is_relative_to(tmp_path)
     assert not second.root.is_relative_to(tmp_path)
+
+
+MANAGER = Caller.with_permissions(CLOUDFILE_SYNC, CLOUDFILE_SYNC_MANAGER, bundle_name=APP,
+                                  system_app=True)
+NOT_BUNDLE_NAMES = ["{outside}/victim", "../outside/victim", "../../" + "x" * 8,
+                    "com.example/../../outside", "com.example.a/b", "com", "com..x", ".com.x",
+                    "1com.x", "com.x\x00", "com.x ", "com." + "x" * 252]
+
+
+@pytest.mark.parametrize("name", NOT_BUNDLE_NAMES, ids=lambda name: name[:24])
+def test_a_bundle_name_that_is_not_one_is_401_before_any_effect(phone: Phone, outside: Path,
+                                                                 name: str) -> None:
+    name = name.format(outside=outside)
+    module = CloudSyncModule(phone.device, phone.cloud, caller=MANAGER,
+                             sandbox=phone.module.sandbox, service=phone.module.service)
+    phone.cloud.seed(phone.cloud.drive(), name, "dropped.txt", b"FROM CLOUD", 0)
+    before = snapshot(outside)
+    with pytest.raises(BusinessError) as info:
+        module.FileSync(name)
+    assert (info.value.code, info.value.message) == (
+        401, K.DOCUMENTED_MESSAGES[K.INVALID_PARAMETER])
+    assert snapshot(outside) == before
+    assert sorted(p.name for p in outside.iterdir()) == ["dir", "victim.txt"]
+    assert list(phone.module.service.engines) == list(phone.module.service.sandboxes) == [APP]
+
+
+def test_a_bundle_name_of_255_bytes_is_taken(phone: Phone) -> None:
+    module = CloudSyncModule(phone.device, phone.cloud, caller=MANAGER,
+                             sandbox=phone.module.sandbox, service=phone.module.service)
+    name = "com." + "x" * 251
+    phone.cloud.seed(phone.cloud.drive(), name, "a.txt", b"a", 0)
+    sync = module.FileSync(name)
+    progress: list[str] = []
+    sync.on("progress", lambda p: progress.append(p.state.name))
+    phone.device.run(sync.start())
+    phone.run(60)
+    assert progress[-1] == "COMPLETED"
+    assert module.engine(name).folder.held.read_bytes("a.txt") == b"a"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -51,6 +52,10 @@ from sim.ohos.common import (
 
 CLOUDFILE_SYNC_MANAGER = "ohos.permission.CLOUDFILE_SYNC_MANAGER"
 MAX_STATE_URIS = 100
+BUNDLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+")
+"""A bundle name as the platform spells one (``com.ohos.photos``): reverse-domain names."""
+BUNDLE_NAME_MAX = 255
+"""The longest bundle name taken, in bytes: one folder's name."""
 _ids = itertools.count(1)
 
 
@@ -342,7 +347,9 @@ class FileSync(_SyncBase):
     """Sync of an app's cloud folder (a system API: both constructors need a system app)."""
 
     def __init__(self, module: CloudSyncModule, bundleName: object = None) -> None:
-        if bundleName is not None and (not isinstance(bundleName, str) or not bundleName):
+        """``bundleName`` names an app; anything else (a path such as ``../x`` or ``/x``
+        among them) is the page's parameter error, 401, before any effect."""
+        if bundleName is not None and not is_bundle_name(bundleName):
             raise module.error(K.INVALID_PARAMETER)
         if not module.caller.system_app:
             raise module.error(K.NOT_SYSTEM_APP)
@@ -355,6 +362,13 @@ class FileSync(_SyncBase):
         """UTC milliseconds of the last run that completed without error (0 before any)."""
         error = self._service_call(callback)
         return self._module.settle(error, self._engine.last_sync_ms, callback)
+
+
+def is_bundle_name(name: object) -> bool:
+    """Whether ``name`` is a bundle name (:data:`BUNDLE_NAME`, at most
+    :data:`BUNDLE_NAME_MAX` bytes): it names an app's sandbox, so it must never be a path."""
+    return isinstance(name, str) and len(name) <= BUNDLE_NAME_MAX \
+        and BUNDLE_NAME.fullmatch(name) is not None
 
 
 class _FetchBase:
