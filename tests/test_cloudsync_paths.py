@@ -26,6 +26,7 @@ from sim.ohos.cloudsync.engine import BATCH, REJECTED
 from sim.ohos.cloudsync.folder import (
     NO_CONFLICT_NAME,
     NOT_CANONICAL,
+    SHARED_FILE,
     SNAPSHOTS,
     TEMPORARY_NAME,
     cloud_path_problem,
@@ -596,3 +597,44 @@ def test_a_bundle_name_of_255_bytes_is_taken(phone: Phone) -> None:
     phone.run(60)
     assert progress[-1] == "COMPLETED"
     assert module.engine(name).folder.held.read_bytes("a.txt") == b"a"
+
+
+# -- hard links ---------------------------------------------------------------------------------
+
+def hard_linked(phone: Phone, outside: Path, rel: str) -> None:
+    """The synced file ``rel`` replaced by another name of the outside file."""
+    (phone.folder / rel).unlink()
+    os.link(outside / "victim.txt", phone.folder / rel)
+
+
+@pytest.mark.parametrize("size", [5, 1024 * 1024 + 1])  # read in memory, copied on disk
+def test_a_hard_link_to_an_outside_file_is_never_uploaded(phone: Phone, outside: Path,
+                                                          size: int) -> None:
+    phone.module.files.write("doc.txt", b"h" * size)
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    if size > 5:
+        (outside / "victim.txt").write_bytes(b"v" * size)
+    before = snapshot(outside)
+    hard_linked(phone, outside, "doc.txt")
+    assert phone.synced() == ("COMPLETED", "NO_ERROR")
+    assert phone.events(REJECTED) == [{"api": REJECTED, "bundle": APP, "path": "doc.txt",
+                                       "reason": SHARED_FILE}]
+    obj = phone.container.get("doc.txt")
+    assert (obj.version, obj.sha256) == (1, sha(b"h" * size))  # neither replaced nor deleted
+    assert snapshot(outside) == before
+
+
+def test_a_hard_link_to_an_outside_file_is_never_evicted(phone: Phone, outside: Path) -> None:
+    uri = phone.module.files.write("doc.txt", b"hello")
+    phone.synced()
+    before = snapshot(outside)
+    hard_linked(phone, outside, "doc.txt")
+    cache = phone.module.CloudFileCache()
+    with pytest.raises(BusinessError) as info:
+        cache.cleanCache(uri)
+    assert (info.value.code, info.value.message) == (14000002, "Invalid URI.")
+    stopped = cache.stop(uri, True)
+    assert stopped is not None
+    assert phone.device.run(stopped) is None
+    assert snapshot(outside) == before
+    assert "doc.txt" not in phone.module.engine().evicted

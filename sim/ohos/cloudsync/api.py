@@ -474,7 +474,8 @@ class CloudFileCache(_FetchBase):
     def stop(self, uri: str, needClean: object = False,
              callback: AsyncCallback | None = None) -> Promise | None:
         """Stop caching ``uri``; the partial file is always removed, and with ``needClean``
-        the cached copy too."""
+        the cached copy too. The answer is the stop's: a copy that is a link or has other
+        names (a hard link) is left whole, as :meth:`cleanCache` leaves it."""
         module = self._module
         if callable(needClean) and callback is None:
             callback = needClean  # stop(uri, callback)
@@ -497,7 +498,11 @@ class CloudFileCache(_FetchBase):
         return promise
 
     def cleanCache(self, uri: str) -> None:
-        """Drop a file's local content, keeping it in the cloud (synchronous)."""
+        """Drop a file's local content, keeping it in the cloud (synchronous).
+
+        A file that is a link, or a file with other names outside the folder (a hard link),
+        is not the app's cached file: 14000002, the page's code for a URI that names no file
+        of the app's cloud folder. Not 13900002: something is there, and it is left whole."""
         module = self._module
         module.require_caller()
         if not isinstance(uri, str):
@@ -510,7 +515,7 @@ class CloudFileCache(_FetchBase):
         try:
             engine.evict(rel)
         except UnsafePath:
-            raise module.error(K.INVALID_URI) from None  # swapped for a link since the check
+            raise module.error(K.INVALID_URI) from None  # a link, or a file with other names
 
 
 class LocalFiles:

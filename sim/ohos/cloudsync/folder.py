@@ -34,6 +34,9 @@ NO_CONFLICT_NAME = "no free conflict name"
 CONFLICT_CANDIDATES = 100
 """Conflict names tried (``(conflict)`` to ``(conflict 100)``) before giving up: a hostile
 listing can make every candidate taken, and a sync step must end."""
+SHARED_FILE = "a file with other names (hard link)"
+"""A regular file with more than one link: its bytes are also another place's, so it is not
+the app's own to upload or truncate."""
 SNAPSHOTS = ".sync-snapshots"
 """The sandbox folder large files are copied to for upload."""
 SMALL_FILE = 1024 * 1024
@@ -208,7 +211,8 @@ class CloudFolder:
         uploads, and what uploads is what was held. A large file is copied into the held
         snapshot folder under a name starting with ``tag``, removed at once (the copy is held
         by descriptor only). A file that cannot be opened so (gone, or a link or a
-        folder now) is given to ``unreadable`` and None returned."""
+        folder now), or one with other names (:data:`SHARED_FILE`), is given to
+        ``unreadable`` and None returned."""
         try:
             fd = self.held.open(rel)
         except (OSError, UnsafePath) as exc:
@@ -216,6 +220,9 @@ class CloudFolder:
             return None
         try:
             status = os.fstat(fd)
+            if status.st_nlink > 1:
+                unreadable(rel, UnsafePath(rel, SHARED_FILE))
+                return None
             if status.st_size <= SMALL_FILE:
                 with os.fdopen(fd, "rb", closefd=False) as f:
                     data = f.read()
@@ -257,11 +264,15 @@ class CloudFolder:
 
     def evict(self, rel: str) -> int:
         """Drop a file's local content, keeping an empty placeholder; the bytes it held. The
-        file is opened without following a link: a link there is refused
+        file is opened without following a link: a link there, or a file with other names
+        (:data:`SHARED_FILE`: truncating it would empty them too), is refused
         (:class:`UnsafePath`)."""
         fd = self.held.open(rel, os.O_WRONLY)
         try:
-            size = os.fstat(fd).st_size
+            status = os.fstat(fd)
+            if status.st_nlink > 1:
+                raise UnsafePath(rel, SHARED_FILE)
+            size = status.st_size
             os.ftruncate(fd, 0)
         finally:
             os.close(fd)
