@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sim.ohos.common import BusinessError
+from sim.ohos.request import DownloadTask
 from sim.ohos.request import constants as C
 from sim.servers import FixtureHTTPServer
 from sim.servers.scripted import changed
@@ -27,6 +28,18 @@ def scripted(server: FixtureHTTPServer, name: str, script: str) -> str:
 
 def served(server: FixtureHTTPServer, name: str) -> bytes:
     return (server.root / name).read_bytes()
+
+
+def paused_and_resumed(rig: Rig, url: str) -> tuple[DownloadTask, bytes]:
+    """A download of ``url`` paused 0.5 s in (mid-body), resumed and let run: the task and
+    what its file held while paused."""
+    task = rig.start(url, filePath="a.bin")
+    rig.run(0.5)
+    rig.device.run(task.pause())
+    held = task.path.read_bytes()
+    rig.device.run(task.resume())
+    rig.run(30)
+    return task, held
 
 
 def test_an_error_page_paused_mid_body_never_becomes_the_files_head(
@@ -67,13 +80,8 @@ def test_a_chunked_body_that_ends_short_of_the_probed_size_fails(
 def test_a_resume_answered_with_other_bytes_than_asked_appends_nothing(
         tmp_path: Path, http_server: FixtureHTTPServer) -> None:
     rig = Rig(tmp_path)
-    task = rig.start(scripted(http_server, "big.bin", "ok,ok,badrange"), filePath="a.bin")
-    rig.run(0.5)
-    rig.device.run(task.pause())
-    held = task.path.read_bytes()
+    task, held = paused_and_resumed(rig, scripted(http_server, "big.bin", "ok,ok,badrange"))
     assert 0 < len(held) < 8_000_000
-    rig.device.run(task.resume())
-    rig.run(30)
     assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
         ("pause",), ("fail", C.ERROR_UNHANDLED_HTTP_CODE)]
     assert task.path.read_bytes() == held == served(http_server, "big.bin")[:len(held)]
@@ -83,12 +91,7 @@ def test_a_representation_replaced_between_pause_and_resume_is_never_spliced(
         tmp_path: Path, http_server: FixtureHTTPServer) -> None:
     rig = Rig(tmp_path)
     url = scripted(http_server, "big.bin", "ok,ok,changed")
-    task = rig.start(url, filePath="a.bin")
-    rig.run(0.5)
-    rig.device.run(task.pause())
-    held = task.path.read_bytes()
-    rig.device.run(task.resume())
-    rig.run(30)
+    task, held = paused_and_resumed(rig, url)
     # If-Range carried the first ETag: the server answers the new representation whole,
     # which libcurl refuses as a resume (research §3.5): nothing of it is appended
     assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
@@ -219,12 +222,7 @@ def test_a_resume_continues_the_representation_in_the_file_not_the_probed_one(
     # the probe sees the replaced representation, the GET serves the original: the resume's
     # If-Range names the original, so the replaced one's 206 is never spliced on
     url = scripted(http_server, "big.bin", "changed,ok,changed")
-    task = rig.start(url, filePath="a.bin")
-    rig.run(0.5)
-    rig.device.run(task.pause())
-    held = task.path.read_bytes()
-    rig.device.run(task.resume())
-    rig.run(30)
+    task, held = paused_and_resumed(rig, url)
     assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
         ("pause",), ("fail", C.ERROR_UNHANDLED_HTTP_CODE)]
     assert task.path.read_bytes() == held == served(http_server, "big.bin")[:len(held)]
@@ -261,12 +259,7 @@ def test_a_header_with_digits_only_to_unicode_ends_the_task_not_the_device(
 def test_a_206_of_another_representation_in_spite_of_if_range_is_never_spliced(
         tmp_path: Path, http_server: FixtureHTTPServer) -> None:
     rig = Rig(tmp_path)
-    task = rig.start(scripted(http_server, "big.bin", "ok,ok,otheretag"), filePath="a.bin")
-    rig.run(0.5)
-    rig.device.run(task.pause())
-    held = task.path.read_bytes()
-    rig.device.run(task.resume())
-    rig.run(30)
+    task, held = paused_and_resumed(rig, scripted(http_server, "big.bin", "ok,ok,otheretag"))
     assert [e[0::2] for e in rig.events if e[0] != "progress"] == [
         ("pause",), ("fail", C.ERROR_UNHANDLED_HTTP_CODE)]
     assert task.path.read_bytes() == held == served(http_server, "big.bin")[:len(held)]
