@@ -318,6 +318,33 @@ def test_the_allure_report_carries_the_previous_runs_history(runs: dict[str, Pat
     assert len(base) == 1 and len(new) == 2 and new[0] == base[0]
 
 
+def test_allure_report_of_a_relative_run_directory_and_its_failure_in_full(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    if allure.allure_command() is None:
+        pytest.skip("the allure command is not installed (npm install -g allure)")
+    relative = Path("reports") / runs["base"].name
+    shutil.copytree(runs["base"], tmp_path / relative)
+
+    def report() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "conformance.cli", "report", relative],
+                              capture_output=True, text=True, timeout=600, cwd=tmp_path)
+
+    done = report()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"allure report: {relative / 'allure-report'}" in done.stdout
+    assert (tmp_path / relative / "allure-report" / "index.html").is_file()
+    shutil.rmtree(tmp_path / relative / "allure-report")
+    (tmp_path / relative / "allure-report").write_text("a file where the report goes")
+    failed = report()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    # the cause, from the top of allure's output, without its JavaScript stack frames
+    assert failed.stderr.startswith("syncrig: allure generate failed (exit 1):\n")
+    assert "ENOTDIR: not a directory, mkdir" in failed.stderr
+    assert "Failed to generate report due to unexpected error" in failed.stderr
+    assert not re.search(r"^\s+at ", failed.stderr, re.MULTILINE)
+    assert "\x1b[" not in failed.stderr
+
+
 def test_a_campaign_past_its_time_limit_is_a_harness_error(tmp_path: Path) -> None:
     done = syncrig("conformance", "--api", "request", "--timeout", "1", "--out", tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -192,7 +193,11 @@ def allure_command() -> str | None:
 
 def generate(run_dir: Path, command: str) -> Path:
     """``allure generate`` into ``run_dir/allure-report``, with the history of the newest
-    earlier run beside it (same parent folder) carried over, so trends span runs."""
+    earlier run beside it (same parent folder) carried over, so trends span runs.
+
+    allure resolves ``--config`` against ``--cwd``, so both are given as absolute paths: a
+    relative ``run_dir`` would otherwise be counted twice."""
+    given, run_dir = run_dir, run_dir.resolve()
     history = run_dir / HISTORY
     if not history.exists():
         earlier = sorted(p for p in run_dir.parent.iterdir()
@@ -207,9 +212,22 @@ def generate(run_dir: Path, command: str) -> Path:
                            "allure-results"], capture_output=True, text=True, timeout=600,
                           cwd=run_dir)
     if done.returncode != 0:
-        raise RuntimeError(f"allure generate failed ({done.returncode}): "
-                           f"{(done.stderr or done.stdout).strip()[-500:]}")
-    return run_dir / "allure-report"
+        raise RuntimeError(f"allure generate failed (exit {done.returncode}):\n"
+                           f"{_cause(done.stderr or done.stdout)}")
+    return given / "allure-report"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_STACK_FRAME = re.compile(r"^\s+at \S")
+
+
+def _cause(output: str) -> str:
+    """allure's error output without colour codes and JavaScript stack frames: the message
+    and what it says of the cause are at the top and the end, the frames in between."""
+    lines = [_ANSI.sub("", line).rstrip() for line in output.splitlines()]
+    kept = [line for line in lines
+            if line.strip() not in ("", "{", "}") and not _STACK_FRAME.match(line)]
+    return "\n".join(kept) or "(no output)"
 
 
 def annotate(campaign: dict[str, Any], matrix: dict[str, Any], options: dict[str, Any],
