@@ -5,6 +5,7 @@ Chromium), the allure report with history, and the run-to-run diff."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -120,6 +121,36 @@ def test_allure_results_name_the_broken_rule_with_its_trace_and_evidence(
     first = next(c for c in categories if "failed" in c["matchedStatuses"]
                  and re.fullmatch(c["messageRegex"], failing["statusDetails"]["message"]))
     assert first["name"].startswith("Conformance violations")
+
+
+def test_a_document_section_link_opens_the_document_in_the_run_directory(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    if not allure.spec_source().is_dir():
+        pytest.skip(f"the API documents are not here ({allure.spec_source()})")
+
+    def linked(folder: Path) -> dict[str, Path]:
+        """Each link's file, as allure's report (allure-report/index.html) opens it."""
+        page = folder / "allure-report" / "index.html"
+        return {link["name"]: Path(os.path.normpath(page.parent /
+                                                    link["url"].partition("#")[0]))
+                for result in results(folder).values() for link in result.get("links", [])}
+
+    files = linked(runs["new"])
+    assert files["synology-cloudsync.txt set_schedule_setting"] == \
+        runs["new"] / "spec" / "synology-cloudsync.txt"
+    assert {path.parent for path in files.values()} == {runs["new"] / "spec"}
+    assert all(path.is_file() for path in files.values())
+    assert sorted(p.name for p in (runs["new"] / "spec").iterdir()) == [
+        "ohos-file-cloudsync.md", "synology-cloudsync.txt"]
+    # re-rendered where the documents are not, the run keeps the copies it came with
+    moved = tmp_path / runs["new"].name
+    shutil.copytree(runs["new"], moved)
+    done = subprocess.run([sys.executable, "-m", "conformance.cli", "report", moved,
+                           "--no-allure"], capture_output=True, text=True, timeout=600,
+                          env=os.environ | {"SYNCRIG_SPEC_DIR": str(tmp_path / "nowhere")})
+    assert done.returncode == 0, done.stderr
+    assert linked(moved).keys() == files.keys()
+    assert all(path.is_file() for path in linked(moved).values())
 
 
 def test_each_documented_item_is_a_case_with_the_step_that_reached_it(

@@ -2,7 +2,8 @@
 file writer), so ``allure generate`` reads them as it reads a pytest run's.
 
 Labels: API as epic, class as feature, method as story, the documented code as tag, the
-document section as a link; target, profile and device as parameters. Each state-machine
+document section as a link (to the run directory's copy of the document, ``spec/``);
+target, profile and device as parameters. Each state-machine
 step is a step (API call or device event, with its arguments) whose sub-steps are the
 documented results it reached. A failing case carries its shortest trace, replay file,
 device timeline and HTTP exchanges. ``categories.json`` tells product failures (conformance
@@ -66,6 +67,7 @@ def write(folder: Path, cases: list[Case], manifest: dict[str, Any], run_dir: Pa
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     logger = AllureFileLogger(str(folder))
+    documents = copy_documents(run_dir, {_document(c.section) for c in cases if c.section})
     start = _millis(manifest.get("started"))
     stop = _millis(manifest.get("ended")) or start
     params = [Parameter(name="target", value=manifest.get("target", "")),
@@ -81,9 +83,9 @@ def write(folder: Path, cases: list[Case], manifest: dict[str, Any], run_dir: Pa
             result.statusDetails = StatusDetails(message=case.message,
                                                  trace=_trace(case) if case.failure else None)
         result.labels = _labels(case, manifest)
-        if case.section:
-            result.links.append(Link(type=LinkType.LINK, url=_anchor(case.section),
-                                     name=case.section))
+        if _document(case.section) in documents:
+            result.links.append(Link(type=LinkType.LINK, url=_anchor(
+                f"../{SPEC_FOLDER}/", case.section), name=case.section))
         result.steps = [_step(entry, case, last=i == len(case.steps) - 1)
                         for i, entry in enumerate(case.steps)]
         if case.failure is not None:
@@ -161,10 +163,43 @@ def _environment(manifest: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def _anchor(section: str) -> str:
+SPEC_FOLDER = "spec"
+"""The run directory's copy of the API documents its cases cite, so that their links
+resolve wherever the run directory is read."""
+
+
+def spec_source() -> Path:
+    """Where the API documents are: ``$SYNCRIG_SPEC_DIR``, else ``shared/spec`` beside the
+    checkout (the documents the spec tables of :mod:`sim.spec` are written from)."""
+    configured = os.environ.get("SYNCRIG_SPEC_DIR")
+    return Path(configured) if configured else \
+        Path(__file__).resolve().parents[3] / "shared" / "spec"
+
+
+def copy_documents(run_dir: Path, names: set[str]) -> set[str]:
+    """Copy the named documents into ``run_dir/spec/``; the names the run directory then has
+    (a run copied from another machine keeps the copies it came with)."""
+    source, target = spec_source(), run_dir / SPEC_FOLDER
+    for name in sorted(names):
+        if name and (source / name).is_file():
+            target.mkdir(exist_ok=True)
+            shutil.copyfile(source / name, target / name)
+    return {name for name in names if name and (target / name).is_file()}
+
+
+def _document(section: str) -> str:
+    """The document a section names first (``ohos-request.md ## DownloadTask`` →
+    ``ohos-request.md``)."""
+    return section.partition(" ")[0]
+
+
+def _anchor(base: str, section: str) -> str:
+    """The link of a document section: ``base`` + the document + the heading's anchor.
+    allure's report opens links relative to ``allure-report/index.html``, so a run's results
+    link ``../spec/``."""
     document, _, heading = section.partition(" ")
     slug = "-".join(w for w in heading.replace("#", " ").lower().split() if w)
-    return f"spec/{document}" + (f"#{slug}" if slug else "")
+    return f"{base}{document}" + (f"#{slug}" if slug else "")
 
 
 def _md5(*parts: str) -> str:
@@ -244,8 +279,10 @@ def annotate(campaign: dict[str, Any], matrix: dict[str, Any], options: dict[str
         api.dynamic.feature(case.owner)
     if case.method:
         api.dynamic.story(case.method)
-    if case.section:
-        api.dynamic.link(_anchor(case.section), name=case.section)
+    document = spec_source() / _document(case.section)
+    if case.section and document.is_file():  # this machine's copy: the results stay here
+        api.dynamic.link(_anchor(f"{document.parent.as_uri()}/", case.section),
+                         name=case.section)
     api.dynamic.tag(case.failure.get("kind", "") if case.failure else "conforms")
     for key in ("target", "profile", "device"):
         api.dynamic.parameter(key, options.get(key, ""))
