@@ -78,6 +78,7 @@ NO_SUCH_FILE = 13900002
 INTERRUPTED = 13900004
 TRY_AGAIN = 13900010
 PERMISSION_DENIED_FS = 13900012
+INVALID_ARGUMENT = 13900020
 NO_SPACE = 13900025
 NOT_IMPLEMENTED = 13900031
 UNKNOWN_ERROR = 13900042
@@ -118,6 +119,7 @@ RUNTIME_MESSAGES: dict[int, str] = {
     INTERRUPTED: "Interrupted system call",
     TRY_AGAIN: "Try again",
     PERMISSION_DENIED_FS: "Permission denied",
+    INVALID_ARGUMENT: "Invalid argument",
     NO_SPACE: "No space left on device",
     NOT_IMPLEMENTED: "Function not implemented",
     UNKNOWN_ERROR: "Unknown error",
@@ -127,6 +129,36 @@ RUNTIME_MESSAGES: dict[int, str] = {
     BATTERY_LOW: "Battery level warning",
 }
 """Release overlay: the runtime's ``err.message`` strings (research §1.3)."""
+
+CURRENT_RUNTIME_MESSAGES: dict[int, str] = {
+    **RUNTIME_MESSAGES,
+    IPC_ERROR: "IPC error. Possible causes: 1.IPC failed or timed out. 2.Failed to load the "
+               "service",
+    UNKNOWN_ERROR: "Unknown error. Possible causes:1.Insufficient memory. 2.Memory operation "
+                   "error. 3.Null pointer. 4.Failed to obtain expected resources.",
+}
+"""The current sources' runtime strings: since v6.0 13600001 and 13900042 name their
+possible causes (research §1.3)."""
+
+ARITY: dict[str, tuple[int, int]] = {
+    # method: (mandatory, most) arguments, as the d.ts overloads take them
+    "GallerySync.constructor": (0, 0), "FileSync.constructor": (0, 1),
+    **{f"{owner}.on": (2, 2) for owner in ("GallerySync", "FileSync", "Download",
+                                             "CloudFileCache")},
+    **{f"{owner}.off": (1, 2) for owner in ("GallerySync", "FileSync", "Download",
+                                              "CloudFileCache")},
+    **{f"{owner}.{name}": (0, 1) for owner in ("GallerySync", "FileSync")
+       for name in ("start", "stop")},
+    "FileSync.getLastSyncTime": (0, 1),
+    "Download.start": (1, 2), "Download.stop": (1, 2),
+    "CloudFileCache.start": (1, 2), "CloudFileCache.stop": (1, 2),
+    "CloudFileCache.cleanCache": (1, 1),
+    "cloudSync.getFileSyncState": (1, 2),
+    "cloudSync.registerChange": (3, 3), "cloudSync.unregisterChange": (1, 1),
+}
+"""How many arguments each method takes, the d.ts's overloads together (research §1.2,
+§2.1): fewer than the mandatory ones, or more than the most, is 401 — as is ``undefined``
+where an argument is mandatory. An optional argument given as ``undefined`` is absent."""
 
 
 def _m(owner: str, name: str, overload: str, errors: tuple[int, ...], section: str,
