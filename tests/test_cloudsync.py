@@ -15,6 +15,7 @@ from sim.device import Device
 from sim.ohos.cloudsync import (
     DOCUMENTED,
     OHOS_4_1,
+    OHOS_HEAD,
     CloudSyncFidelity,
     CloudSyncModule,
     DownloadErrorType,
@@ -27,6 +28,7 @@ from sim.ohos.cloudsync import (
 from sim.ohos.cloudsync import constants as K
 from sim.ohos.cloudsync.engine import BATCH
 from sim.ohos.common import CLOUDFILE_SYNC, AppSandbox, BusinessError, Caller
+from sim.spec.ohos_cloudsync import ARITY
 from tests.conftest import make_profile
 
 APP = "com.example.notes"
@@ -284,6 +286,19 @@ def test_uploads_stop_on_low_battery(tmp_path: Path, fidelity: CloudSyncFidelity
     assert len(rig.cloud_hashes()) == K_BATCH  # the batch under way completed, then stop
 
 
+def test_a_forced_app_start_uploads_down_to_10_percent(tmp_path: Path) -> None:
+    """ohos-head: an app's start() is a forced sync, so 13 % does not stop uploads (§2.4)."""
+    rig = Rig(tmp_path, fidelity=OHOS_HEAD, **{"battery.level_pct": 50})
+    for i in range(K_BATCH + 2):
+        rig.module.files.write(f"f{i:02}.bin", os.urandom(1000))
+    sync = rig.sync()
+    rig.start(sync)
+    rig.device.controls.set_battery_level(13.0)
+    rig.run(60)
+    assert rig.progress[-1] == ("COMPLETED", "NO_ERROR")
+    assert len(rig.cloud_hashes()) == K_BATCH + 2
+
+
 def test_battery_below_10_ends_the_sync_after_the_current_upload(tmp_path: Path) -> None:
     rig = Rig(tmp_path, **{"battery.level_pct": 15.5, "power.cpu_busy_ma": 36000,
                            "thermal.resistance_c_per_w": 0.01})  # a fast drain, kept cool
@@ -417,8 +432,12 @@ def test_stop_emits_stopped_and_cancels_the_pending_rerun(tmp_path: Path) -> Non
     assert rig.cloud_hashes() == {}
 
 
-def test_a_second_on_keeps_the_first_callback(tmp_path: Path) -> None:
-    rig = Rig(tmp_path)
+@pytest.mark.parametrize(("fidelity", "heard"), [(DOCUMENTED, (2, 1)), (OHOS_HEAD, (1, 0))])
+def test_a_second_on_adds_a_listener_or_keeps_the_first(
+        tmp_path: Path, fidelity: CloudSyncFidelity, heard: tuple[int, int]) -> None:
+    """The page's on/off add and remove listeners; the current sources hold one callback
+    per instance (research §2.8), and off drops it whichever callback it is given."""
+    rig = Rig(tmp_path, fidelity=fidelity)
     sync = rig.module.FileSync()
     first: list[Any] = []
     second: list[Any] = []
@@ -426,7 +445,10 @@ def test_a_second_on_keeps_the_first_callback(tmp_path: Path) -> None:
     sync.on("progress", second.append)
     rig.start(sync)
     rig.run(10)
-    assert len(first) == 1 and second == []
+    sync.off("progress", second.append)
+    rig.start(sync)
+    rig.run(10)
+    assert (len(first), len(second)) == heard  # one COMPLETED a run
 
 
 @pytest.mark.parametrize(("fidelity", "fails"), [(DOCUMENTED, True), (OHOS_4_1, False)])
@@ -825,3 +847,195 @@ def test_file_system_errors_reading_a_state_get_their_codes(tmp_path: Path, err:
         rig.module.getFileSyncState(uri)
     assert (info.value.code, info.value.message) == (code, message)
     assert rejected(rig, rig.module.getFileSyncState([uri])).code == code
+
+
+# -- ohos-head: the current sources' differences from the documents (research §0) ---------
+
+
+def code_of(call: Any) -> tuple[int, str]:
+    """The code and message ``call`` throws (or its promise rejects with); (0, "") if none."""
+    try:
+        result = call()
+        if hasattr(result, "callbacks"):
+            result.result()
+    except BusinessError as exc:
+        return exc.code, exc.message
+    return 0, ""
+
+
+def settled(rig: Rig, call: Any, *args: object) -> tuple[int, str]:
+    """As :func:`code_of` of ``call(*args)``, the promise settled on the device first."""
+    def run() -> Any:
+        result = call(*args)
+        if hasattr(result, "callbacks"):
+            rig.device.run(until=rig.device.env.now + 0.01)
+        return result
+    return code_of(run)
+
+
+@pytest.mark.parametrize(("fidelity", "codes"), [(DOCUMENTED, (202, 202)), (OHOS_HEAD, (0, 0))])
+def test_file_sync_is_public_on_head(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                     codes: tuple[int, int]) -> None:
+    """§2.2: FileSync is public since API 12: an ordinary app without CLOUDFILE_SYNC may make
+    one and start it."""
+    rig = Rig(tmp_path, fidelity=fidelity, caller=Caller(APP))
+    assert code_of(rig.module.FileSync)[0] == codes[0]
+    if fidelity is OHOS_HEAD:
+        sync = rig.module.FileSync()
+        sync.on("progress", print)
+        assert (settled(rig, sync.start)[0], settled(rig, sync.getLastSyncTime)[0]) \
+            == (codes[1], 0)
+    gallery = rig.module.GallerySync()  # GallerySync stays a system API
+    assert code_of(lambda: gallery.on("progress", print))[0] == 201
+
+
+@pytest.mark.parametrize(("fidelity", "message"), [
+    (DOCUMENTED, "IPC error."), (OHOS_4_1, "IPC error"),
+    (OHOS_HEAD, "IPC error. Possible causes: 1.IPC failed or timed out. 2.Failed to load the "
+                "service")])
+def test_runtime_messages_of_the_current_sources(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                                 message: str) -> None:
+    """§1.3: since v6.0 the runtime's 13600001 names its possible causes."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    rig.cloud.failing_ipc = 1
+    assert settled(rig, rig.module.FileSync().start) == (13600001, message)
+
+
+@pytest.mark.parametrize(("fidelity", "code", "message"), [
+    (DOCUMENTED, 401, K.DOCUMENTED_MESSAGES[401]), (OHOS_HEAD, 13900020, "Invalid argument")])
+def test_a_number_where_the_napi_wants_a_callback_or_uri(
+        tmp_path: Path, fidelity: CloudSyncFidelity, code: int, message: str) -> None:
+    """§2.1: getLastSyncTime(number) and cleanCache(non-string) throw EINVAL on head."""
+    module = Rig(tmp_path, fidelity=fidelity).module
+    assert code_of(lambda: module.FileSync().getLastSyncTime(5)) == (code, message)
+    assert code_of(lambda: module.CloudFileCache().cleanCache(5)) == (code, message)
+    assert code_of(lambda: module.FileSync().getLastSyncTime("cb"))[0] == 401
+
+
+@pytest.mark.parametrize(("fidelity", "code"), [(DOCUMENTED, 13600001), (OHOS_HEAD, 0)])
+def test_stop_when_the_service_is_not_running(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                              code: int) -> None:
+    """§2.2: the current client's stop() does not load the service: it resolves at once."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    rig.cloud.loaded = False
+    assert settled(rig, rig.module.FileSync().stop)[0] == code
+    assert settled(rig, rig.module.GallerySync().stop)[0] == code
+    assert settled(rig, rig.module.FileSync().start)[0] == 13600001  # start loads it
+
+
+@pytest.mark.parametrize(("fidelity", "codes"), [(DOCUMENTED, (13900002, 14000002)),
+                                                 (OHOS_HEAD, (13600001, 13600001))])
+def test_cloud_file_cache_start_failures(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                         codes: tuple[int, int]) -> None:
+    """§2.1: the current NAPI rewrites every service failure of CloudFileCache.start but a
+    bad argument to 13600001."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    cache = rig.module.CloudFileCache()
+    missing = rig.module.files.uri("missing.bin")
+    foreign = "file://other.app/data/storage/el2/cloud/x"
+    assert (settled(rig, lambda: cache.start(missing))[0],
+            settled(rig, lambda: cache.start(foreign))[0]) == codes
+    assert code_of(lambda: cache.start(""))[0] == 401
+
+
+@pytest.mark.parametrize(("fidelity", "code"), [(DOCUMENTED, 0), (OHOS_HEAD, 401)])
+def test_cloud_file_cache_stop_needs_on_or_start(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                                 code: int) -> None:
+    """§2.1: without on('progress') or start() the instance has no callback object."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    uri = rig.module.files.uri("a.bin")
+    assert settled(rig, lambda: rig.module.CloudFileCache().stop(uri))[0] == code
+    cache = rig.module.CloudFileCache()
+    cache.on("progress", print)
+    assert settled(rig, lambda: cache.stop(uri, True))[0] == 0
+
+
+@pytest.mark.parametrize(("fidelity", "code"), [(DOCUMENTED, 13900002), (OHOS_HEAD, 0)])
+def test_clean_cache_of_a_file_the_cloud_lacks(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                               code: int) -> None:
+    """§2.1: the current service drops the engine's answer: success, nothing cleaned."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    uri = rig.module.files.write("local.bin", b"only here")
+    assert code_of(lambda: rig.module.CloudFileCache().cleanCache(uri))[0] == code
+    assert rig.module.files.read("local.bin") == b"only here"
+
+
+@pytest.mark.parametrize(("fidelity", "code"), [(DOCUMENTED, 0), (OHOS_HEAD, 201)])
+def test_file_state_by_string_checks_the_permission_on_head(
+        tmp_path: Path, fidelity: CloudSyncFidelity, code: int) -> None:
+    """§2.2: both getFileSyncState overloads check CLOUDFILE_SYNC in the current NAPI."""
+    rig = Rig(tmp_path, fidelity=fidelity, caller=Caller(APP, system_app=True))
+    uri = rig.module.files.write("a.txt", b"a")
+    assert code_of(lambda: rig.module.getFileSyncState(uri))[0] == code
+
+
+# -- JavaScript argument semantics: every method, every profile ---------------------------
+
+
+def js_calls(rig: Rig) -> dict[str, Any]:
+    """Each method of the d.ts as a function of its argument list."""
+    module = rig.module
+    on = module.FileSync()
+    on.on("progress", print)
+    return {
+        "GallerySync.constructor": lambda *a: module.GallerySync(*a),
+        "FileSync.constructor": lambda *a: module.FileSync(*a),
+        **{f"GallerySync.{n}": getattr(module.GallerySync(), n)
+           for n in ("on", "off", "start", "stop")},
+        **{f"FileSync.{n}": getattr(on, n)
+           for n in ("on", "off", "start", "stop", "getLastSyncTime")},
+        **{f"Download.{n}": getattr(module.Download(), n) for n in ("on", "off", "start",
+                                                                     "stop")},
+        **{f"CloudFileCache.{n}": getattr(module.CloudFileCache(), n)
+           for n in ("on", "off", "start", "stop", "cleanCache")},
+        "cloudSync.getFileSyncState": module.getFileSyncState,
+        "cloudSync.registerChange": module.registerChange,
+        "cloudSync.unregisterChange": module.unregisterChange,
+    }
+
+
+@pytest.mark.parametrize("fidelity", [DOCUMENTED, OHOS_4_1, OHOS_HEAD], ids=lambda f: f.name)
+def test_every_method_takes_its_arguments_as_javascript_does(
+        tmp_path: Path, fidelity: CloudSyncFidelity) -> None:
+    """One argument too many, one mandatory argument missing, ``undefined`` where one is
+    mandatory: each is the NAPI's 401 with the profile's message, never a TypeError."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    calls = js_calls(rig)
+    assert set(calls) == set(ARITY)
+    expected = (401, fidelity.message(401))
+    uri = rig.module.files.uri("a.txt")
+    for method, (mandatory, most) in ARITY.items():
+        args = [uri] * most
+        assert settled(rig, calls[method], *args, print) == expected, method
+        if mandatory:
+            assert settled(rig, calls[method], *args[:mandatory - 1]) == expected, method
+            assert settled(rig, calls[method], *[None] * mandatory) == expected, method
+
+
+def test_undefined_is_an_absent_optional_argument(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    sync = rig.module.FileSync(None)
+    sync.on("progress", print)
+    for promise in (sync.start(None), sync.stop(None), sync.getLastSyncTime(None)):
+        assert promise is not None  # the Promise form, not a callback
+        rig.device.run(promise)
+    sync.off("progress", None)
+    uri = rig.module.files.uri("a.bin")
+    cache = rig.module.CloudFileCache()
+    assert rig.device.run(cache.stop(uri, None)) is None
+
+
+def test_wrong_types_are_401_with_the_message(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    module = rig.module
+    message = K.DOCUMENTED_MESSAGES[401]
+    uri = module.files.uri("a.txt")
+    for call in (lambda: module.FileSync().on(5, print), lambda: module.FileSync().start("x"),
+                 lambda: module.Download().start(uri, "cb"),
+                 lambda: module.CloudFileCache().stop(uri, "yes"),
+                 lambda: module.CloudFileCache().on("progress", 5),
+                 lambda: module.getFileSyncState(uri, print),
+                 lambda: module.getFileSyncState({"uri": uri}),
+                 lambda: module.registerChange(uri, 1, print),
+                 lambda: module.unregisterChange(None)):
+        assert settled(rig, call) == (401, message)

@@ -24,11 +24,18 @@ from sim.ohos.cloudsync.constants import (
     SyncProgress,
     SyncState,
 )
-from sim.ohos.cloudsync.fidelity import DOCUMENTED, OHOS_4_1, PROFILES, CloudSyncFidelity
+from sim.ohos.cloudsync.fidelity import (
+    DOCUMENTED,
+    OHOS_4_1,
+    OHOS_HEAD,
+    PROFILES,
+    CloudSyncFidelity,
+)
 
 __all__ = [
     "DOCUMENTED",
     "OHOS_4_1",
+    "OHOS_HEAD",
     "PROFILES",
     "ChangeData",
     "CloudFileCache",

@@ -4,6 +4,11 @@ Argument errors are thrown at once (the platform's NAPI layer checks them synchr
 service-side failures of asynchronous calls reject the promise. Permission (201) comes before
 system-app (202), as ``CheckPermissions`` does (research §2.2).
 
+Every method takes its arguments as JavaScript passes them: positionally, any number of them.
+:meth:`CloudSyncModule.arguments` holds them to the d.ts's arity (:data:`~sim.spec.
+ohos_cloudsync.ARITY`), so a missing, extra or ``undefined`` (``None``) mandatory argument is
+401 and never a Python ``TypeError``; an optional one given as ``None`` is absent.
+
 A URI names a file of the app's cloud folder only as a plain relative path whose way meets no
 symlink (:meth:`CloudSyncModule.relative`, checked with :mod:`sim.fs` without following any
 link): anything else — another app or scheme, ``..``, NUL, a name over 255 bytes, a link — is
@@ -31,7 +36,6 @@ from sim.fs import TEMP_PREFIX, Folder, parts
 from sim.ohos.cloudsync import constants as K
 from sim.ohos.cloudsync.conditions import start_refusal
 from sim.ohos.cloudsync.constants import (
-    ChangeData,
     DownloadProgress,
     FileSyncState,
     NotifyType,
@@ -49,6 +53,7 @@ from sim.ohos.common import (
     Promise,
     deliver,
 )
+from sim.spec.ohos_cloudsync import ARITY
 
 CLOUDFILE_SYNC_MANAGER = "ohos.permission.CLOUDFILE_SYNC_MANAGER"
 MAX_STATE_URIS = 100
@@ -88,8 +93,17 @@ class CloudSyncModule:
     # -- helpers shared by the classes ---------------------------------------------------------
 
     def error(self, code: int) -> BusinessError:
-        table = K.RUNTIME_MESSAGES if self.fidelity.runtime_messages else K.DOCUMENTED_MESSAGES
-        return BusinessError(code, table[code])
+        return BusinessError(code, self.fidelity.message(code))
+
+    def arguments(self, method: str, given: tuple[object, ...]) -> list[object]:
+        """``given`` as ``method`` (``Owner.name``) takes it, padded with ``None`` to its
+        most arguments: 401 for more than it takes, or for a mandatory one missing or
+        ``undefined`` (research §2.1, the NAPI's ``InitArgs``)."""
+        mandatory, most = ARITY[method]
+        padded = [*given, *[None] * (most - len(given))]
+        if len(given) > most or any(value is None for value in padded[:mandatory]):
+            raise self.error(K.INVALID_PARAMETER)
+        return padded
 
     def caller_error(self, permission: bool = True, system: bool = True) -> BusinessError | None:
         if permission and not self.caller.has(CLOUDFILE_SYNC):
@@ -116,9 +130,11 @@ class CloudSyncModule:
             promise.resolve(value)
         return deliver(promise, callback)
 
-    def check_callback(self, callback: object) -> None:
-        if callback is not None and not callable(callback):
+    def callback(self, value: object) -> AsyncCallback | None:
+        """An optional callback argument: a function, or None; anything else is 401."""
+        if value is not None and not callable(value):
             raise self.error(K.INVALID_PARAMETER)
+        return value
 
     def sandbox_for(self, bundle: str) -> AppSandbox:
         """The app's own sandbox, or another app's as the device's sync service keeps it
@@ -171,11 +187,13 @@ class CloudSyncModule:
 
     # -- the namespace -------------------------------------------------------------------------
 
-    def GallerySync(self) -> GallerySync:
+    def GallerySync(self, *args: object) -> GallerySync:
+        self.arguments("GallerySync.constructor", args)
         return GallerySync(self)
 
-    def FileSync(self, bundleName: object = None) -> FileSync:
-        return FileSync(self, bundleName)
+    def FileSync(self, *args: object) -> FileSync:
+        (bundle_name,) = self.arguments("FileSync.constructor", args)
+        return FileSync(self, bundle_name)
 
     def Download(self) -> Download:
         return Download(self)
@@ -183,16 +201,19 @@ class CloudSyncModule:
     def CloudFileCache(self) -> CloudFileCache:
         return CloudFileCache(self)
 
-    def getFileSyncState(self, uris: object, callback: AsyncCallback | None = None) -> Any:
+    def getFileSyncState(self, *args: object) -> Any:
         """Array form: Promise/callback of FileSyncState[]; string form: the state, at once."""
+        uris, given = self.arguments("cloudSync.getFileSyncState", args)
         if isinstance(uris, str):
-            self.require_caller(permission=False)
+            if given is not None:  # the string form takes no callback
+                raise self.error(K.INVALID_PARAMETER)
+            self.require_caller(permission=self.fidelity.state_string_needs_permission)
             rel = self.relative(uris, K.INVALID_URI)
             return self._file_state(rel)
         if not isinstance(uris, list) or not uris or len(uris) > MAX_STATE_URIS \
                 or not all(isinstance(u, str) for u in uris):
             raise self.error(K.INVALID_PARAMETER)
-        self.check_callback(callback)
+        callback = self.callback(given)
         error = self.caller_error()
         if error is None and not self.cloud.ipc_ok():
             error = self.error(K.IPC_ERROR)
@@ -235,9 +256,9 @@ class CloudSyncModule:
             raise self.error(K.INVALID_PARAMETER if as_401 else K.NO_SUCH_FILE)
         return self.sandbox.cloud_dir / rel
 
-    def registerChange(self, uri: object, recursion: object,
-                       callback: Callable[[ChangeData], None]) -> None:
+    def registerChange(self, *args: object) -> None:
         """Watch a file or folder of the cloud folder (``recursion``: the whole subtree)."""
+        uri, recursion, callback = self.arguments("cloudSync.registerChange", args)
         if not isinstance(recursion, bool) or not callable(callback):
             raise self.error(K.INVALID_PARAMETER)
         path = self._watched(uri)
@@ -246,67 +267,82 @@ class CloudSyncModule:
                 raise self.error(K.INVALID_PARAMETER)
         self.service.watchers.append((self.sandbox, path, recursion, callback))
 
-    def unregisterChange(self, uri: object) -> None:
+    def unregisterChange(self, *args: object) -> None:
+        (uri,) = self.arguments("cloudSync.unregisterChange", args)
         path = self._watched(uri)
         self.service.watchers[:] = [w for w in self.service.watchers
                                     if not (w[0] is self.sandbox and w[1] == path)]
 
 
 class _SyncBase:
-    """What GallerySync and FileSync share: one progress listener, start/stop. Every method
-    needs CLOUDFILE_SYNC (201) and a system app (202), as the page says for both classes."""
+    """What GallerySync and FileSync share: the progress listeners, start/stop. Every method
+    needs CLOUDFILE_SYNC (201) and a system app (202), as the page says for both classes
+    (FileSync's only on a profile where it is not public)."""
+
+    _api = "GallerySync"
+    """The class's name in the d.ts, which names its methods' arity."""
 
     def __init__(self, module: CloudSyncModule, bundle: str | None = None) -> None:
         self._module = module
         self._bundle = bundle
         self._id = next(_ids)
-        self._listening = False
+        self._listeners: dict[int, Callable[[SyncProgress], None]] = {}
+        """This instance's registrations (id → callback) in its engine's listeners."""
 
     @property
     def _engine(self) -> SyncEngine:
         return self._module.engine(self._bundle)
 
+    def _args(self, name: str, given: tuple[object, ...]) -> list[object]:
+        return self._module.arguments(f"{self._api}.{name}", given)
+
     def _caller(self) -> BusinessError | None:
         return self._module.caller_error()
 
     def _service_call(self, callback: AsyncCallback | None) -> BusinessError | None:
-        """The checks every asynchronous call makes: arguments (thrown), then the caller and
+        """The checks every asynchronous call makes after its arguments: the caller, then
         the IPC to the service (the error the promise will reject with)."""
-        self._module.check_callback(callback)
         error = self._caller()
         if error is None and not self._module.cloud.ipc_ok():
             error = self._module.error(K.IPC_ERROR)
         return error
 
-    def on(self, evt: str, callback: Callable[[SyncProgress], None]) -> None:
-        """Listen to sync progress. A second ``on`` keeps the first callback (research §2.8)."""
+    def on(self, *args: object) -> None:
+        """Listen to sync progress: each ``on`` adds a listener, or, on a release, a second
+        ``on`` keeps the first callback (research §2.8)."""
         module = self._module
+        evt, callback = self._args("on", args)
         if evt != "progress" or not callable(callback):
             raise module.error(K.INVALID_PARAMETER)
         error = self._caller()
         if error is not None:
             raise error
         module.require_ipc()
-        if self._listening:
+        if self._listeners and module.fidelity.one_listener:
             return
-        self._listening = True
-        self._engine.listeners[self._id] = callback
+        key = next(_ids)
+        self._listeners[key] = callback
+        self._engine.listeners[key] = callback
         if module.fidelity.push_state_on_register:
             callback(self._engine.last_progress)
 
-    def off(self, evt: str, callback: Callable[[SyncProgress], None] | None = None) -> None:
-        """Stop listening (whichever callback is given)."""
+    def off(self, *args: object) -> None:
+        """Stop listening: ``callback``'s registrations, or all (a release drops its one
+        callback whichever is given)."""
         module = self._module
+        evt, callback = self._args("off", args)
         if evt != "progress" or (callback is not None and not callable(callback)):
             raise module.error(K.INVALID_PARAMETER)
         error = self._caller()
         if error is not None:
             raise error
         module.require_ipc()
-        if not self._listening and module.fidelity.off_without_on_fails:
+        if not self._listeners and module.fidelity.off_without_on_fails:
             raise module.error(K.INVALID_PARAMETER)
-        self._listening = False
-        self._engine.listeners.pop(self._id, None)
+        for key in [k for k, cb in self._listeners.items() if callback is None
+                    or cb == callback or module.fidelity.one_listener]:
+            del self._listeners[key]
+            self._engine.listeners.pop(key, None)
 
     def _answer(self, error: BusinessError | None, value: object,
                 callback: AsyncCallback | None) -> Promise | None:
@@ -314,10 +350,11 @@ class _SyncBase:
             callback = None  # the release returns a Promise and never calls back (§2.1)
         return self._module.settle(error, value, callback)
 
-    def start(self, callback: AsyncCallback | None = None) -> Promise | None:
+    def start(self, *args: object) -> Promise | None:
         """Start syncing. Refused with 22400002 (no network), 22400001 (cloud not ready) or
         22400003 (battery below 10 % and not charging); later problems arrive as progress."""
         module = self._module
+        callback = module.callback(*self._args("start", args))
         error = self._service_call(callback)
         if error is None:
             engine = self._engine
@@ -328,8 +365,14 @@ class _SyncBase:
                 engine.start()
         return self._answer(error, None, callback)
 
-    def stop(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """Stop syncing: a running sync ends with STOPPED and a pending re-run is dropped."""
+    def stop(self, *args: object) -> Promise | None:
+        """Stop syncing: a running sync ends with STOPPED and a pending re-run is dropped.
+        Where the client does not load a service that is not running, that is all
+        (research §2.2)."""
+        module = self._module
+        callback = module.callback(*self._args("stop", args))
+        if module.fidelity.stop_without_service and not module.cloud.loaded:
+            return self._answer(None, None, callback)
         error = self._service_call(callback)
         if error is None:
             self._engine.stop()
@@ -344,24 +387,42 @@ class GallerySync(_SyncBase):
 
 
 class FileSync(_SyncBase):
-    """Sync of an app's cloud folder (a system API: both constructors need a system app)."""
+    """Sync of an app's cloud folder (a system API on the page: both constructors need a
+    system app; public on a profile that says so)."""
+
+    _api = "FileSync"
 
     def __init__(self, module: CloudSyncModule, bundleName: object = None) -> None:
         """``bundleName`` names an app; anything else (a path such as ``../x`` or ``/x``
         among them) is the page's parameter error, 401, before any effect."""
         if bundleName is not None and not is_bundle_name(bundleName):
             raise module.error(K.INVALID_PARAMETER)
-        if not module.caller.system_app:
+        if not module.caller.system_app and not module.fidelity.file_sync_public:
             raise module.error(K.NOT_SYSTEM_APP)
         if bundleName is not None and bundleName != module.caller.bundle_name \
                 and not module.caller.has(CLOUDFILE_SYNC_MANAGER):
             raise module.error(K.PERMISSION_DENIED)
         super().__init__(module, bundleName if isinstance(bundleName, str) else None)
 
-    def getLastSyncTime(self, callback: AsyncCallback | None = None) -> Promise | None:
+    def _caller(self) -> BusinessError | None:
+        if self._module.fidelity.file_sync_public:
+            return None  # public since API 12: no permission check (research §2.2)
+        return self._module.caller_error()
+
+    def getLastSyncTime(self, *args: object) -> Promise | None:
         """UTC milliseconds of the last run that completed without error (0 before any)."""
+        module = self._module
+        (given,) = self._args("getLastSyncTime", args)
+        if is_number(given) and module.fidelity.wrong_type_einval:
+            raise module.error(K.INVALID_ARGUMENT)  # the NAPI's EINVAL (research §2.1)
+        callback = module.callback(given)
         error = self._service_call(callback)
         return self._module.settle(error, self._engine.last_sync_ms, callback)
+
+
+def is_number(value: object) -> bool:
+    """Whether ``value`` is what JavaScript calls a number (a boolean is not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def is_bundle_name(name: object) -> bool:
@@ -374,25 +435,42 @@ def is_bundle_name(name: object) -> bool:
 class _FetchBase:
     """Download and CloudFileCache: on-demand downloads of cloud files."""
 
+    _api = "Download"
+    """The class's name in the d.ts, which names its methods' arity."""
     _invalid_uri = K.NO_SUCH_FILE
 
     def __init__(self, module: CloudSyncModule) -> None:
         self._module = module
-        self._listener: Callable[[DownloadProgress], None] | None = None
+        self._listener: Callable[[DownloadProgress], object] | None = None
 
     def _progress(self, progress: DownloadProgress) -> None:
         if self._listener is not None:
             self._listener(progress)
 
-    def _check_args(self, uri: object, callback: AsyncCallback | None) -> None:
-        self._module.check_callback(callback)
+    def _listen_args(self, name: str, given: tuple[object, ...]
+                     ) -> Callable[[DownloadProgress], object] | None:
+        """``on``/``off``'s arguments: the event, and the callback (mandatory for ``on``:
+        the arity says so)."""
+        evt, callback = self._module.arguments(f"{self._api}.{name}", given)
+        if evt != "progress" or (callback is not None and not callable(callback)):
+            raise self._module.error(K.INVALID_PARAMETER)
+        return callback
+
+    def _check_args(self, name: str, given: tuple[object, ...]) -> tuple[str,
+                                                                          AsyncCallback | None]:
+        """``start``/``stop``'s arguments: a URI (a non-empty string) and the callback."""
+        uri, callback = self._module.arguments(f"{self._api}.{name}", given)
         if not isinstance(uri, str) or not uri:
             raise self._module.error(K.INVALID_PARAMETER)
+        return uri, self._module.callback(callback)
 
-    def _start(self, uri: object, callback: AsyncCallback | None,
+    def _failure(self, error: BusinessError) -> BusinessError:
+        """The error the app sees for a service's refusal of a download."""
+        return error
+
+    def _start(self, uri: str, callback: AsyncCallback | None,
                caller: BusinessError | None) -> Promise | None:
         module = self._module
-        self._check_args(uri, callback)
         error = caller
         if error is None and not module.cloud.ipc_ok():
             error = module.error(K.IPC_ERROR)
@@ -405,15 +483,14 @@ class _FetchBase:
                     raise module.error(K.NO_SUCH_FILE)
                 if obj.size > module.device.storage.free:
                     raise module.error(K.NO_SPACE)
-                engine.fetch(rel, str(uri), self._progress)
+                engine.fetch(rel, uri, self._progress)
             except BusinessError as exc:
-                error = exc
+                error = self._failure(exc)
         return module.settle(error, None, callback)
 
-    def _stop(self, uri: object, callback: AsyncCallback | None,
+    def _stop(self, uri: str, callback: AsyncCallback | None,
               caller: BusinessError | None) -> Promise | None:
         module = self._module
-        self._check_args(uri, callback)
         error = caller
         if error is None:
             # a URI that names no file of the folder has no download to stop
@@ -425,65 +502,78 @@ class _FetchBase:
 class Download(_FetchBase):
     """Download of cloud files' content (system API, CLOUDFILE_SYNC)."""
 
-    def on(self, evt: str, callback: Callable[[DownloadProgress], None]) -> None:
+    def on(self, *args: object) -> None:
         """Listen to download progress; the callback is registered with the sync service
-        (an IPC call, so 13600001 when it does not answer)."""
+        (an IPC call, so 13600001 when it does not answer). The caller is checked before
+        the event and the callback (research §2.1)."""
+        self._module.arguments("Download.on", args)
         self._module.require_caller()
-        if evt != "progress" or not callable(callback):
-            raise self._module.error(K.INVALID_PARAMETER)
+        callback = self._listen_args("on", args)
         self._module.require_ipc()
         self._listener = callback
 
-    def off(self, evt: str, callback: Callable[[DownloadProgress], None] | None = None) -> None:
+    def off(self, *args: object) -> None:
+        self._module.arguments("Download.off", args)
         self._module.require_caller()
-        if evt != "progress" or (callback is not None and not callable(callback)):
-            raise self._module.error(K.INVALID_PARAMETER)
+        self._listen_args("off", args)
         self._module.require_ipc()
         if self._listener is None:
             raise self._module.error(K.IPC_ERROR)  # no callback registered (research §2.1)
         self._listener = None
 
-    def start(self, uri: str, callback: AsyncCallback | None = None) -> Promise | None:
+    def start(self, *args: object) -> Promise | None:
         """Download ``uri``'s content: 13900002 when the cloud has no such file, 13900025 when
         it cannot fit; progress events follow."""
-        return self._start(uri, callback, self._module.caller_error())
+        return self._start(*self._check_args("start", args), self._module.caller_error())
 
-    def stop(self, uri: str, callback: AsyncCallback | None = None) -> Promise | None:
+    def stop(self, *args: object) -> Promise | None:
         """Stop a download: STOPPED follows and the partial file is removed."""
-        return self._stop(uri, callback, self._module.caller_error())
+        return self._stop(*self._check_args("stop", args), self._module.caller_error())
 
 
 class CloudFileCache(_FetchBase):
     """Caching of cloud files on the device (public; cleanCache is a system API)."""
 
+    _api = "CloudFileCache"
     _invalid_uri = K.INVALID_URI
 
-    def on(self, evt: str, callback: Callable[[DownloadProgress], None]) -> None:
-        if evt != "progress" or not callable(callback):
-            raise self._module.error(K.INVALID_PARAMETER)
-        self._listener = callback
+    def __init__(self, module: CloudSyncModule) -> None:
+        super().__init__(module)
+        self._registered = False
+        """Whether ``on`` or ``start`` made the instance's callback object (research §2.1)."""
 
-    def off(self, evt: str, callback: Callable[[DownloadProgress], None] | None = None) -> None:
-        if evt != "progress" or (callback is not None and not callable(callback)):
-            raise self._module.error(K.INVALID_PARAMETER)
+    def on(self, *args: object) -> None:
+        self._listener = self._listen_args("on", args)
+        self._registered = True
+
+    def off(self, *args: object) -> None:
+        self._listen_args("off", args)
         self._listener = None
 
-    def start(self, uri: str, callback: AsyncCallback | None = None) -> Promise | None:
+    def _failure(self, error: BusinessError) -> BusinessError:
+        if self._module.fidelity.cache_start_as_ipc and error.code != K.INVALID_PARAMETER:
+            return self._module.error(K.IPC_ERROR)  # the NAPI's rewrite (research §2.1)
+        return error
+
+    def start(self, *args: object) -> Promise | None:
+        uri, callback = self._check_args("start", args)
+        self._registered = True
         return self._start(uri, callback, None)
 
-    def stop(self, uri: str, needClean: object = False,
-             callback: AsyncCallback | None = None) -> Promise | None:
-        """Stop caching ``uri``; the partial file is always removed, and with ``needClean``
-        the cached copy too. The answer is the stop's: a copy that is a link or has other
-        names (a hard link) is left whole, as :meth:`cleanCache` leaves it."""
+    def stop(self, *args: object) -> Promise | None:
+        """Stop caching ``uri``: ``stop(uri, needClean?)`` or ``stop(uri, callback)``. The
+        partial file is always removed, and with ``needClean`` the cached copy too. The
+        answer is the stop's: a copy that is a link or has other names (a hard link) is left
+        whole, as :meth:`cleanCache` leaves it."""
         module = self._module
-        if callable(needClean) and callback is None:
-            callback = needClean  # stop(uri, callback)
-            needClean = False
-        if not isinstance(needClean, bool):
-            raise module.error(K.INVALID_PARAMETER)
+        uri, second = module.arguments("CloudFileCache.stop", args)
+        needClean = second if isinstance(second, bool) else False
+        uri, callback = self._check_args("stop", (uri, None if isinstance(second, bool)
+                                                  else second))
+        if module.fidelity.cache_stop_needs_callback and not self._registered:
+            return module.settle(module.error(K.INVALID_PARAMETER), None, callback)
         promise = self._stop(uri, callback, None)
-        if needClean and isinstance(uri, str):
+        if needClean:
             engine = module.engine()
             try:
                 rel = module.relative(uri, self._invalid_uri)
@@ -497,17 +587,29 @@ class CloudFileCache(_FetchBase):
                     engine.evict(rel)
         return promise
 
-    def cleanCache(self, uri: str) -> None:
+    def cleanCache(self, *args: object) -> None:
         """Drop a file's local content, keeping it in the cloud (synchronous).
 
         A file that is a link, or a file with other names outside the folder (a hard link),
         is not the app's cached file: 14000002, the page's code for a URI that names no file
-        of the app's cloud folder. Not 13900002: something is there, and it is left whole."""
+        of the app's cloud folder. Not 13900002: something is there, and it is left whole.
+        Where the service drops the engine's answer (research §2.1), those succeed, with
+        nothing cleaned."""
         module = self._module
-        module.require_caller()
+        (uri,) = module.arguments("CloudFileCache.cleanCache", args)
         if not isinstance(uri, str):
-            raise module.error(K.INVALID_PARAMETER)
+            raise module.error(K.INVALID_ARGUMENT if module.fidelity.wrong_type_einval
+                               else K.INVALID_PARAMETER)
+        module.require_caller()
         module.require_ipc()
+        try:
+            self._clean(uri)
+        except BusinessError:
+            if not module.fidelity.clean_cache_ignores_engine:
+                raise
+
+    def _clean(self, uri: str) -> None:
+        module = self._module
         rel = module.relative(uri, K.INVALID_URI)
         engine = module.engine()
         if not module.is_file(rel) or engine.container.get(rel) is None:

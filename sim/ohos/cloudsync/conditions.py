@@ -48,10 +48,11 @@ def file_fault(device: Device, fidelity: CloudSyncFidelity) -> ErrorType | None:
 
 
 def battery_fault(device: Device, fidelity: CloudSyncFidelity) -> ErrorType | None:
-    """What stops uploads before a batch of new records: the battery (research §2.4)."""
+    """What stops uploads before a batch of new records: the battery (research §2.4). A
+    forced sync goes on down to 10 %."""
     if battery_below(device, K.STOP_CAPACITY_LIMIT):
         return ErrorType.BATTERY_LEVEL_LOW
-    if battery_below(device, K.PAUSE_CAPACITY_LIMIT):
+    if battery_below(device, K.PAUSE_CAPACITY_LIMIT) and not fidelity.app_starts_forced:
         return ErrorType.BATTERY_LEVEL_WARNING if fidelity.battery_warning \
             else ErrorType.BATTERY_LEVEL_LOW
     return None
