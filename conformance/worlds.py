@@ -21,7 +21,14 @@ from conformance.machines.cloudsync import CloudSyncMachine
 from conformance.machines.device import DeviceMachine
 from conformance.machines.request import RequestMachine
 from conformance.machines.synology import SynologyMachine
-from conformance.options import EMULATOR_PASSWORD, EMULATOR_USER, Options, nas_address, rpc_address
+from conformance.options import (
+    EMULATOR_PASSWORD,
+    EMULATOR_USER,
+    Options,
+    nas_address,
+    nas_verify,
+    rpc_address,
+)
 from conformance.play import play
 from conformance.targets.nas import MUTATING, NasTarget
 from conformance.targets.reference import ReferenceCloudSync, ReferenceRequest
@@ -134,9 +141,9 @@ def cloudsync_world(work: Path, options: Options) -> Iterator[None]:
                 CloudSyncMachine.hardware_excused = saved_excused
         return
     if options.rpc is not None:
-        host, port = rpc_address(options.rpc)
+        rpc = rpc_address(options.rpc)
         CloudSyncMachine.target_factory = staticmethod(
-            lambda: RpcTarget(host, port, "cloudSync", options.device, options.profile))
+            lambda: RpcTarget(rpc.host, rpc.port, "cloudSync", options.device, options.profile))
     else:
         CloudSyncMachine.target_factory = staticmethod(
             lambda: ReferenceCloudSync(options.device, fidelity))
@@ -164,9 +171,10 @@ def request_world(work: Path, options: Options) -> Iterator[None]:
             RequestMachine.request_target_factory = staticmethod(
                 lambda: ReferenceRequest(options.device, fidelity, device=host_device()))
         elif options.rpc is not None:
-            host, port = rpc_address(options.rpc)
+            rpc = rpc_address(options.rpc)
             RequestMachine.request_target_factory = staticmethod(
-                lambda: RpcTarget(host, port, "request", options.device, options.profile))
+                lambda: RpcTarget(rpc.host, rpc.port, "request", options.device,
+                                  options.profile))
         try:
             yield
         finally:
@@ -201,9 +209,10 @@ def nas_world(work: Path, options: Options) -> Iterator[None]:
                     "changing call" for name in MUTATING}
     SynologyMachine.unreachable = excused
     if options.nas is not None:
-        host, port = nas_address(options.nas)
+        nas = nas_address(options.nas)
         SynologyMachine.nas_factory = staticmethod(lambda: NasTarget(
-            host, port, options.nas_user, options.nas_password, read_only=options.read_only))
+            nas.host, nas.port, options.nas_user, options.nas_password,
+            read_only=options.read_only, secure=nas.secure, verify=nas_verify(options)))
         try:
             yield
         finally:

@@ -16,9 +16,17 @@ from rich.console import Console
 from rich.table import Table
 
 from conformance import mutants as M
+from conformance.cli.common import MissingVariable
 from conformance.cli.hil import BRINGUP_APIS
 from conformance.mutants import BY_NAME, CATALOGUE
-from conformance.options import Options, nas_address, rpc_address
+from conformance.options import (
+    NAS_CERT_ENV,
+    NAS_PASSWORD_ENV,
+    Options,
+    check_nas_cert,
+    nas_address,
+    rpc_address,
+)
 from conformance.replay import replay
 from conformance.runner import run
 from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS
@@ -32,11 +40,19 @@ def add_parsers(sub: Any) -> None:
     conf = sub.add_parser("conformance", help="run the conformance campaigns and write the "
                           "coverage matrix and replay files")
     conf.add_argument("--target", default="reference", help="reference (default: the "
-                      "in-process references and the NAS emulator), nas=http://HOST:PORT "
-                      "(any SYNO.CloudSync endpoint; password from $SYNCRIG_NAS_PASSWORD) or "
-                      "rpc=HOST:PORT (cloudSync and request implementations speaking "
-                      "syncrig-rpc/1)")
+                      "in-process references and the NAS emulator), nas=http://HOST:PORT or "
+                      "nas=https://HOST:PORT (any SYNO.CloudSync endpoint; password from "
+                      f"${NAS_PASSWORD_ENV}) or rpc=HOST:PORT (cloudSync and request "
+                      "implementations speaking syncrig-rpc/1); an IPv6 address goes in "
+                      "brackets: rpc=[::1]:7300")
     conf.add_argument("--nas-user", default="admin", help="user for a nas= target")
+    trust = conf.add_mutually_exclusive_group()
+    trust.add_argument("--nas-cert", metavar="PEM", default=os.environ.get(NAS_CERT_ENV),
+                       help="trust an https NAS whose certificate is in this PEM file (its "
+                       "self-signed certificate, or the CA that signed it; default "
+                       f"${NAS_CERT_ENV}, else the system's CAs)")
+    trust.add_argument("--nas-insecure", action="store_true", help="do not verify an https "
+                       "NAS's certificate (anyone on the path can read the password)")
     conf.add_argument("--read-only", action="store_true", help="make only non-mutating calls "
                       "(for a NAS in use)")
     conf.add_argument("--api", action="append", choices=list(CAMPAIGNS),
@@ -138,10 +154,20 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
     elif args.target == "reference":
         names = args.api or list(CAMPAIGNS)
     elif args.target.startswith("nas="):
-
-        nas_address(args.target[4:])
+        nas = nas_address(args.target[4:])
+        password = os.environ.get(NAS_PASSWORD_ENV, "")
+        if not password:
+            raise MissingVariable(NAS_PASSWORD_ENV, f"the password of {args.nas_user!r} "
+                                  "(--nas-user) on the NAS")
+        if args.nas_cert or args.nas_insecure:
+            if not nas.secure:
+                option = "--nas-cert" if args.nas_cert else "--nas-insecure"
+                raise ConfigError(option, "", args.target, "applies to an https NAS only")
+            if args.nas_cert:
+                check_nas_cert(args.nas_cert)
         overrides |= {"nas": args.target[4:], "nas_user": args.nas_user,
-                      "nas_password": os.environ.get("SYNCRIG_NAS_PASSWORD", "")}
+                      "nas_password": password, "nas_cert": args.nas_cert or None,
+                      "nas_insecure": args.nas_insecure}
         if any(name != "SYNO.CloudSync" for name in args.api or []):
             raise ConfigError("--api", "", ",".join(args.api), "a nas= target has only "
                               "SYNO.CloudSync")
@@ -158,7 +184,7 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
         names = args.api or list(APIS)
     else:
         raise ConfigError("--target", "", args.target, "must be reference, "
-                          "nas=http://HOST:PORT or rpc=HOST:PORT")
+                          "nas=http://HOST:PORT, nas=https://HOST:PORT or rpc=HOST:PORT")
     names = [n for n in names if n in PROFILE_CAMPAIGNS[args.profile]]
     if not names:
         raise ConfigError("--profile", "", args.profile, "applies to "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sim.errors import ConfigError
+
 EXIT_BAD_INPUT = 2
 """Exit status of bad input: one line on stderr names it, never a traceback."""
 
@@ -14,3 +16,15 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+class MissingVariable(ConfigError):
+    """An environment variable the command needs (a secret kept off the command line) is
+    unset or empty: the line names it and says what to put in it."""
+
+    def __init__(self, name: str, what: str) -> None:
+        super().__init__(f"${name}", "", None, what)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"${self.name} is not set: set it to {self.problem}"

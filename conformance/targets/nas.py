@@ -1,8 +1,11 @@
-"""The ``nas`` target: any SYNO.CloudSync endpoint over HTTP — the emulator, or a real NAS.
+"""The ``nas`` target: any SYNO.CloudSync endpoint over HTTP or HTTPS — the emulator, or a
+real NAS.
 
 It logs in with the unmodified ``synology-api`` client (so the DSM 7 handshake is the real
 one) and then makes raw calls with the session, so a machine can also send what the client
-would correct (a 167-character schedule) or never send (an unknown method).
+would correct (a 167-character schedule) or never send (an unknown method). Over HTTPS the
+NAS's certificate is verified — against the system's CAs, or a PEM file naming the NAS's own
+self-signed certificate — unless verification is switched off outright.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any, ClassVar
 import requests
 from synology_api import base_api
 from synology_api.cloud_sync import CloudSync
+
+from conformance.options import NAS_PASSWORD_ENV
 
 MUTATING = frozenset({
     "set_global_config", "set_personal_config", "set_connection_setting",
@@ -35,28 +40,42 @@ class NasTarget:
     def __init__(self, host: str, port: int, user: str, password: str, *,
                  read_only: bool = False, otp_code: str | None = None,
                  disposable: bool = False, test_clock: bool = False,
-                 on_close: Callable[[], None] | None = None) -> None:
-        self.base = f"http://{host}:{port}/webapi/entry.cgi"
+                 on_close: Callable[[], None] | None = None, secure: bool = False,
+                 verify: bool | str = True) -> None:
+        """``host`` is a name or an address (an IPv6 one without brackets); ``secure``
+        speaks HTTPS, its certificate checked as ``requests`` takes ``verify``: true for the
+        system's CAs, a PEM file's path, or false for no check."""
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        scheme = "https" if secure else "http"
+        self.base = f"{scheme}://{netloc}/webapi/entry.cgi"
         self.test_clock = test_clock
         """The emulator serves ``/_test/advance``: a machine can let the NAS's simulated time
         pass (its engine syncs, writes logs). A real NAS keeps its own time."""
-        self._advance_url = f"http://{host}:{port}/_test/advance"
+        self._advance_url = f"{scheme}://{netloc}/_test/advance"
         self._on_close = on_close
         """What ends with the session: the emulator made for it."""
         self.read_only = read_only
         self.disposable = disposable
         """An emulator made for this run: calls that destroy what a real NAS holds (removing
         a cloud connection) are made only here."""
+        if not password:
+            # the client's own words would be "Missing required credentials for initial
+            # authentication."; say what is missing
+            raise ValueError(f"no password for user {user!r} on {scheme}://{netloc} (set "
+                             f"${NAS_PASSWORD_ENV})")
         base_api.BaseApi.shared_session = None  # the client shares one session class-wide
-        self.client = CloudSync(host, str(port), user, password, secure=False,
-                                cert_verify=False, dsm_version=7, debug=False,
-                                otp_code=otp_code)
+        # the client builds its URL from the host as given, and hands cert_verify to
+        # requests as ``verify`` (so a PEM file's path works as it does for requests)
+        self.client = CloudSync(netloc.rsplit(":", 1)[0], str(port), user, password,
+                                secure=secure, cert_verify=verify if secure else False,
+                                dsm_version=7, debug=False, otp_code=otp_code)
         session = self.client.session
         self.sid: str = session._sid
         self.token: str | None = session._syno_token
         # one kept-alive connection for the machine's many calls; on loopback, no proxy
         # lookup in the environment for each of them
         self.http = requests.Session()
+        self.http.verify = verify
         self.http.trust_env = host not in ("127.0.0.1", "localhost", "::1")
         self.exchanges: list[dict[str, Any]] = []
 
