@@ -9,9 +9,11 @@ file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import signal
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,34 @@ from conformance.replay import save_replay
 from conformance.suite import Campaign
 from conformance.targets.nas import NasTarget
 
+Part = tuple[int, int]
+"""(index, count): one of ``count`` parts of a campaign's examples."""
 
-def _settings(options: Options, campaign: Campaign) -> settings:
+
+def examples_of(options: Options, campaign: Campaign, part: Part = (0, 1)) -> int:
+    """How many random examples part ``index`` of ``count`` runs: the campaign's examples
+    shared out, the first parts taking one more where they do not divide evenly."""
     examples = max(1, round(options.examples * campaign.examples_factor))
+    index, count = part
+    return examples // count + (index < examples % count)
+
+
+def part_seed(options: Options, campaign: Campaign, index: int) -> int:
+    """Hypothesis's seed of one part of a split campaign: a function of the options, the
+    campaign and the part alone, so a part runs the same examples wherever it runs."""
+    base = "derandomized" if options.derandomized or options.seed is None else options.seed
+    digest = hashlib.sha256(f"{base}:{campaign.name}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def tour_part(campaign: Campaign, count: int) -> int:
+    """The part of a split campaign that runs the tour (each campaign's in another part, so
+    the parts of a run weigh alike)."""
+    return zlib.crc32(campaign.name.encode()) % count
+
+
+def _settings(options: Options, campaign: Campaign, part: Part = (0, 1)) -> settings:
+    examples = examples_of(options, campaign, part)
     _, derandomize, database = HYPOTHESIS_PROFILES.get(options.hypothesis_profile,
                                                        HYPOTHESIS_PROFILES["ci"])
     extra: dict[str, Any] = {} if database else {"database": None}
@@ -43,10 +70,17 @@ def _settings(options: Options, campaign: Campaign) -> settings:
 
 
 def run_campaign(campaign: Campaign, options: Options, work: Path,
-                 replays: Path | None = None) -> Outcome:
+                 replays: Path | None = None, part: Part = (0, 1)) -> Outcome:
     """Run one campaign; on failure keep the shortest steps that still break the same rule
     and, given ``replays``, save them there as a replay file with the evidence of one more
-    replay of them (the device timeline as PNG, an HTTP target's exchanges)."""
+    replay of them (the device timeline as PNG, an HTTP target's exchanges).
+
+    ``part`` (index, count) runs one of ``count`` parts of the campaign instead: its share
+    of the examples under its own seed (:func:`part_seed`), and the tour only in
+    :func:`tour_part` — so parts run anywhere, merged, make one campaign."""
+    index, count = part
+    examples = examples_of(options, campaign, part)
+    touring = count == 1 or index == tour_part(campaign, count)
     machine = campaign.machine
     machine.coverage = Coverage()
     machine.last_steps = []
@@ -60,14 +94,16 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
     evidence: dict[str, Any] = {}
     table: dict[str, Any] | None = None
     try:
+        seed = None if count == 1 else part_seed(options, campaign, index)
         with _time_limit(options.timeout_s), campaign.environment(work, options), \
-                _seeded(machine, options):
+                _seeded(machine, options, seed):
             machine.statistics = statistics
             if options.duration_s is not None:
                 RecordedMachine.until = time.monotonic() + options.duration_s
             try:
-                run_state_machine_as_test(  # type: ignore[no-untyped-call]
-                    machine, settings=_settings(options, campaign))
+                if examples:
+                    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                        machine, settings=_settings(options, campaign, part))
             except BudgetSpent:
                 pass  # the duration is over: the examples so far are the campaign's
             except Flaky as exc:
@@ -92,12 +128,12 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
                     if again is not None:
                         failure, candidates = again, [list(recent)]
                         break
-            tour = machine.tour()
+            tour = machine.tour() if touring else []
             inapplicable_skipped = failure is None
             if failure is None:
                 machine.coverage.journal = journal
                 try:
-                    failure = play(machine, tour, skip_inapplicable=True)
+                    failure = play(machine, tour, skip_inapplicable=True) if tour else None
                 finally:
                     machine.coverage.journal = None
                 if failure is not None:
@@ -152,13 +188,15 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _seeded(machine: type[RecordedMachine], options: Options) -> Iterator[None]:
+def _seeded(machine: type[RecordedMachine], options: Options,
+            seed: int | None = None) -> Iterator[None]:
     """Hypothesis's ``@seed`` for the campaign's random examples (it reads the attribute
-    from the machine class); derandomized profiles need none."""
-    if options.derandomized or options.seed is None:
+    from the machine class); derandomized profiles need none, but a part of a split
+    campaign has its own (``seed``: an explicit seed wins over derandomizing)."""
+    if seed is None and (options.derandomized or options.seed is None):
         yield
         return
-    machine._hypothesis_internal_use_seed = options.seed
+    machine._hypothesis_internal_use_seed = options.seed if seed is None else seed
     try:
         yield
     finally:

@@ -99,3 +99,22 @@ def combined(api: str, *matrices: dict[str, Any]) -> dict[str, Any]:
             "percent": round(100 * len(reached) / documented, 1) if documented else 100.0,
             "accounted_percent": round(100 * (len(reached) + len(excused)) / documented, 1)
             if documented else 100.0}
+
+
+def union(*matrices: dict[str, Any]) -> dict[str, Any]:
+    """One matrix of several runs of the same documented items (the parts of a split
+    campaign, the shards of a run): an item any run reached is reached, one any run excused
+    and none reached is excused, the rest is unreached."""
+    first = matrices[0]
+    reached = {tuple(item) for m in matrices for item in m["reached"]}
+    excused = {tuple(item[:4]): item[4] for m in matrices for item in m["excused"]
+               if tuple(item[:4]) not in reached}
+    unreached = {tuple(item) for m in matrices for item in m["unreached"]} \
+        - reached - set(excused)
+    documented = first["documented"]
+    return first | {
+        "reached": sorted(map(list, reached)), "unreached": sorted(map(list, unreached)),
+        "excused": sorted([*item, reason] for item, reason in excused.items()),
+        "percent": round(100 * len(reached) / documented, 1) if documented else 100.0,
+        "accounted_percent": round(100 * (len(reached) + len(excused)) / documented, 1)
+        if documented else 100.0}

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from conformance.campaign import run_campaign
 from conformance.options import Options
 from conformance.outcome import Outcome
 from conformance.reporting import bench
 from conformance.reporting.render import render
 from conformance.reporting.rundir import load
+from conformance.shards import Task, merge, run_task, tasks
 from conformance.suite import CAMPAIGNS
 
 
@@ -41,6 +41,10 @@ class RunReport:
     folder: Path | None = None
     implementation: str | None = None
     """``git describe`` of the implementation, where known."""
+    shards: int = 1
+    """Parts each campaign's examples were split into (:mod:`conformance.shards`)."""
+    shard: int | None = None
+    """The one part of each campaign this run ran (``--shard I/N``), else all of them."""
 
     @property
     def ok(self) -> bool:
@@ -131,6 +135,7 @@ def manifest(report: RunReport, started: str) -> dict[str, Any]:
         "derandomized": o.derandomized, "seed": None if o.derandomized else o.seed,
         "campaigns": [out.campaign for out in report.outcomes],
         "host": platform.node(), "platform": platform.platform(), "versions": _versions(),
+        "shards": report.shards, "shard": report.shard,
         "started": started, "ended": dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"),
         "counts": {"failed": len(report.failures),
                    "documented": sum(m["documented"] for m in matrices),
@@ -139,8 +144,34 @@ def manifest(report: RunReport, started: str) -> dict[str, Any]:
                    "unreached": sum(len(m["unreached"]) for m in matrices)}}
 
 
-def _one(name: str, options: Options, work: Path, replays: Path) -> Outcome:
-    return run_campaign(CAMPAIGNS[name], options, work / name, replays=replays)
+Execute = Callable[[list[Task], Options, Path, Callable[[str], None]], list[Outcome]]
+"""Runs a run's tasks elsewhere (a cluster): the tasks, the options, the run's replay folder
+(where each failure's files are to land) and the progress line; the outcomes in task order."""
+
+
+def _local(tasks: list[Task], options: Options, replays: Path,
+           progress: Callable[[str], None], processes: int) -> list[Outcome]:
+    """The tasks on this machine: one after the other, or side by side in ``processes``
+    forked processes (a planted mutant is inherited)."""
+    work = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
+    try:
+        if processes > 1 and len(tasks) > 1:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
+                futures = [pool.submit(run_task, task, options, work, replays)
+                           for task in tasks]
+                outcomes = []
+                for task, future in zip(tasks, futures, strict=True):
+                    outcomes.append(future.result())
+                    progress(f"{task.key}: done")
+                return outcomes
+        outcomes = []
+        for task in tasks:
+            progress(task.key)
+            outcomes.append(run_task(task, options, work, replays))
+        return outcomes
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_id(started: str, describe: str | None) -> str:
@@ -151,9 +182,16 @@ def run_id(started: str, describe: str | None) -> str:
 
 
 def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | None = None,
-        progress: Callable[[str], None] = lambda _: None, processes: int = 1) -> RunReport:
+        progress: Callable[[str], None] = lambda _: None, processes: int = 1,
+        shards: int = 1, shard: int | None = None,
+        execute: Execute | None = None) -> RunReport:
     """Run the campaigns — side by side in ``processes`` forked processes when more than one
-    (a planted mutant is inherited) — and write the run directory ``out/<run-id>/``."""
+    (a planted mutant is inherited), or by ``execute`` (a cluster) — and write the run
+    directory ``out/<run-id>/``.
+
+    ``shards`` splits each campaign into that many parts (:mod:`conformance.shards`), merged
+    back into one campaign each; ``shard`` runs only that part of each (one job of a CI
+    matrix, merged later by ``syncrig report merge``)."""
 
     options = options or Options()
     if not options.derandomized and options.seed is None:
@@ -165,26 +203,15 @@ def run(out: Path, options: Options | None = None, campaigns: Iterable[str] | No
     while folder.exists():  # two runs in one second
         suffix += 1
         folder = folder.with_name(f"{run_id(started, implementation)}.{suffix}")
-    report = RunReport(started, options, folder=folder, implementation=implementation)
+    report = RunReport(started, options, folder=folder, implementation=implementation,
+                       shards=shards, shard=shard)
     names = list(campaigns) if campaigns is not None else list(CAMPAIGNS)
+    todo = tasks(names, shards, shard)
     progress("baseline: bare Hypothesis state machine")
     baseline = bench.baseline()
-    work = Path(tempfile.mkdtemp(prefix="syncrig-conformance-"))
-    try:
-        if processes > 1 and len(names) > 1:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(processes, len(names)), mp_context=context) as pool:
-                futures = [pool.submit(_one, name, options, work, folder / "replays")
-                           for name in names]
-                for name, future in zip(names, futures, strict=True):
-                    report.outcomes.append(future.result())
-                    progress(f"{name}: done")
-        else:
-            for name in names:
-                progress(name)
-                report.outcomes.append(_one(name, options, work, folder / "replays"))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    outcomes = _local(todo, options, folder / "replays", progress, processes) \
+        if execute is None else execute(todo, options, folder / "replays", progress)
+    report.outcomes = merge(todo, outcomes)
     folder.mkdir(parents=True, exist_ok=True)
     results = report.to_json()
     (folder / "run.json").write_text(json.dumps(manifest(report, started), indent=2))
