@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from conformance import mutants as M
+from conformance.cli import scaleout
 from conformance.cli.common import MissingVariable
 from conformance.cli.hil import BRINGUP_APIS
 from conformance.mutants import BY_NAME, CATALOGUE
@@ -83,6 +84,7 @@ def add_parsers(sub: Any) -> None:
     conf.add_argument("--mutant", action="append", default=[], metavar="NAME",
                       help="plant a deviation of the catalogue in the reference (repeatable; "
                       "see syncrig mutants --list)")
+    scaleout.add_arguments(conf)
 
     mut = sub.add_parser("mutants", help="run the suite against deliberate deviations of the "
                          "references and report which it caught")
@@ -94,6 +96,7 @@ def add_parsers(sub: Any) -> None:
     mut.add_argument("--min-score", type=float, default=0.95, help="exit 1 below this "
                      "fraction killed")
     mut.add_argument("--out", type=out_folder, default=Path("reports"), help="report folder")
+    scaleout.add_arguments(mut, split=False)
 
     rep = sub.add_parser("replay", help="re-run a replay file's steps and say whether the "
                          "same rule breaks")
@@ -210,10 +213,10 @@ def _planted(names: list[str]) -> Iterator[None]:
 def _conformance(args: argparse.Namespace, console: Console) -> int:
 
     options, names = _conformance_options(args)
-    with _planted(args.mutant):
+    with _planted(args.mutant), scaleout.campaign_execution(args) as how:
         report = run(args.out, options, names,
                      progress=lambda what: console.print(f"[dim]{what}[/dim]"),
-                     processes=args.processes)
+                     processes=args.processes, **how)
     table = Table(title=f"conformance run {report.started}")
     for column in ("API", "documented items", "reached", "%", "seconds", "result"):
         table.add_column(column)
@@ -225,7 +228,7 @@ def _conformance(args: argparse.Namespace, console: Console) -> int:
     for out in report.failures:
         console.print("[red]FAILED[/red] ", end="")
         console.print(out.describe(), markup=False, highlight=False)
-    return 0 if report.ok else 1
+    return scaleout.exit_status(args, report)
 
 
 def _mutants(args: argparse.Namespace, console: Console) -> int:
@@ -239,6 +242,7 @@ def _mutants(args: argparse.Namespace, console: Console) -> int:
     chosen = chosen or list(M.CATALOGUE)
     if args.api:
         chosen = [m for m in chosen if m.campaign == args.api]
+    chosen = scaleout.chosen_mutants(args, chosen)
     if args.list:
         for m in chosen:  # one line each, unwrapped: for people and for grep
             print(f"{m.name:34} {m.campaign:15} {m.breaks}")
@@ -257,11 +261,12 @@ def _mutants(args: argparse.Namespace, console: Console) -> int:
             if v.killed else "[red]survived[/red]"
         console.print(f"{v.mutant.name}: {fate}", highlight=False)
 
-    verdicts = M.run_mutants(chosen, options, folder / "replays", progress=show)
+    verdicts = scaleout.run_mutants(args, chosen, options, folder / "replays", show)
     folder.mkdir(parents=True, exist_ok=True)
     summary = M.summary(verdicts)
     (folder / "mutants.json").write_text(json.dumps(
-        {"started": started, "options": options.to_json(), "summary": summary,
+        {"started": started, "options": options.to_json(), "shard": args.shard,
+         "summary": summary,
          "mutants": [v.to_json() for v in verdicts]}, indent=2))
     (folder / "mutants.md").write_text(M.markdown(verdicts, options))
     console.print(f"{summary['killed']} of {summary['mutants']} killed (score "
