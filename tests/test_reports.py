@@ -20,7 +20,7 @@ import pytest
 from conformance.campaign import run_campaign
 from conformance.mutants import BY_NAME
 from conformance.options import Options
-from conformance.reporting import allure
+from conformance.reporting import allure, bench
 from conformance.reporting.cases import item_id, step_title
 from conformance.runner import run
 from conformance.suite import CAMPAIGNS
@@ -230,6 +230,63 @@ def test_report_diff_lists_the_regression_and_gates_on_it(runs: dict[str, Path],
     diff = json.loads((tmp_path / "b.json").read_text())
     assert [r["id"] for r in diff["newly_passing"]] == [CLEAN_SYNO_RULES]
     assert diff["coverage_gained"] and not diff["coverage_lost"]
+
+
+def speed_diff(base: Path, new: Path, out: Path) -> tuple[int, dict[str, Any]]:
+    done = syncrig("report", "diff", base, new, "--gate-speed", "--json", out)
+    return done.returncode, json.loads(out.read_text())
+
+
+def test_report_diff_does_not_gate_on_the_speed_of_the_same_code(tmp_path: Path) -> None:
+    """A cold process against a warm one, and two warm runs: the same code, no gate."""
+    cold = tmp_path / "cold"
+    done = syncrig("conformance", "--api", "cloudSync", "--examples", "15", "--out", cold)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (cold_run,) = cold.iterdir()
+    warm = [run(tmp_path / "warm", Options(examples=15), ["cloudSync"]).folder
+            for _ in range(2)]
+    for base, new in ((cold_run, warm[0]), (warm[0], warm[1]), (warm[1], cold_run)):
+        assert base is not None and new is not None
+        code, diff = speed_diff(base, new, tmp_path / "d.json")
+        (speed,) = diff["speed"]
+        assert speed["paired"] and speed["examples"] == 15 - bench.WARMUP
+        assert speed["verdict"] in ("within noise", "faster"), speed
+        assert speed["low"] <= speed["change"] <= speed["high"]
+        assert code == (1 if speed["verdict"] == "slower" else 0), diff
+
+
+def test_report_diff_gates_on_a_planted_slow_down_beyond_the_noise(tmp_path: Path) -> None:
+    base = run(tmp_path, Options(examples=15), ["cloudSync"]).folder
+    assert base is not None
+    slow = tmp_path / f"{base.name}-slow"
+    shutil.copytree(base, slow)
+    figures = json.loads((slow / "bench.json").read_text())
+    timing = figures["campaigns"]["cloudSync"]["timing"]
+    figures["campaigns"]["cloudSync"]["timing"] = [[n, t * 3] for n, t in timing]
+    figures["campaigns"]["cloudSync"]["ratio"] /= 3
+    (slow / "bench.json").write_text(json.dumps(figures))
+    code, diff = speed_diff(base, slow, tmp_path / "d.json")
+    (speed,) = diff["speed"]
+    assert speed["verdict"] == "slower" and speed["high"] < 1 - bench.MIN_EFFECT, speed
+    assert code == 1 and diff["newly_failing"] == [] and diff["coverage_lost"] == []
+    assert syncrig("report", "diff", base, slow).returncode == 0  # speed gates on request
+    assert syncrig("report", "diff", slow, base, "--gate-speed").returncode == 0  # faster
+
+
+def test_report_diff_counts_a_missing_campaign_as_coverage_lost(runs: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    fewer = run(tmp_path, Options(examples=6), ["cloudSync"]).folder
+    assert fewer is not None
+    done = syncrig("report", "diff", runs["base"], fewer, "--json", tmp_path / "d.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    diff = json.loads((tmp_path / "d.json").read_text())
+    reached = len(json.loads((runs["base"] / "matrix.json").read_text())["matrices"][1]
+                  ["reached"])
+    assert diff["coverage_lost"] == [{
+        "campaign": "SYNO.CloudSync", "name": f"all {reached} documented items it reached, "
+        "and its rules", "why": "the campaign is missing from the new run"}]
+    assert diff["only_in_base"] == ["SYNO.CloudSync"] and diff["regression"] is True
+    assert "Coverage lost (1)" in done.stdout and done.stdout.rstrip().endswith("regression")
 
 
 def test_report_diff_refuses_runs_of_different_profiles(runs: dict[str, Path],

@@ -3,13 +3,14 @@
 The baseline is a bare Hypothesis state machine (one rule appending to a list, one
 invariant): what a step costs there is Hypothesis's own cost. A campaign's figure is its
 steps per second over the baseline's, so runs on machines of different speed compare. Each
-example's steps and seconds are kept: two runs of a derandomized profile ran the same
-examples, and :func:`change` pairs them one by one — the median of the per-example ratios,
-with their interquartile spread as the noise.
+example's steps and seconds are kept, and the baseline's samples: :func:`change` compares two
+runs by a bootstrap over both (paired example by example when a derandomized profile ran the
+same examples), leaving out each campaign's first examples, which pay for warming up.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from typing import Any
@@ -18,8 +19,25 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-MIN_NOISE = 0.10
-"""Changes smaller than this are never reported, whatever the measured spread."""
+MIN_EFFECT = 0.20
+"""A speed change counts only when the whole confidence interval lies beyond this (slower:
+the interval's top below ×0.80; faster: its bottom above ×1.20). On two shared cores, runs of
+the same code were measured up to ×0.84 and ×1.19 apart, with intervals reaching ×1.05 and
+×0.94 at the nearest: a smaller threshold would flag the machine's load, not the code."""
+
+CONFIDENCE = 0.95
+"""Of the bootstrap interval of a campaign's speed change."""
+
+RESAMPLES = 1000
+"""Bootstrap resamples; drawn from a fixed seed, so the same runs always get the same
+verdict."""
+
+WARMUP = 3
+"""Examples left out at the start of each campaign: a cold process, file cache or device
+world makes them slower than the rest, and says nothing about the code."""
+
+MIN_EXAMPLES = 5
+"""Examples a campaign needs after the warm-up for a verdict on its speed."""
 
 SIGNIFICANT = 6
 """Digits a recorded figure keeps: significant digits, not decimal places, so a small ratio
@@ -74,18 +92,26 @@ def spread(samples: list[float]) -> float:
     return (max(samples) - min(samples)) / median
 
 
-def baseline(repeats: int = 5) -> dict[str, Any]:
-    """The bare machine's steps per second, ``repeats`` times (10 examples of 25 steps)."""
+def baseline(repeats: int = 7) -> dict[str, Any]:
+    """The bare machine's steps per second, ``repeats`` times (10 examples of 25 steps) after
+    one run to warm up; the samples are kept for :func:`change`'s bootstrap."""
+    bare(10, 25)
     rates = [bare(10, 25)["steps_per_s"] for _ in range(repeats)]
     return {"what": "bare Hypothesis state machine, steps/s",
             "median": significant(statistics.median(rates)),
             "spread": significant(spread(rates)),
-            "samples": len(rates)}
+            "samples": len(rates), "rates": [significant(r) for r in rates]}
 
 
 def figures(base: dict[str, Any], campaigns: list[dict[str, Any]]) -> dict[str, Any]:
     """``bench.json``: the baseline, and each campaign's steps/s, ratio to the baseline and
-    per-example timing."""
+    per-example timing. The baseline ``base`` measured before the campaigns is measured once
+    more here, after them, and the samples of both kept: a machine whose load changed during
+    the run shows it in the baseline's spread, which :func:`change` takes into account."""
+    rates = [*base.get("rates", []), *baseline()["rates"]]
+    base = base | {"median": significant(statistics.median(rates)),
+                   "spread": significant(spread(rates)), "samples": len(rates),
+                   "rates": rates, "what": f"{base['what']}, before and after the campaigns"}
     out: dict[str, Any] = {"baseline": base, "campaigns": {}}
     for campaign in campaigns:
         timing = [(int(n), float(t)) for n, t in
@@ -103,27 +129,54 @@ def figures(base: dict[str, Any], campaigns: list[dict[str, Any]]) -> dict[str, 
 
 
 def change(base_run: dict[str, Any], new_run: dict[str, Any]) -> dict[str, Any] | None:
-    """How much faster (> 1) or slower (< 1) a campaign ran, relative to each run's own
-    baseline: paired example by example when both ran the same examples (same steps in
-    each), else the ratio of the two runs' figures with their spreads as the noise."""
+    """How much faster (> 1) or slower (< 1) a campaign ran relative to each run's own
+    baseline — its steps per second over its examples after the warm-up — with a bootstrap
+    confidence interval: the examples are resampled (in pairs when both runs ran the same
+    examples, same steps in each) and so are the baselines' samples. ``None`` when a run has
+    no figures for the campaign."""
     a, b = base_run["campaign"], new_run["campaign"]
     if not a.get("ratio") or not b.get("ratio"):
         return None
-    base_a, base_b = base_run["baseline"]["median"], new_run["baseline"]["median"]
-    steps_a = [n for n, _ in a.get("timing", [])]
-    steps_b = [n for n, _ in b.get("timing", [])]
-    if steps_a and steps_a == steps_b:
-        ratios = [(nb / tb / base_b) / (na / ta / base_a)
-                  for (na, ta), (nb, tb) in zip(a["timing"], b["timing"], strict=True)
-                  if na and ta > 0 and tb > 0]
-        factor = statistics.median(ratios)
-        noise = max(MIN_NOISE, spread(ratios) / 2)
-        paired = True
-    else:
-        factor = b["ratio"] / a["ratio"]
-        noise = max(MIN_NOISE, ((a.get("spread") or 0) + (b.get("spread") or 0)) / 2)
-        paired = False
-    verdict = "slower" if factor < 1 - noise else "faster" if factor > 1 + noise \
+    rates_a = _baseline_rates(base_run["baseline"])
+    rates_b = _baseline_rates(new_run["baseline"])
+    timing_a = [(n, t) for n, t in a.get("timing", [])]
+    timing_b = [(n, t) for n, t in b.get("timing", [])]
+    paired = bool(timing_a) and [n for n, _ in timing_a] == [n for n, _ in timing_b]
+    examples_a = [(n, t) for n, t in timing_a[WARMUP:] if n and t > 0]
+    examples_b = [(n, t) for n, t in timing_b[WARMUP:] if n and t > 0]
+    row: dict[str, Any] = {"base": a["ratio"], "new": b["ratio"], "paired": paired,
+                           "examples": min(len(examples_a), len(examples_b))}
+    if row["examples"] < MIN_EXAMPLES:
+        return row | {"change": significant(b["ratio"] / a["ratio"]), "low": None,
+                      "high": None, "verdict": "too few examples after the warm-up "
+                      f"(fewer than {MIN_EXAMPLES})"}
+    pairs = list(zip(examples_a, examples_b, strict=True)) if paired else []
+    rng = random.Random(0)
+
+    def factor(draw: bool) -> float:
+        def pick(values: list[Any]) -> list[Any]:
+            return rng.choices(values, k=len(values)) if draw else values
+
+        machines: float = statistics.median(pick(rates_a)) / statistics.median(pick(rates_b))
+        if paired:
+            drawn = pick(pairs)
+            return machines * _per_step([x for x, _ in drawn]) / _per_step([y for _, y in drawn])
+        return machines * _per_step(pick(examples_a)) / _per_step(pick(examples_b))
+
+    draws = sorted(factor(True) for _ in range(RESAMPLES))
+    tail = (1 - CONFIDENCE) / 2
+    low, high = draws[int(tail * RESAMPLES)], draws[int((1 - tail) * RESAMPLES) - 1]
+    verdict = "slower" if high < 1 - MIN_EFFECT else "faster" if low > 1 + MIN_EFFECT \
         else "within noise"
-    return {"base": a["ratio"], "new": b["ratio"], "change": significant(factor),
-            "noise": significant(noise), "paired": paired, "verdict": verdict}
+    return row | {"change": significant(factor(False)), "low": significant(low),
+                  "high": significant(high), "verdict": verdict}
+
+
+def _per_step(examples: list[tuple[int, float]]) -> float:
+    return sum(t for _, t in examples) / sum(n for n, _ in examples)
+
+
+def _baseline_rates(baseline: dict[str, Any]) -> list[float]:
+    """The baseline's samples (a run that kept only their median: that one figure)."""
+    rates = [float(r) for r in baseline.get("rates", []) if r]
+    return rates or [float(baseline["median"])]

@@ -1,9 +1,11 @@
 """Run-to-run comparison: what a release changed in conformance, coverage and speed.
 
 Cases are compared by their stable ids (:mod:`conformance.reporting.cases`), coverage by the
-documented items reached, speed by each campaign's steps/s as a ratio to the baseline measured
-in the same run — so runs from different machines compare. A speed change counts only beyond
-the noise (:func:`conformance.reporting.bench.change`), never below 10 %.
+documented items reached (a campaign the new run lacks loses all it reached), speed by each
+campaign's steps/s as a ratio to the baseline measured in the same run — so runs from
+different machines compare. A speed change counts only when a bootstrap over both runs'
+examples and baselines puts it beyond 20 % with 95 % confidence
+(:func:`conformance.reporting.bench.change`).
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ class Diff:
         return [s for s in self.speed if s["verdict"] == "slower"]
 
     def regression(self, gate_speed: bool = False) -> bool:
-        """A case that passed now fails, or a documented item is no longer reached (and,
-        with ``gate_speed``, a campaign slower beyond the noise)."""
+        """A case that passed now fails, or a documented item is no longer reached — a
+        campaign the new run lacks included (and, with ``gate_speed``, a campaign slower
+        beyond the noise)."""
         return bool(self.newly_failing or self.coverage_lost
                     or (gate_speed and self.slower))
 
@@ -73,13 +76,20 @@ class Diff:
         lines += ["## Speed (steps/s as a ratio to the bare-Hypothesis baseline of each run)",
                   ""]
         lines += [f"- {s['campaign']}: {s['base']} → {s['new']} (×{s['change']}"
-                  f"{' per example' if s['paired'] else ''}, noise ±{s['noise']:.0%}): "
-                  f"{s['verdict']}" for s in self.speed] or ["- (no figures)"]
+                  f"{' per example' if s['paired'] else ''}{_interval(s)}): {s['verdict']}"
+                  for s in self.speed] or ["- (no figures)"]
         for title, names in (("Campaigns only in the base run", self.only_in_base),
                              ("Campaigns only in the new run", self.only_in_new)):
             if names:
                 lines += ["", f"## {title}", "", *(f"- {n}" for n in names)]
         return "\n".join(lines) + "\n"
+
+
+def _interval(speed: dict[str, Any]) -> str:
+    if speed["low"] is None:
+        return ""
+    return f", {bench.CONFIDENCE:.0%} CI ×{speed['low']:.3g}–×{speed['high']:.3g}, " \
+        f"{speed['examples']} examples"
 
 
 def check_comparable(base: RunDir, new: RunDir) -> None:
@@ -99,6 +109,11 @@ def compare(base: RunDir, new: RunDir) -> Diff:
     shared = [name for name in new_campaigns if name in base_campaigns]
     diff.only_in_base = [n for n in base_campaigns if n not in new_campaigns]
     diff.only_in_new = [n for n in new_campaigns if n not in base_campaigns]
+    for name in diff.only_in_base:
+        reached = len(base_campaigns[name][1]["reached"])
+        diff.coverage_lost.append({"campaign": name, "name": f"all {reached} documented items "
+                                   "it reached, and its rules", "why": "the campaign is missing "
+                                   "from the new run"})
     old_cases = {c.id: c for c in run_cases(base.results) if c.campaign in shared}
     for case in run_cases(new.results):
         if case.campaign not in shared or case.id not in old_cases:
