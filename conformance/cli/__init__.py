@@ -16,7 +16,7 @@ import sys
 from rich.console import Console
 
 from conformance.cli import campaigns, hil, report, serve, simulate
-from conformance.cli.common import EXIT_BAD_INPUT, Parser
+from conformance.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, Parser
 from sim.errors import ConfigError
 
 
@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("syncrig: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader went away (``syncrig sensors --json | head``): nothing more to say, and
         # the interpreter must not try to flush into the closed pipe on exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return EXIT_OK

@@ -7,8 +7,16 @@ from typing import Any
 
 from sim.errors import ConfigError
 
+EXIT_OK = 0
+"""Done: the run conforms, the command did what it was asked."""
+EXIT_FAILED = 1
+"""A finding: a rule broke, an item was not reached, a regression, a mutant score too low."""
 EXIT_BAD_INPUT = 2
 """Exit status of bad input: one line on stderr names it, never a traceback."""
+EXIT_NOT_REPRODUCED = 3
+"""``syncrig replay``: the recorded failure did not happen again (the target changed)."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)."""
 
 
 class Parser(argparse.ArgumentParser):
