@@ -143,8 +143,6 @@ class AppSandbox:
             for folder in (self.cache_dir, self.files_dir, self.cloud_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             home = Folder.hold(self.root, follow=False)
-        else:
-            home.folder("files", create=True).close()
         # held now, as they are made: a folder swapped for a symlink before the app's first
         # transfer is not followed either (see :mod:`sim.fs`)
         self.home = home
@@ -154,6 +152,10 @@ class AppSandbox:
         """The cache folder, held: the references' file operations there go through it."""
         self.cloud = home.folder("cloud", create=True)
         """The cloud folder, held (as :attr:`cache`)."""
+        self.files = home.folder("files", create=True)
+        """The files folder, held (as :attr:`cache`): an API 9 download may be written there."""
+        self.context = Context(self)
+        """The app's BaseContext, as its API 9 calls pass it."""
 
     @classmethod
     def made_in(cls, parent: Folder, bundle_name: str) -> AppSandbox:
@@ -190,3 +192,13 @@ class AppSandbox:
         if not isinstance(uri, str) or not uri.startswith(prefix):
             return None
         return self.inside(self.cache_dir, uri[len(prefix):])
+
+
+@dataclass(frozen=True, eq=False)
+class Context:
+    """An app's BaseContext as the API 9 entry points take it (``downloadFile(context, …)``):
+    the device paths of its cache and files folders, which stand for :attr:`sandbox`'s."""
+
+    sandbox: AppSandbox
+    cacheDir: str = "/data/storage/el2/base/haps/entry/cache"
+    filesDir: str = "/data/storage/el2/base/haps/entry/files"

@@ -23,6 +23,29 @@ BLOCK = 1024 * 1024
 HOLD_S = 0.05
 """Longest a received byte waits in the curl thread, and the simulation for a byte, before
 each gives the other what it has (or the news that there is nothing yet)."""
+WRITE_SIZE = 16 * 1024
+"""The most libcurl hands its write callback at once (``CURL_MAX_WRITE_SIZE``): a body's
+first bytes reach the app's progress listener in steps this small."""
+PROGRESS_S = 1.0
+"""libcurl calls the progress callback on data and about once a second (research §3.9)."""
+
+
+def next_step(size: int, took_s: float, largest: int) -> int:
+    """The bytes to pace through the simulated link before the next progress event.
+
+    On a device progress follows the data: first at libcurl's write size, then as often as
+    data arrives, and at least about once a second. A step grows from :data:`WRITE_SIZE` while
+    one takes well under a second of simulated time and shrinks when one takes longer — so a
+    100 KB file gives several events, as on a device, and a large one is not paced 16 KiB at a
+    time (at most ``largest``).
+    """
+    if took_s > PROGRESS_S:
+        return max(WRITE_SIZE, size // 2)
+    if took_s < PROGRESS_S / 4:
+        return min(largest, size * 2)
+    return size
+
+
 CONNECT_ERRORS = frozenset({
     pycurl.E_COULDNT_RESOLVE_PROXY, pycurl.E_COULDNT_RESOLVE_HOST,
     pycurl.E_COULDNT_CONNECT, pycurl.E_OPERATION_TIMEDOUT,

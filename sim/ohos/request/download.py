@@ -34,20 +34,29 @@ import simpy
 
 from sim.device.radio import NetworkType
 from sim.errors import StorageFull, TransferInterrupted, UnsafePath
-from sim.fs import parts
-from sim.ohos.common import AsyncCallback, Promise, deliver
+from sim.fs import Folder, parts
+from sim.ohos.common import AsyncCallback, Context, Promise, deliver
 from sim.ohos.request import constants as C
 from sim.ohos.request.app import App
 from sim.ohos.request.curl import (
     CONNECT_ERRORS,
     HOLD_S,
+    WRITE_SIZE,
     CurlOptions,
     CurlResult,
     Fetch,
     Head,
+    next_step,
     probe,
 )
-from sim.ohos.request.errors import business_error, param_error
+from sim.ohos.request.errors import (
+    bad_call,
+    business_error,
+    callback_only,
+    given,
+    param_error,
+)
+from sim.ohos.request.listeners import Listeners
 from sim.ohos.request.wire import sendable_header, sendable_url
 from sim.trace import DeviceEvent, EventKind
 
@@ -57,8 +66,10 @@ if TYPE_CHECKING:
 EVENTS = ("progress", "complete", "pause", "remove", "fail")
 HALTS = ("paused by user", "removed")
 """Reasons a task's own call gives when it stops the task's transfer."""
+SESSION_UNKNOWN = 5
+"""The status 3.2 reports for a queued task: not an exported constant (§3.2)."""
 STEP = 4 * 1024 * 1024
-"""Bytes paced through the simulated link at a time (a progress event each)."""
+"""The most bytes paced through the simulated link between two progress events."""
 STALL_S = 1.0
 """Real seconds without a step of the body after which a server counts as stalled (or
 trickling): from then on the simulation's time passes while it waits."""
@@ -96,33 +107,37 @@ class DownloadInfo:
     downloadTotalBytes: int
 
 
-def parse_config(module: App, config: object) -> DownloadConfig:
-    """Check a DownloadConfig the way the platform does (§3.1 steps 5-7)."""
+def parse_config(module: App, config: object, *, api9: bool = False) -> DownloadConfig:
+    """Check a DownloadConfig the way the platform does (§3.1 steps 5-7): 401 for the API 9
+    form, the profile's bad-argument error for the legacy one. An optional field given as
+    undefined (None) is one not given."""
     fidelity = module.fidelity
     if not isinstance(config, dict):
-        raise param_error(fidelity, "download config has wrong type")
+        raise bad_call(fidelity, "download config has wrong type", api9=api9)
     url = config.get("url")
     if not sendable_url(url):
-        raise param_error(fidelity, "download config url error")
+        raise bad_call(fidelity, "download config url error", api9=api9)
     header = config.get("header", {})
     if header is None:
         header = {}
     if not isinstance(header, dict) or not all(
             sendable_header(k, v) for k, v in header.items()):
-        raise param_error(fidelity, "download config header error")
+        raise bad_call(fidelity, "download config header error", api9=api9)
     values: dict[str, Any] = {"url": url, "header": dict(header)}
     for key, kind in (("enableMetered", bool), ("enableRoaming", bool), ("background", bool),
                       ("description", str), ("filePath", str), ("title", str)):
         if key in config and config[key] is not None:
             if not isinstance(config[key], kind):
-                raise param_error(fidelity, f"download config {key} has wrong type")
+                raise bad_call(fidelity, f"download config {key} has wrong type",
+                               api9=api9)
             values[key] = config[key]
     network_type = config.get("networkType", 0)
     if network_type is None:
         network_type = 0
     if isinstance(network_type, bool) or not isinstance(network_type, int) \
             or not 0 <= network_type <= 0xFFFFFFFF:
-        raise param_error(fidelity, "download config networkType has wrong type")
+        raise bad_call(fidelity, "download config networkType has wrong type",
+                       api9=api9)
     values["networkType"] = network_type
     return DownloadConfig(**values)
 
@@ -131,53 +146,116 @@ def _file_error(code: int) -> Exception:
     return business_error(C.EXCEPTION_FILEIO, f"Failed to open file errno {code}")
 
 
-def create_file(module: App, config: DownloadConfig) -> tuple[int, str, str]:
-    """Create the task's file now under the app's cache folder: its descriptor (held by the
-    task for every write), its path relative to the folder, and its URI.
+BAD_PATH = "Download File Path Valid"
+"""The platform's detail for a path it refuses (sic: it means "not valid", §1.2)."""
 
-    Per the page, ``filePath`` is relative to ``internal://cache/`` (``'test.txt'``,
-    ``'workspace/test.txt'``, ``'workspace/'``); a path ending in ``/`` or empty takes the URL's
-    last segment as the file name. An existing file, a path that leaves the cache folder or
-    meets a symlink on the way is 13400002; a file that cannot be created (a name longer than
-    the file system takes: errno 36) is 13400001 (§3.1 step 8).
-    """
-    folder = module.sandbox.cache
-    relative = config.filePath.removeprefix("internal://cache/")
-    if relative == "" or relative.endswith("/"):
-        segment = config.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        relative += segment or "download"
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a task's file was created: the held folder, the file's path in it, what the app
+    calls the file (a URI or a device path) and the descriptor every byte goes through."""
+
+    folder: Folder
+    relative: str
+    name: str
+    fd: int
+
+
+def _segment(url: str) -> str:
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
+
+
+def _create(folder: Folder, relative: str, name: str, *, create_parents: bool,
+            missing_folder_code: int) -> Placement:
+    """Create ``relative`` in ``folder`` (``O_EXCL``, no link followed) as the platform's
+    client does at task creation (§3.1 step 8): an existing file or a link on the way is
+    13400002; a folder that is not there is ``missing_folder_code``; a file that cannot be
+    created (a name too long: errno 36) is 13400001."""
     try:
         relative = "/".join(parts(relative))
         existing = folder.lstat(relative)
         if existing is not None and not stat.S_ISDIR(existing.st_mode):
             raise business_error(C.EXCEPTION_FILEPATH, "Download File already exists")
-        fd = folder.create(relative, create_parents=True)
+        fd = folder.create(relative, create_parents=create_parents)
     except UnsafePath as exc:
         if exc.reason in (UnsafePath.NAME_TOO_LONG, UnsafePath.PATH_TOO_LONG):
             raise _file_error(errno.ENAMETOOLONG) from None
-        raise business_error(C.EXCEPTION_FILEPATH, "Download File Path Valid") from None
+        raise business_error(C.EXCEPTION_FILEPATH, BAD_PATH) from None
+    except FileNotFoundError:
+        if missing_folder_code == C.EXCEPTION_FILEPATH:
+            raise business_error(C.EXCEPTION_FILEPATH, BAD_PATH) from None
+        raise _file_error(errno.ENOENT) from None
     except OSError as exc:
         raise _file_error(exc.errno or errno.EIO) from None
-    return fd, relative, "internal://cache/" + relative
+    return Placement(folder, relative, name, fd)
+
+
+def create_file(module: App, config: DownloadConfig) -> Placement:
+    """``download(config)``'s file, created now under the app's cache folder.
+
+    Per the page, ``filePath`` is relative to ``internal://cache/`` (``'test.txt'``,
+    ``'workspace/test.txt'``, ``'workspace/'``); a path ending in ``/`` or empty takes the URL's
+    last segment as the file name.
+    """
+    relative = config.filePath.removeprefix("internal://cache/")
+    if relative == "" or relative.endswith("/"):
+        relative += _segment(config.url)
+    placed = _create(module.sandbox.cache, relative, "", create_parents=True,
+                     missing_folder_code=C.EXCEPTION_FILEPATH)
+    return Placement(placed.folder, placed.relative, "internal://cache/" + placed.relative,
+                     placed.fd)
+
+
+def place_file(module: App, context: Context, config: DownloadConfig) -> Placement:
+    """``downloadFile(context, config)``'s file: ``filePath`` is a device path inside the
+    app's cache or files folder (``context.cacheDir``/``filesDir``); relative, it is taken
+    under ``cacheDir``, and without one the file is ``cacheDir/<last URL segment>`` — or, on a
+    profile that says so, only an absolute path is taken (§3.1 step 8). A path outside the
+    app's folders cannot be opened there: 13400001 (errno 13, as the platform's tests expect
+    for ``/system/lib/…`` and another app's sandbox)."""
+    fidelity = module.fidelity
+    path = config.filePath
+    if not path.startswith("/"):
+        if fidelity.absolute_paths_only or "://" in path:
+            raise business_error(C.EXCEPTION_FILEPATH, BAD_PATH)
+        relative = path.removeprefix("./") if path else _segment(config.url)
+        path = f"{context.cacheDir}/{relative}"
+    sandbox = module.sandbox
+    inside = [(folder, path[len(base) + 1:]) for base, folder in (
+        (context.cacheDir, sandbox.cache), (context.filesDir, sandbox.files))
+        if path.startswith(base + "/")]
+    if not inside:
+        raise _file_error(errno.EACCES)
+    folder, relative = inside[0]
+    if relative == "" or relative.endswith("/"):
+        raise _file_error(errno.EISDIR)  # a folder's name: nothing to open for writing
+    return _create(folder, relative, path, create_parents=False,
+                   missing_folder_code=fidelity.missing_folder_code)
 
 
 class DownloadTask:
     """One download, as the app sees it. Create it with ``request.download(config)``."""
 
     def __init__(self, service: DownloadService, task_id: int, config: DownloadConfig,
-                 fd: int, relative: str, uri: str) -> None:
+                 placed: Placement, *, api9: bool = False) -> None:
         self._service = service
         self._fidelity = service.module.fidelity
         self.id = task_id
         self.config = config
-        self.relative = relative
-        """The file's path inside the app's cache folder."""
-        self.path = service.module.sandbox.cache_dir / relative
+        self.api9 = api9
+        """Created by ``downloadFile`` (API 9): its errors are 401 on every profile."""
+        self.folder = placed.folder
+        """The app's folder the file is in, held: the file is removed through it."""
+        self.relative = placed.relative
+        """The file's path inside :attr:`folder`."""
+        self.path = placed.folder.path / placed.relative
         """Where the file was created: for reading it back, never for writing it."""
-        self.uri = uri
-        self.fd = fd
+        self.uri = placed.name
+        """What the app calls the file: its ``internal://cache/`` URI, or (API 9) its device
+        path."""
+        self.fd = placed.fd
         """The file, held from creation to the task's end: every byte goes through it."""
-        self._closer = weakref.finalize(self, os.close, fd)
+        self._closer = weakref.finalize(self, os.close, placed.fd)
         self.validator = ""
         """The first answer's ETag or Last-Modified: a resume continues only that
         representation (``If-Range``)."""
@@ -190,50 +268,67 @@ class DownloadTask:
         self.probed = False
         self.removed = False
         self.transfer: Any = None
-        self._listeners: dict[str, Callable[..., Any]] = {}
+        self._listeners = Listeners(many=self._fidelity.listeners_many)
         self._sticky: dict[str, tuple[Any, ...]] = {}
         self._last_progress: tuple[int, int] | None = None
 
     # -- events ------------------------------------------------------------------------------
 
-    def _check_event(self, type_: object, callback: object, needed: bool) -> bool:
+    def _check_event(self, args: tuple[object, ...], needed: bool) -> tuple[str, Any] | None:
+        """``on``'s and ``off``'s arguments checked as the platform checks them (§3.9): the
+        type, and the callback ``on`` needs and ``off`` may take; None where 3.2 ignores the
+        call silently (a wrong count, an unknown type)."""
+        fidelity = self._fidelity
+        if not (2 if needed else 1) <= len(args if needed else given(args)) <= 2:
+            if fidelity.plain_param_errors:
+                return None
+            raise param_error(fidelity, "need 2 parameters" if needed
+                              else "need 1 or 2 parameters")
+        type_ = args[0]
+        callback = args[1] if len(args) > 1 else None
         if not isinstance(type_, str):
-            raise param_error(self._fidelity, "type is not a string")
+            raise param_error(fidelity, "type is not a string")
         if (needed or callback is not None) and not callable(callback):
-            raise param_error(self._fidelity, "callback is not a function")
+            raise param_error(fidelity, "callback is not a function")
         if type_ not in EVENTS:
-            if self._fidelity.plain_param_errors:
-                return False  # 3.2 ignores unknown types silently (§3.9)
-            raise param_error(self._fidelity, f"unknown event type {type_!r}")
-        return True
+            if fidelity.plain_param_errors:
+                return None  # 3.2 ignores unknown types silently (§3.9)
+            raise param_error(fidelity, f"unknown event type {type_!r}")
+        return type_, callback
 
-    def on(self, type: str, callback: Callable[..., Any]) -> None:
-        """Listen to ``type``; one listener per type (a new one replaces the old). A late
+    def on(self, *args: Any) -> None:
+        """``on(type, callback)``: listen to ``type`` — one listener per type (a new one
+        replaces the old), or several on a profile that keeps them. A late
         ``complete``/``fail`` listener is called once with what already happened."""
-        if not self._check_event(type, callback, needed=True):
+        checked = self._check_event(args, needed=True)
+        if checked is None:
             return
-        self._listeners[type] = callback
-        if type in self._sticky:
-            self._call(type, callback, self._sticky.pop(type))
+        type_, callback = checked
+        self._listeners.add(type_, callback)
+        if type_ in self._sticky:
+            self._call(type_, callback, self._sticky.pop(type_))
 
-    def off(self, type: str, callback: Callable[..., Any] | None = None) -> None:
-        """Stop listening to ``type`` (whatever ``callback`` is)."""
-        if not self._check_event(type, callback, needed=False):
+    def off(self, *args: Any) -> None:
+        """``off(type[, callback])``: stop listening to ``type`` — whatever ``callback`` is, or
+        on a profile with several listeners that one (all of them without it)."""
+        checked = self._check_event(args, needed=False)
+        if checked is None:
             return
-        had = self._listeners.pop(type, None) is not None
+        type_, callback = checked
+        had = self._listeners.remove(type_, callback)
         if callback is not None and self._fidelity.off_calls_callback:
-            if type == "progress":
+            if type_ == "progress":
                 callback(*((0, 0) if had else (-1, -1)))
-            elif type == "fail":
+            elif type_ == "fail":
                 callback(0 if had else -1)
             else:
                 callback()
 
     def _emit(self, type_: str, *args: Any) -> None:
-        listener = self._listeners.get(type_)
-        if listener is not None:
+        listeners = self._listeners.of(type_)
+        for listener in listeners:
             self._call(type_, listener, args)
-        elif type_ in ("complete", "fail"):
+        if not listeners and type_ in ("complete", "fail"):
             self._sticky[type_] = args
 
     def _call(self, type_: str, listener: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -287,8 +382,19 @@ class DownloadTask:
     def _answer(self, value: object, callback: AsyncCallback | None) -> Promise | None:
         return deliver(Promise(self._service.env).resolve(value), callback)
 
-    def remove(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """Delete the task; ``remove`` fires before this returns. Resolves ``true``."""
+    def _refuse(self, error: Exception, callback: AsyncCallback | None) -> Promise | None:
+        return deliver(Promise(self._service.env).reject(error), callback)
+
+    def remove(self, *args: Any) -> Promise | None:
+        """``remove([callback])``: delete the task; ``remove`` fires before this returns.
+        Resolves ``true``."""
+        return self._remove(callback_only(self._fidelity, args, api9=False))
+
+    def delete(self, *args: Any) -> Promise | None:
+        """``delete([callback])`` (API 9): :meth:`remove`, its arguments checked with 401."""
+        return self._remove(callback_only(self._fidelity, args, api9=True))
+
+    def _remove(self, callback: AsyncCallback | None) -> Promise | None:
         if not self.removed:
             self.removed = True
             self._service.forget(self)
@@ -296,44 +402,96 @@ class DownloadTask:
             self._release()
             self._emit("remove")
             if not self._fidelity.remove_keeps_file:
-                # by name through the held cache folder: a folder swapped for a symlink is
-                # not followed, a file swapped for one is removed itself, not its target
+                # by name through the held folder: a folder swapped for a symlink is not
+                # followed, a file swapped for one is removed itself, not its target
                 with contextlib.suppress(UnsafePath, OSError):
-                    self._service.module.sandbox.cache.unlink(self.relative)
+                    self.folder.unlink(self.relative)
         return self._answer(True, callback)
 
-    def pause(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """Pause a running or queued task (``pause`` fires at once)."""
+    def pause(self, *args: Any) -> Promise | None:
+        """``pause([callback])``: pause a running or queued task (``pause`` fires at once).
+        Resolves nothing as documented (``true`` on 3.2)."""
+        self._pause()
+        value = True if self._fidelity.pause_resolves_true else None
+        return self._answer(value, callback_only(self._fidelity, args, api9=False))
+
+    def suspend(self, *args: Any) -> Promise | None:
+        """``suspend([callback])`` (API 9): :meth:`pause`, resolving ``true`` (§2.2)."""
+        callback = callback_only(self._fidelity, args, api9=True)
+        self._pause()
+        return self._answer(True, callback)
+
+    def _pause(self) -> None:
         if not self.removed and self.status in (C.SESSION_RUNNING, C.SESSION_PENDING):
             self._service.unqueue(self)
             self._halt("paused by user")
             self._set(C.SESSION_PAUSED, C.ERROR_UNKNOWN, C.PAUSED_BY_USER)
+
+    def resume(self, *args: Any) -> Promise | None:
+        """``resume([callback])``: queue a paused task again; it continues from the file's
+        length with ``Range``."""
+        callback = callback_only(self._fidelity, args, api9=False)
+        self._resume()
         return self._answer(True if self._fidelity.pause_resolves_true else None, callback)
 
-    def resume(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """Queue a paused task again; it continues from the file's length with ``Range``."""
+    def restore(self, *args: Any) -> Promise | None:
+        """``restore([callback])`` (API 9): :meth:`resume`, resolving ``true`` (§2.2)."""
+        callback = callback_only(self._fidelity, args, api9=True)
+        self._resume()
+        return self._answer(True, callback)
+
+    def _resume(self) -> None:
         if not self.removed and self.status == C.SESSION_PAUSED:
             reason = None if self._fidelity.paused_reason_sticky else C.PAUSED_UNKNOWN
             self._set(C.SESSION_PENDING, None, reason)
             self._service.enqueue(self)
-        return self._answer(True if self._fidelity.pause_resolves_true else None, callback)
 
-    def query(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """The task's DownloadInfo."""
-        return self._answer(self.info(), callback)
+    def query(self, *args: Any) -> Promise | None:
+        """``query([callback])``: the task's DownloadInfo, at any stage (§3.10)."""
+        return self._answer(self.info(), callback_only(self._fidelity, args, api9=False))
 
-    def queryMimeType(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """The ``Content-Type`` the size probe saw (``""`` before it)."""
+    def getTaskInfo(self, *args: Any) -> Promise | None:
+        """``getTaskInfo([callback])`` (API 9): :meth:`query`."""
+        return self._answer(self.info(), callback_only(self._fidelity, args, api9=True))
+
+    def queryMimeType(self, *args: Any) -> Promise | None:
+        """``queryMimeType([callback])``: the ``Content-Type`` the size probe saw — ``""``
+        before it, or 13400003 on a profile that rejects then (§2.2)."""
+        callback = callback_only(self._fidelity, args, api9=False)
+        return self._mime(callback, self._fidelity.legacy_empty_mime_rejects)
+
+    def getTaskMimeType(self, *args: Any) -> Promise | None:
+        """``getTaskMimeType([callback])`` (API 9): the type, 13400003 while there is none
+        (documented and 3.2; the current platform resolves ``""``)."""
+        callback = callback_only(self._fidelity, args, api9=True)
+        return self._mime(callback, self._fidelity.empty_mime_rejects)
+
+    def _mime(self, callback: AsyncCallback | None, rejects: bool) -> Promise | None:
+        if not self.mime_type and rejects:
+            return self._refuse(business_error(C.EXCEPTION_SERVICE, "download service failed"),
+                                callback)
         return self._answer(self.mime_type, callback)
 
     def info(self) -> DownloadInfo:
-        directory = self.uri.rsplit("/", 1)[0]
+        fidelity = self._fidelity
+        status = self.status
+        if fidelity.queued_status_unknown and self._service.queued(self):
+            status = SESSION_UNKNOWN
+        downloaded, total, task_id = self.downloaded, self.total, self.id
+        if fidelity.query_uint32:
+            if not self.probed and not downloaded:
+                downloaded = -1  # the service's initial value, before a first run (§3.2)
+            downloaded, total = downloaded & 0xFFFFFFFF, total & 0xFFFFFFFF
+            task_id = 0  # read from the high half of the 64-bit count (§3.10)
+        file_path = self.uri.rsplit("/", 1)[0] if fidelity.query_path_is_directory \
+            else self.uri
         return DownloadInfo(
-            description=self.config.description, downloadedBytes=self.downloaded,
-            downloadId=self.id, failedReason=self.failed_reason, fileName=self.path.name,
-            filePath=directory if self._fidelity.query_path_is_directory else self.uri,
-            pausedReason=self.paused_reason, status=self.status, targetURI=self.config.url,
-            downloadTitle=self.config.title, downloadTotalBytes=self.total)
+            description=self.config.description, downloadedBytes=downloaded,
+            downloadId=task_id, failedReason=self.failed_reason, fileName=self.path.name,
+            filePath=file_path, pausedReason=self.paused_reason, status=status,
+            targetURI=self.config.url,
+            downloadTitle=self.config.title or fidelity.default_title,
+            downloadTotalBytes=total)
 
     def _halt(self, reason: str) -> None:
         if self.transfer is not None and not self.transfer.triggered:
@@ -360,8 +518,9 @@ class DownloadService:
         self._requeue: set[DownloadTask] = set()
         self.device.sensors.subscribe(self._on_device_event)
 
-    def create(self, config: DownloadConfig, fd: int, relative: str, uri: str) -> DownloadTask:
-        task = DownloadTask(self, self._next_id, config, fd, relative, uri)
+    def create(self, config: DownloadConfig, placed: Placement, *,
+               api9: bool = False) -> DownloadTask:
+        task = DownloadTask(self, self._next_id, config, placed, api9=api9)
         self._next_id += 1
         self.tasks[task.id] = task
         self.trace(task, "created")
@@ -387,6 +546,10 @@ class DownloadService:
         self._requeue.discard(task)
         with contextlib.suppress(ValueError):
             self._queue.remove(task)
+
+    def queued(self, task: DownloadTask) -> bool:
+        """Whether ``task`` waits in the queue for a worker."""
+        return task in self._queue or task in self._requeue
 
     def forget(self, task: DownloadTask) -> None:
         self.unqueue(task)
@@ -447,13 +610,20 @@ class DownloadService:
     def _run(self, task: DownloadTask) -> Gen:
         if task.halted:
             return
+        waits = self.module.fidelity.unavailable_network_waits
         if not self.device.sensors.network().internet:
+            if waits:  # WAITING until a network comes (§3.13)
+                task._set(C.SESSION_PAUSED, None, C.PAUSED_WAITING_FOR_NETWORK)
+                return
             task._set(C.SESSION_FAILED, C.ERROR_OFFLINE, C.PAUSED_UNKNOWN)
             return
         task._set(C.SESSION_RUNNING)
         attempts = 0
         while not task.halted:
             if not self.satisfied(task.config):
+                if waits:  # WAITING until a network the config allows (§3.8)
+                    task._set(C.SESSION_PAUSED, None, C.PAUSED_WAITING_FOR_NETWORK)
+                    return
                 task._set(C.SESSION_FAILED, C.ERROR_UNSUPPORTED_NETWORK_TYPE, C.PAUSED_UNKNOWN)
                 return
             outcome = yield from self._attempt(task)
@@ -507,7 +677,7 @@ class DownloadService:
             if position == task.total:
                 task._set(C.SESSION_SUCCESSFUL)
             else:  # more bytes than the representation has: not its bytes
-                task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+                task._set(C.SESSION_FAILED, self.unhandled, C.PAUSED_UNKNOWN)
             return "done"
         remaining = task.total - position if task.total >= 0 else None
         reservation: Reservation | None = None
@@ -526,6 +696,13 @@ class DownloadService:
             return "retry"
         self._conclude(task, result, position, head)
         return "done"
+
+    @property
+    def unhandled(self) -> int:
+        """The code of an answer that is not the file (§3.5's last row): ERROR_UNKNOWN on a
+        profile whose service has no such code (§3.6)."""
+        return C.ERROR_UNKNOWN if self.module.fidelity.http_error_unknown \
+            else C.ERROR_UNHANDLED_HTTP_CODE
 
     def _fail_space(self, task: DownloadTask) -> None:
         code = (C.ERROR_INSUFFICIENT_SPACE if self.module.fidelity.insufficient_space_code
@@ -553,10 +730,12 @@ class DownloadService:
         pending_size = 0
         outcome = "done"
         chunks = fetch.chunks()
+        step = WRITE_SIZE
+        backlog: deque[bytes] = deque()  # received, not yet through a step of the link
         finished = False
         heard = time.monotonic()
         while not finished:
-            chunk = next(chunks, None)
+            chunk = backlog.popleft() if backlog else next(chunks, None)
             if chunk == b"":  # nothing from the server yet
                 if task.halted:  # paused or removed meanwhile
                     fetch.abort()
@@ -571,8 +750,12 @@ class DownloadService:
             if chunk is not None:
                 pending.append(chunk)
                 pending_size += len(chunk)
-                if pending_size < STEP:
+                if pending_size < step:
                     continue
+                if pending_size > step:  # what arrived at once goes on a step at a time
+                    joined = b"".join(pending)
+                    pending, pending_size = [joined[:step]], step
+                    backlog.appendleft(joined[step:])
             else:
                 finished = True
             if not pending_size:
@@ -593,7 +776,7 @@ class DownloadService:
                     fetch.abort()
                     transfer.cancel("wrong range")
                     self._commit(reservation, written)
-                    task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+                    task._set(C.SESSION_FAILED, self.unhandled, C.PAUSED_UNKNOWN)
                     return "failed", None, fetch.head
                 if keep and position == 0:
                     # the file holds this answer's bytes: a resume continues this
@@ -607,6 +790,7 @@ class DownloadService:
                     transfer.cancel("storage full")
                     self._fail_space(task)
                     return "failed", None, fetch.head
+            began = self.env.now
             try:
                 yield transfer.reached(carried + pending_size)
                 kept = pending_size
@@ -629,6 +813,7 @@ class DownloadService:
                 task.downloaded = position + written
                 task._progress()
             carried += kept
+            step = next_step(step, self.env.now - began, STEP)
             pending, pending_size = [], 0
             heard = time.monotonic()  # a step of the body went over the link
             if outcome != "done":
@@ -682,7 +867,7 @@ class DownloadService:
             elif result.http_status == 200:
                 announced.append(result.content_length)
             if any(n >= 0 and n != size for n in announced):
-                task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+                task._set(C.SESSION_FAILED, self.unhandled, C.PAUSED_UNKNOWN)
             else:
                 task._set(C.SESSION_SUCCESSFUL)
         elif result.code == pycurl.E_WRITE_ERROR and ok_status:
@@ -690,7 +875,7 @@ class DownloadService:
         elif result.code == pycurl.E_TOO_MANY_REDIRECTS:
             task._set(C.SESSION_FAILED, C.ERROR_TOO_MANY_REDIRECTS, C.PAUSED_UNKNOWN)
         else:
-            task._set(C.SESSION_FAILED, C.ERROR_UNHANDLED_HTTP_CODE, C.PAUSED_UNKNOWN)
+            task._set(C.SESSION_FAILED, self.unhandled, C.PAUSED_UNKNOWN)
 
 
 def _write_all(fd: int, blocks: list[bytes], offset: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sim.ohos.common import BusinessError
 from sim.ohos.request.constants import EXCEPTION_PARAMCHECK, MESSAGES
 from sim.ohos.request.fidelity import RequestFidelity
@@ -27,3 +30,32 @@ def param_error(fidelity: RequestFidelity, detail: str) -> Exception:
     if fidelity.plain_param_errors:
         return JsError(f"assertion (false) failed: {detail}")
     return business_error(EXCEPTION_PARAMCHECK, detail)
+
+
+def bad_call(fidelity: RequestFidelity, detail: str, *, api9: bool) -> Exception:
+    """A bad argument to a call: the API 9 forms (``downloadFile``, ``suspend``, …) check
+    their arguments with 401 on every profile; the legacy ones as :func:`param_error` says."""
+    if api9:
+        return business_error(EXCEPTION_PARAMCHECK, detail)
+    return param_error(fidelity, detail)
+
+
+def given(args: tuple[object, ...]) -> tuple[object, ...]:
+    """The arguments a JavaScript call passed, trailing ``undefined`` (None) dropped: an
+    optional argument given as undefined is one not given."""
+    end = len(args)
+    while end and args[end - 1] is None:
+        end -= 1
+    return args[:end]
+
+
+def callback_only(fidelity: RequestFidelity, args: tuple[object, ...], *,
+                  api9: bool) -> Callable[..., Any] | None:
+    """The optional callback of a method that takes nothing else: more than one argument, or
+    one that is not a function, is a bad call (``CheckParameterCorrect``, §2.2)."""
+    args = given(args)
+    if len(args) > 1:
+        raise bad_call(fidelity, "need 0 or 1 parameter", api9=api9)
+    if args and not callable(args[0]):
+        raise bad_call(fidelity, "callback is not a function", api9=api9)
+    return args[0] if args else None  # type: ignore[return-value]

@@ -38,8 +38,9 @@ class RequestFidelity:
     PAUSED_WAITING_FOR_NETWORK and it resumes by itself. 3.2: the transfer fails like a
     connect error — retried, then PAUSED_WAITING_TO_RETRY [§3.6, §3.8]."""
     plain_param_errors: bool = False
-    """3.2: a bad argument to the legacy entry points is a plain ``Error`` with no code
-    (``NAPI_ASSERT``); documented: BusinessError 401 [§2.2]."""
+    """3.2 and current: a bad argument to the legacy (API 8) calls is a plain ``Error`` with
+    no code (``NAPI_ASSERT``); documented: BusinessError 401. The API 9 calls answer 401 on
+    every profile [§2.2, §3.13]."""
     permission_denied_silent: bool = False
     """3.2: ``download()`` without INTERNET returns undefined; the current platform rejects
     with 201, as the page's "Required permissions" implies [§2.2]."""
@@ -51,6 +52,49 @@ class RequestFidelity:
     insufficient_space_code: bool = True
     """Documented: a file that cannot fit fails with ERROR_INSUFFICIENT_SPACE. 3.2 never sets
     it: the write error gives ERROR_HTTP_DATA_ERROR [§3.6]."""
+    unavailable_network_waits: bool = False
+    """Documented (and 3.2): a download that starts offline fails with ERROR_OFFLINE, one on
+    a network its config does not allow with ERROR_UNSUPPORTED_NETWORK_TYPE. Current
+    platform: the task WAITs instead — shown as SESSION_PAUSED with
+    PAUSED_WAITING_FOR_NETWORK — and goes on by itself on a suitable network [§3.6, §3.8,
+    §3.13]."""
+    http_error_unknown: bool = False
+    """Current platform: an HTTP error answer fails with ERROR_UNKNOWN (its PROTOCOL_ERROR is
+    not in the legacy code map); documented and 3.2: ERROR_UNHANDLED_HTTP_CODE [§3.6]."""
+    listeners_many: bool = False
+    """Current platform: several listeners per event type, ``off(type, cb)`` removing that
+    one and ``off(type)`` all; documented and 3.2: one listener per type, a new ``on``
+    replacing the old [§3.9, §3.13]."""
+    default_title: str = ""
+    """``DownloadInfo.downloadTitle`` without a title: ``""`` documented and on 3.2,
+    ``"download"`` on the current platform [§3.1 step 7]."""
+    empty_mime_rejects: bool = True
+    """``getTaskMimeType()`` before the size probe saw a ``Content-Type`` (or without one):
+    documented (d.ts: 13400003) and 3.2 reject with 13400003; the current platform resolves
+    ``""`` [§2.2, §3.10]."""
+    legacy_empty_mime_rejects: bool = False
+    """``queryMimeType()`` likewise: the page lists no error and resolves the type; 3.2
+    rejects with 13400003 [§2.2]."""
+    absolute_paths_only: bool = False
+    """``downloadFile``'s ``filePath``: documented and current, an absolute path inside the
+    app's cache or files folder, a relative one taken under ``context.cacheDir`` and none
+    at all meaning ``cacheDir/<last URL segment>``; 3.2 takes only an absolute path whose
+    folder exists (anything else: 13400002) [§3.1 step 8]."""
+    missing_folder_code: int = 13400002
+    """``downloadFile`` into a folder that does not exist, or outside the app's folders:
+    13400002 "Download File Path Valid" documented (DOC-ERR: "the file path is incorrect")
+    and on 3.2 (``realpath`` fails); the current platform's open fails, 13400001
+    [§3.1 step 8]."""
+    upload_checks_files: bool = True
+    """``uploadFile`` with a file that does not exist: documented (DOC-ERR) and current,
+    13400002 at the call; 3.2 checks only the URI's form and reports the file later, as
+    TaskState code 2 [§4.1]."""
+    queued_status_unknown: bool = False
+    """3.2: a queued (or just resumed) task's ``status`` is the unexported 5
+    (SESSION_UNKNOWN); documented and current: SESSION_PENDING [§3.2, §3.10]."""
+    query_uint32: bool = False
+    """3.2: ``query()``/``getTaskInfo()`` write numbers as uint32 — an unknown size -1 is
+    4294967295 — and ``downloadId`` is read from the wrong field (0) [§3.10]."""
 
 
 DOCUMENTED = RequestFidelity()
@@ -59,10 +103,17 @@ OHOS_3_2 = RequestFidelity(
     multipart_name_file=True, multipart_filename_from_uri=True, remove_keeps_file=True,
     pause_resolves_true=True, network_loss_waits=False, insufficient_space_code=False,
     plain_param_errors=True, permission_denied_silent=True, paused_reason_sticky=True,
-    query_path_is_directory=True)
+    query_path_is_directory=True, legacy_empty_mime_rejects=True, absolute_paths_only=True,
+    upload_checks_files=False, queued_status_unknown=True, query_uint32=True)
+OHOS_HEAD = RequestFidelity(
+    name="ohos-head", plain_param_errors=True, remove_keeps_file=True,
+    unavailable_network_waits=True, http_error_unknown=True, listeners_many=True,
+    default_title="download", empty_mime_rejects=False, missing_folder_code=13400001)
+"""The current sources (RR-HEAD): the legacy API on the API 10 task service [§3.13]."""
 PAGE_KB = RequestFidelity(name="page-kb", progress_unit=1024)
 
-PROFILES: dict[str, RequestFidelity] = {p.name: p for p in (DOCUMENTED, OHOS_3_2, PAGE_KB)}
+PROFILES: dict[str, RequestFidelity] = {
+    p.name: p for p in (DOCUMENTED, OHOS_3_2, OHOS_HEAD, PAGE_KB)}
 
 
 def profile(name: str) -> RequestFidelity:

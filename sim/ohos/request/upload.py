@@ -24,8 +24,9 @@ from sim.errors import TransferInterrupted, UnsafePath
 from sim.ohos.common import INTERNET, AsyncCallback, Promise, deliver
 from sim.ohos.request import constants as C
 from sim.ohos.request.app import App
-from sim.ohos.request.curl import CurlOptions, CurlResult, Send
-from sim.ohos.request.errors import business_error, param_error
+from sim.ohos.request.curl import WRITE_SIZE, CurlOptions, CurlResult, Send
+from sim.ohos.request.errors import bad_call, business_error, callback_only, given, param_error
+from sim.ohos.request.listeners import Listeners
 from sim.ohos.request.wire import form_safe, sendable_header, sendable_url, utf8
 from sim.trace import EventKind
 
@@ -72,34 +73,40 @@ class TaskState:
     message: str
 
 
-def parse_config(module: App, config: object) -> UploadConfig:
+def parse_config(module: App, config: object, *, api9: bool = False) -> UploadConfig:
+    """Check an UploadConfig as the platform does (§4.1): every field required; 401 "config
+    error!" for the API 9 form, the profile's bad-argument error for the legacy one."""
     fidelity = module.fidelity
     fail = "Initialize. ParseUploadConfig fail"
+
+    def bad(detail: str) -> Exception:
+        return bad_call(fidelity, "config error!" if api9 else detail, api9=api9)
+
     if not isinstance(config, dict):
-        raise param_error(fidelity, fail)
+        raise bad(fail)
     for key in ("url", "header", "method", "files", "data"):
         if key not in config:
-            raise param_error(fidelity, f"{fail}: {key} is missing")
+            raise bad(f"{fail}: {key} is missing")
     url, header, method = config["url"], config["header"], config["method"]
     if not sendable_url(url):
-        raise param_error(fidelity, f"{fail}: url")
+        raise bad(f"{fail}: url")
     if not isinstance(header, dict) or not all(
             sendable_header(k, v) for k, v in header.items()):
-        raise param_error(fidelity, f"{fail}: header")
+        raise bad(f"{fail}: header")
     if not isinstance(method, str) or method.upper() not in ("POST", "PUT"):
-        raise param_error(fidelity, f"{fail}: method")
+        raise bad(f"{fail}: method")
     files_in, data_in = config["files"], config["data"]
     if not isinstance(files_in, list) or not files_in:
-        raise param_error(fidelity, f"{fail}: files")
+        raise bad(f"{fail}: files")
     if not isinstance(data_in, list):
-        raise param_error(fidelity, f"{fail}: data")
+        raise bad(f"{fail}: data")
     files = []
     for entry in files_in:
         if not isinstance(entry, dict) or not isinstance(entry.get("uri"), str):
-            raise param_error(fidelity, f"{fail}: files")
+            raise bad(f"{fail}: files")
         for key in ("filename", "name", "type"):
             if key in entry and not (isinstance(entry[key], str) and form_safe(entry[key])):
-                raise param_error(fidelity, f"{fail}: files.{key}")
+                raise bad(f"{fail}: files.{key}")
         uri = entry["uri"]
         kind = entry.get("type") or mimetypes.guess_type(uri)[0] or "application/octet-stream"
         files.append(File(uri, entry.get("filename", ""), entry.get("name") or "file", kind))
@@ -108,7 +115,7 @@ def parse_config(module: App, config: object) -> UploadConfig:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
                 or not isinstance(entry.get("value"), str) or not form_safe(entry["name"]) \
                 or not utf8(entry["value"]):
-            raise param_error(fidelity, f"{fail}: data")
+            raise bad(f"{fail}: data")
         data.append(RequestData(entry["name"], entry["value"]))
     return UploadConfig(url, dict(header), method.upper(), tuple(files), tuple(data))
 
@@ -126,51 +133,67 @@ class UploadTask:
         self.states: list[TaskState] = []
         self.send: Send | None = None
         self.transfer: Any = None
-        self._listeners: dict[str, Callable[..., Any]] = {}
+        self._listeners = Listeners(many=self._fidelity.listeners_many)
         self._sticky: dict[str, tuple[Any, ...]] = {}
         self._pending_headers: list[Any] = []
         self._last_header: Any = None
         self._last_progress: tuple[int, int] | None = None
 
-    def _check(self, type_: object, callback: object, needed: bool) -> None:
+    def _check(self, args: tuple[object, ...], needed: bool) -> tuple[str, Any]:
+        """``on``'s and ``off``'s arguments (§4.7): ``on`` takes exactly a type and a
+        function, ``off`` a type and perhaps one."""
+        count = len(args) if needed else len(given(args))
+        if not (2 if needed else 1) <= count <= 2:
+            raise param_error(self._fidelity, "ParseParam fail")
+        type_ = args[0]
+        callback = args[1] if len(args) > 1 else None
         if not isinstance(type_, str) or type_ not in EVENTS:
             raise param_error(self._fidelity, "ParseParam fail")
         if (needed or callback is not None) and not callable(callback):
             raise param_error(self._fidelity, "ParseParam fail")
+        return type_, callback
 
-    def on(self, type: str, callback: Callable[..., Any]) -> None:
-        """Listen to ``type`` (one listener per type). A late ``progress`` listener gets the
-        current values at once, a late ``complete``/``fail`` listener the stored states, and
-        headers that arrived before a ``headerReceive`` listener are delivered in order."""
-        self._check(type, callback, needed=True)
-        if self._listeners.get(type) is callback:
+    def on(self, *args: Any) -> None:
+        """``on(type, callback)``: listen to ``type`` (one listener per type, or several on a
+        profile that keeps them). A late ``progress`` listener gets the current values at
+        once, a late ``complete``/``fail`` listener the stored states, and headers that
+        arrived before a ``headerReceive`` listener are delivered in order."""
+        type_, callback = self._check(args, needed=True)
+        if not self._listeners.add(type_, callback):
             return
-        self._listeners[type] = callback
-        if type == "progress" and self.uploaded:
+        if type_ == "progress" and self.uploaded:
             self._progress(force=True)
-        elif type in self._sticky:
-            callback(*self._sticky.pop(type))
-        elif type == "headerReceive":
+        elif type_ in self._sticky:
+            self._call(type_, callback, self._sticky.pop(type_))
+        elif type_ == "headerReceive":
             pending, self._pending_headers = self._pending_headers, []
             for header in pending:
-                callback(header)
+                self._call(type_, callback, (header,))
 
-    def off(self, type: str, callback: Callable[..., Any] | None = None) -> None:
-        """Stop listening to ``type``."""
-        self._check(type, callback, needed=False)
-        had = self._listeners.pop(type, None) is not None
+    def off(self, *args: Any) -> None:
+        """``off(type[, callback])``: stop listening to ``type`` (on a profile with several
+        listeners, only ``callback`` when given)."""
+        type_, callback = self._check(args, needed=False)
+        had = self._listeners.remove(type_, callback)
         if callback is not None and had and self._fidelity.off_calls_callback:
             unit = self._fidelity.progress_unit
-            if type == "progress":
+            if type_ == "progress":
                 callback(self.uploaded // unit, self.total // unit)
-            elif type == "headerReceive":
+            elif type_ == "headerReceive":
                 callback(self._last_header)
             else:
                 callback(list(self.states))
 
-    def remove(self, callback: AsyncCallback | None = None) -> Promise | None:
-        """Abort the upload; files not yet sent get code 7 and no complete/fail follows.
-        Resolves ``true``."""
+    def remove(self, *args: Any) -> Promise | None:
+        """``remove([callback])``: abort the upload; files not yet sent get code 7 and no
+        complete/fail follows. Resolves ``true``."""
+        return self._remove(callback_only(self._fidelity, args, api9=False))
+
+    def delete(self, *args: Any) -> Promise | None:
+        """``delete([callback])`` (API 9): :meth:`remove`, its arguments checked with 401."""
+        return self._remove(callback_only(self._fidelity, args, api9=True))
+
+    def _remove(self, callback: AsyncCallback | None) -> Promise | None:
         if not self.removed:
             self.removed = True
             if self.transfer is not None and not self.transfer.triggered:
@@ -178,10 +201,12 @@ class UploadTask:
         return deliver(Promise(self._service.env).resolve(True), callback)
 
     def _emit(self, type_: str, *args: Any) -> None:
-        listener = self._listeners.get(type_)
-        if listener is not None:
+        listeners = self._listeners.of(type_)
+        for listener in listeners:
             self._call(type_, listener, args)
-        elif type_ in ("complete", "fail"):
+        if listeners:
+            return
+        if type_ in ("complete", "fail"):
             self._sticky[type_] = args
         elif type_ == "headerReceive":
             self._pending_headers.append(args[0])
@@ -227,16 +252,44 @@ class UploadService:
         self.env = module.device.env
         self.curl_options = curl_options or CurlOptions(connect_timeout_s=30.0)
 
-    def upload(self, config: object, callback: AsyncCallback | None) -> Promise | None:
+    def upload(self, config: object, callback: object) -> Promise | None:
+        """``upload(config[, callback])``: the task arrives through the promise/callback."""
         module = self.module
         if callback is not None and not callable(callback):
             raise param_error(module.fidelity, "callback is not a function")
         if not module.caller.has(INTERNET) and not module.fidelity.permission_denied_silent:
             promise = Promise(self.env).reject(business_error(C.EXCEPTION_PERMISSION))
             return deliver(promise, callback)
-        task = UploadTask(self, parse_config(module, config))
+        return self._start(parse_config(module, config), callback)
+
+    def upload_file(self, config: object, callback: object) -> Promise | None:
+        """``uploadFile(context, config[, callback])`` past its context (§4.1): what is wrong
+        is thrown — 201 without INTERNET (documented: the call needs it), 401 for the config
+        or callback, 13400002 for a file URI that is not ``internal://cache/<name>`` or (as
+        documented and on the current platform) a file that is not there."""
+        module = self.module
+        if not module.caller.has(INTERNET) and not module.fidelity.permission_denied_silent:
+            raise business_error(C.EXCEPTION_PERMISSION)
+        parsed = parse_config(module, config, api9=True)
+        if callback is not None and not callable(callback):
+            raise business_error(C.EXCEPTION_PARAMCHECK, "callback is not a function")
+        prefix = "internal://cache/"
+        for f in parsed.files:
+            usable = f.uri.startswith(prefix) and len(f.uri) > len(prefix)
+            if usable and module.fidelity.upload_checks_files:
+                fd = self._open(f.uri)
+                usable = fd is not None
+                if fd is not None:
+                    os.close(fd)
+            if not usable:
+                raise business_error(C.EXCEPTION_FILEPATH,
+                                     f" --{{{f.filename} 13400002 bad file path}}-- ")
+        return self._start(parsed, callback)
+
+    def _start(self, config: UploadConfig, callback: object) -> Promise | None:
+        task = UploadTask(self, config)
         self.env.process(self._run(task))
-        return deliver(Promise(self.env).resolve(task), callback)
+        return deliver(Promise(self.env).resolve(task), callback)  # type: ignore[arg-type]
 
     def _trace(self, task: UploadTask, what: str, **data: Any) -> None:
         self.device.trace.emit(EventKind.API, api="request.upload", what=what,
@@ -398,13 +451,15 @@ class UploadService:
 
 
 def _file_chunks(fd: int, head: bytes, tail: bytes) -> Iterator[bytes]:
-    """The request body in pieces of at most STEP bytes: framing, the held file from its
-    start, closing boundary."""
+    """The request body in pieces from libcurl's buffer size up to STEP bytes: framing, the
+    held file from its start, closing boundary."""
     if head:
         yield head
     offset = 0
-    while chunk := os.pread(fd, STEP, offset):
+    size = WRITE_SIZE  # small first: the first progress comes early, as on a device (§4.4)
+    while chunk := os.pread(fd, size, offset):
         offset += len(chunk)
+        size = min(STEP, size * 2)
         yield chunk
     if tail:
         yield tail
