@@ -100,18 +100,24 @@ def baseline(repeats: int = 7) -> dict[str, Any]:
     return {"what": "bare Hypothesis state machine, steps/s",
             "median": significant(statistics.median(rates)),
             "spread": significant(spread(rates)),
-            "samples": len(rates), "rates": [significant(r) for r in rates]}
+            "samples": len(rates), "rates": [significant(r) for r in rates],
+            "measured": BEFORE}
+
+
+BEFORE, AROUND = "before the campaigns", "before and after the campaigns"
 
 
 def figures(base: dict[str, Any], campaigns: list[dict[str, Any]]) -> dict[str, Any]:
     """``bench.json``: the baseline, and each campaign's steps/s, ratio to the baseline and
-    per-example timing. The baseline ``base`` measured before the campaigns is measured once
-    more here, after them, and the samples of both kept: a machine whose load changed during
-    the run shows it in the baseline's spread, which :func:`change` takes into account."""
-    rates = [*base.get("rates", []), *baseline()["rates"]]
-    base = base | {"median": significant(statistics.median(rates)),
-                   "spread": significant(spread(rates)), "samples": len(rates),
-                   "rates": rates, "what": f"{base['what']}, before and after the campaigns"}
+    per-example timing. A baseline :func:`baseline` measured before the campaigns is measured
+    once more here, after them, and the samples of both kept: a machine whose load changed
+    during the run shows it in the baseline's spread, which :func:`change` takes into account.
+    Any other baseline (a merged run's) is taken as it is."""
+    if base.get("measured") == BEFORE:
+        rates = [*base["rates"], *baseline()["rates"]]
+        base = base | {"median": significant(statistics.median(rates)),
+                       "spread": significant(spread(rates)), "samples": len(rates),
+                       "rates": rates, "measured": AROUND}
     out: dict[str, Any] = {"baseline": base, "campaigns": {}}
     for campaign in campaigns:
         timing = [(int(n), float(t)) for n, t in
@@ -177,6 +183,10 @@ def _per_step(examples: list[tuple[int, float]]) -> float:
 
 
 def _baseline_rates(baseline: dict[str, Any]) -> list[float]:
-    """The baseline's samples (a run that kept only their median: that one figure)."""
+    """The baseline's samples, scaled to its recorded median (a merged run's median is not
+    its samples'); a run that kept only the median: that one figure."""
     rates = [float(r) for r in baseline.get("rates", []) if r]
-    return rates or [float(baseline["median"])]
+    if not rates:
+        return [float(baseline["median"])]
+    scale = float(baseline["median"]) / statistics.median(rates)
+    return [r * scale for r in rates]
