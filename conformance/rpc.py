@@ -55,7 +55,9 @@ Values on the wire: JSON's own types are themselves; ``{"$bytes": hex}``; a tupl
 ``{"$tuple": [...]}``; an enum member is ``{"$enum": WIRE_NAME, "name": MEMBER}``; an
 immutable record of the API is ``{"$record": WIRE_NAME, "fields": {...}}`` with every field
 its class declares, each of the declared type; any other object is ``{"$ref": N, "type":
-"Class"}``. A client's function passed as an argument is ``{"$callback": N}``; when the server
+"Class"}``. A client's function passed as an argument is ``{"$callback": N}`` (one function,
+one N: the server's stand-ins for one N are equal, as one JavaScript function is itself, so an
+``off(type, callback)`` finds what ``on`` registered); when the server
 calls it, it sends the notification ``{"method": "callback", "params": {"callback": N,
 "args": [...]}}`` (before the answer to the request during which it happened, in order).
 
@@ -646,6 +648,21 @@ def _check_params(method: str, params: dict[str, Any]) -> None:
             raise InvalidParams(f"param {name!r} must be {described}")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Callback:
+    """A client's function on the server: calling it notifies the client. One function is
+    one number, so passed twice it is equal to itself, as a JavaScript function is (an
+    ``off(type, callback)`` finds the callback its ``on`` registered)."""
+
+    session: _Session
+    """Its connection (compared by identity: two connections' callbacks are never equal)."""
+    number: int
+
+    def __call__(self, *args: Any) -> None:
+        self.session.send({"jsonrpc": "2.0", "method": "callback", "params": {
+            "callback": self.number, "args": [self.session.encode(a) for a in args]}})
+
+
 class _Session:
     """One connection's objects, callbacks and targets."""
 
@@ -718,11 +735,7 @@ class _Session:
             number = value["$callback"]
             if set(value) != {"$callback"} or not _is_int(number):
                 raise InvalidParams("a callback is exactly {\"$callback\": integer}")
-
-            def callback(*args: Any) -> None:
-                self.send({"jsonrpc": "2.0", "method": "callback", "params": {
-                    "callback": number, "args": [self.encode(a) for a in args]}})
-            return callback
+            return _Callback(self, number)
         return _PLAIN
 
     def _object(self, ref: Any) -> Any:
