@@ -38,7 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "rpc=HOST:PORT (syncrig-rpc/1: cloudSync and request)")
     group.addoption("--syncrig-profile", default="documented", metavar="PROFILE",
                     help="fidelity profile the target runs and the suite predicts: "
-                    "documented (default), ohos-4.1 (cloudSync), ohos-3.2 or page-kb (request)")
+                    "documented (default), ohos-4.1 or ohos-head (cloudSync), ohos-3.2 or page-kb "
+                    "(request)")
     group.addoption("--syncrig-api", action="append", choices=list(CAMPAIGNS),
                     help="only this campaign (repeatable)")
     group.addoption("--syncrig-device", default="phone", help="device profile")

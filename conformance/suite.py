@@ -49,7 +49,8 @@ def _device_matrix(cov: Coverage) -> dict[str, Any]:
 
 PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "SYNO.CloudSync", "device",
                                     "cloudSync-paths", "cloudSync-twodevice"),
-                     "ohos-4.1": ("cloudSync",), "ohos-3.2": ("request",),
+                     "ohos-4.1": ("cloudSync",), "ohos-head": ("cloudSync", "request"),
+                     "ohos-3.2": ("request",),
                      "page-kb": ("request",)}
 """The fidelity profiles the machines predict, and the campaigns each applies to (a release
 profile belongs to one API)."""

@@ -199,7 +199,7 @@ def test_pytest_plugin_shards_campaigns_across_processes(tmp_path: Path) -> None
 
 def test_pytest_plugin_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     for option, message in (("--syncrig-target=reference --syncrig-profile=ohos-9",
-                             "predict documented, ohos-4.1, ohos-3.2, page-kb only"),
+                             "predict documented, ohos-4.1, ohos-head, ohos-3.2, page-kb only"),
                             ("--syncrig-target=ftp://x", "must be reference, nas="),
                             ("--syncrig-target=rpc=nowhere", "must be rpc=HOST:PORT")):
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
@@ -302,7 +302,7 @@ def test_documented_predictions_catch_every_release_difference(tmp_path: Path) -
 
 def test_conformance_profile_option(tmp_path: Path) -> None:
     done = syncrig("conformance", "--profile", "ohos-9", "--out", tmp_path)
-    assert done.returncode == 2 and "documented, ohos-4.1, ohos-3.2, page-kb" in done.stderr
+    assert done.returncode == 2 and "documented, ohos-4.1, ohos-head, ohos-3.2, page-kb" in done.stderr
     done = syncrig("conformance", "--profile", "ohos-4.1", "--api", "request", "--out", tmp_path)
     assert done.returncode == 2 and "applies to cloudSync only" in done.stderr
 

@@ -231,8 +231,10 @@ UNREACHABLE: dict[tuple[str, str, str, str], str] = {
 """Documented items the reference target cannot reach, and why."""
 
 
-_AS_401 = ("the release reports every registerChange/unregisterChange problem as 401 and "
-           "checks for no system app (research §2.12)")
+_AS_401 = ("the releases report every registerChange/unregisterChange problem as 401 and "
+           "check for no system app (research §2.12)")
+_PUBLIC = ("FileSync is public since API 12 in the current sources: no system-app or "
+           "permission check (research §2.2)")
 UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
     "documented": UNREACHABLE,
     "ohos-4.1": {
@@ -241,6 +243,23 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         "below 15 % a non-forced sync ends with BATTERY_LEVEL_LOW (research §2.4)",
         ("enum", "ErrorType", "DEVICE_TEMPERATURE_TOO_HIGH", ""): "the release has no thermal "
         "check (research §2.6)",
+        **{("error", "cloudSync", method, str(code)): _AS_401
+           for method in ("registerChange", "unregisterChange")
+           for code in (NOT_SYSTEM_APP, OPERATION_NOT_PERMITTED, NO_SUCH_FILE,
+                        PERMISSION_DENIED_FS, INVALID_URI)},
+    },
+    "ohos-head": {
+        **UNREACHABLE,
+        ("enum", "ErrorType", "BATTERY_LEVEL_WARNING", ""): "an app's start() is a forced "
+        "sync in the current sources, so only the battery below 10 % stops uploads, with "
+        "BATTERY_LEVEL_LOW; no open code produces WARNING (research §2.4)",
+        ("error", "FileSync", "constructor", str(NOT_SYSTEM_APP)): _PUBLIC,
+        **{("error", "FileSync", name, str(code)): _PUBLIC
+           for name in ("start", "stop", "on", "off", "getLastSyncTime")
+           for code in (PERMISSION_DENIED, NOT_SYSTEM_APP)},
+        **{("error", "CloudFileCache", "cleanCache", str(code)): "the current service drops "
+           "the engine's answer to cleanCache and succeeds (research §2.1)"
+           for code in (NO_SUCH_FILE, INVALID_URI)},
         **{("error", "cloudSync", method, str(code)): _AS_401
            for method in ("registerChange", "unregisterChange")
            for code in (NOT_SYSTEM_APP, OPERATION_NOT_PERMITTED, NO_SUCH_FILE,

@@ -51,7 +51,8 @@ class CloudSyncMachine(CallRules, SyncRules, FetchRules, ChangeRules, ConditionR
     def tour(cls) -> list[Step]:
         return [
             *combos("write_file", data=[b"tour"]), *combos("callers_are_checked"),
-            *combos("bad_arguments"), *combos("ipc_failures"), *combos("start_conditions"),
+            *combos("bad_arguments"), *combos("javascript_arguments"), *combos("ipc_failures"),
+            *combos("service_not_running"), *combos("start_conditions"),
             *combos("callback_forms"),
             *combos("sync_outcomes", order=[SYNC_CONDITIONS]),
             *combos("download_outcomes", order=[sorted(DOWNLOAD_OUTCOMES)]),
@@ -61,6 +62,8 @@ class CloudSyncMachine(CallRules, SyncRules, FetchRules, ChangeRules, ConditionR
             *combos("download", kind=["in-cloud", "not-in-cloud", "too-big", "exact-fit",
                                       "foreign"], stop=[False, True]),
             *combos("clean_cache", kind=["synced", "local-only", "invalid"]),
+            *combos("file_cache", kind=["in-cloud", "not-in-cloud", "foreign"],
+                    registered=[False, True]),
             *combos("change_subscription", kind=["folder", "missing", "invalid"],
                     unregister=[False, True]),
             *combos("watched_file", op=["add", "modify", "rename", "delete"], data=[b"w"]),

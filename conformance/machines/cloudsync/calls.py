@@ -15,6 +15,7 @@ from conformance.machines.base import ConformanceFailure
 from conformance.machines.cloudsync.model import CloudSyncModel
 from conformance.machines.cloudsync.outcomes import FS_FAULTS
 from conformance.targets.reference import BUNDLE
+from sim.cloud import CloudService
 from sim.spec import ohos_cloudsync as spec
 
 Make = Callable[[Any, Any], Callable[[], Any]]
@@ -75,6 +76,30 @@ CALLER_CHECKED: dict[str, tuple[str, bool, Make]] = {
 """The system APIs and who may call them (the page: CLOUDFILE_SYNC and a system app)."""
 
 
+def _methods(module: Any) -> dict[str, Callable[..., Any]]:
+    """Each method of :data:`~sim.spec.ohos_cloudsync.ARITY` as ``module`` offers it (on a
+    FileSync with a listener, so that only its arguments can be wrong)."""
+    sync = module.FileSync()
+    sync.on("progress", _ignore)
+    gallery, download, cache = module.GallerySync(), module.Download(), module.CloudFileCache()
+    return {
+        "GallerySync.constructor": module.GallerySync, "FileSync.constructor": module.FileSync,
+        **{f"GallerySync.{n}": getattr(gallery, n) for n in ("on", "off", "start", "stop")},
+        **{f"FileSync.{n}": getattr(sync, n)
+           for n in ("on", "off", "start", "stop", "getLastSyncTime")},
+        **{f"Download.{n}": getattr(download, n) for n in ("on", "off", "start", "stop")},
+        **{f"CloudFileCache.{n}": getattr(cache, n)
+           for n in ("on", "off", "start", "stop", "cleanCache")},
+        **{f"cloudSync.{n}": getattr(module, n)
+           for n in ("getFileSyncState", "registerChange", "unregisterChange")},
+    }
+
+
+def _call(function: Callable[..., Any], *args: object) -> Callable[[], Any]:
+    """``function(*args)``, to be called later."""
+    return lambda: function(*args)
+
+
 def _listening_to(obj: Any) -> Any:
     """``obj`` with a progress listener, so only the arguments of an ``off`` can be wrong."""
     obj.on("progress", _ignore)
@@ -120,10 +145,14 @@ class CallRules(CloudSyncModel):
         """Every system API refuses a caller without CLOUDFILE_SYNC (201) and an ordinary app
         (202), before anything else and whatever the device's state."""
         for method, needs_permission, make in CALLER_CHECKED.values():
+            if method == "cloudSync.getFileSyncState(string)":
+                needs_permission = self.fidelity.state_string_needs_permission
             for caller in ("no-permission", "not-system") if needs_permission \
                     else ("not-system",):
                 module = self.target.modules[caller]
-                if caller == "not-system" and method.startswith("FileSync."):
+                if method.startswith("FileSync.") and self.fidelity.file_sync_public:
+                    self.expect(method, self.public_code(method), make(self, module))
+                elif caller == "not-system" and method.startswith("FileSync."):
                     self.expect("FileSync.constructor", spec.NOT_SYSTEM_APP, module.FileSync)
                 elif "Change" in method:
                     self.expect(method, self.change_code(self.caller_code(caller)),
@@ -131,16 +160,74 @@ class CallRules(CloudSyncModel):
                 else:
                     self.expect(method, self.caller_code(caller), make(self, module))
 
+    def public_code(self, method: str) -> int:
+        """What a public FileSync method answers any caller (research §2.2): what it answers
+        the system app on a fresh instance."""
+        if method == "FileSync.start":
+            return self.start_code(BUNDLE)
+        if method == "FileSync.off" and self.fidelity.off_without_on_fails:
+            return spec.INVALID_PARAMETER
+        return 0
+
     @rule()
-    def bad_arguments(self) -> None:
-        """Each method's documented 401: a wrong type or a missing mandatory argument."""
+    def javascript_arguments(self) -> None:
+        """Every method as JavaScript may call it: one argument too many, a mandatory one
+        missing, ``undefined`` (None) where one is mandatory — the NAPI's 401 with the
+        profile's message (research §2.1) — and ``undefined`` for an optional argument,
+        which is as if it were absent."""
         module = self.target.modules["system"]
         uri = module.files.uri("f0.txt")
+        calls = _methods(module)
+        for method, (mandatory, most) in spec.ARITY.items():
+            given = [uri] * most
+            self.expect(method, spec.INVALID_PARAMETER, _call(calls[method], *given, _ignore))
+            if mandatory:
+                self.expect(method, spec.INVALID_PARAMETER,
+                            _call(calls[method], *given[:mandatory - 1]))
+                self.expect(method, spec.INVALID_PARAMETER,
+                            _call(calls[method], *[None] * mandatory))
+        sync = module.FileSync(None)
+        self.expect("FileSync.getLastSyncTime", 0, lambda: sync.getLastSyncTime(None))
+        self.expect("FileSync.stop", 0, lambda: sync.stop(None))
+        self.expect("FileSync.on", 0, lambda: sync.on("progress", _ignore))
+        self.expect("FileSync.off", 0, lambda: sync.off("progress", None))
+
+    @rule()
+    def bad_arguments(self) -> None:
+        """Each method's documented 401: a wrong type or a missing mandatory argument (or,
+        where the profile's NAPI says so, 13900020 for a number, research §2.1)."""
+        module = self.target.modules["system"]
+        uri = module.files.uri("f0.txt")
+        einval = spec.INVALID_ARGUMENT if self.fidelity.wrong_type_einval \
+            else spec.INVALID_PARAMETER
+        for method, code, call in (
+                ("FileSync.getLastSyncTime", einval,
+                 lambda: module.FileSync().getLastSyncTime(5)),
+                ("CloudFileCache.cleanCache", einval,
+                 lambda: module.CloudFileCache().cleanCache(5))):
+            self.expect(method, code, call)
         for method, call in (
                 ("FileSync.constructor", lambda: module.FileSync(5)),
                 ("FileSync.start", lambda: module.FileSync().start(5)),
                 ("FileSync.stop", lambda: module.FileSync().stop("cb")),
-                ("FileSync.getLastSyncTime", lambda: module.FileSync().getLastSyncTime(5)),
+                ("FileSync.getLastSyncTime", lambda: module.FileSync().getLastSyncTime("cb")),
+                ("FileSync.constructor", lambda: module.FileSync("")),
+                ("GallerySync.on", lambda: module.GallerySync().on("progress", "cb")),
+                ("Download.on", lambda: module.Download().on("progress", 5)),
+                ("CloudFileCache.on", lambda: module.CloudFileCache().on("done", _ignore)),
+                ("CloudFileCache.on", lambda: module.CloudFileCache().on("progress", 5)),
+                ("CloudFileCache.off", lambda: module.CloudFileCache().off("progress", 5)),
+                ("CloudFileCache.start", lambda: module.CloudFileCache().start(5)),
+                ("CloudFileCache.start", lambda: module.CloudFileCache().start(uri, 5)),
+                ("CloudFileCache.stop", lambda: _listening_to(module.CloudFileCache()).stop(
+                    uri, "yes")),
+                ("CloudFileCache.stop", lambda: module.CloudFileCache().stop(5)),
+                ("cloudSync.getFileSyncState", lambda: module.getFileSyncState([uri], 5)),
+                ("cloudSync.getFileSyncState(string)",
+                 lambda: module.getFileSyncState(uri, _ignore)),
+                ("cloudSync.getFileSyncState", lambda: module.getFileSyncState(5)),
+                ("cloudSync.registerChange", lambda: module.registerChange(5, True, _ignore)),
+                ("cloudSync.registerChange", lambda: module.registerChange(uri, True, 5)),
                 ("FileSync.on", lambda: module.FileSync().on("progress", 5)),
                 ("FileSync.off", lambda: _listening_to(module.FileSync()).off("done")),
                 ("FileSync.off", lambda: _listening_to(module.FileSync()).off("progress", 5)),
@@ -157,7 +244,6 @@ class CallRules(CloudSyncModel):
                 ("Download.on", lambda: module.Download().on("done", _ignore)),
                 ("Download.off", lambda: _listening_to(module.Download()).off("progress", 5)),
                 ("Download.off", lambda: _listening_to(module.Download()).off("done")),
-                ("CloudFileCache.cleanCache", lambda: module.CloudFileCache().cleanCache(5)),
                 ("cloudSync.getFileSyncState", lambda: module.getFileSyncState([])),
                 ("cloudSync.getFileSyncState(string)", lambda: module.getFileSyncState("")),
                 ("cloudSync.registerChange", lambda: module.registerChange(uri, "yes", _ignore)),
@@ -213,6 +299,25 @@ class CallRules(CloudSyncModel):
                 self.expect(method, spec.IPC_ERROR, call)
             finally:
                 self.target.cloud.failing_ipc = 0
+
+    @rule()
+    def service_not_running(self) -> None:
+        """The sync service is not loaded: start() cannot reach it, 13600001; stop() as the
+        profile's client does it — a client that does not load the service for a stop
+        resolves (research §2.2). Only a target in this process can be made so (a remote
+        target's service is its own); elsewhere the step does nothing, so that a campaign
+        draws the same rules in-process and over the wire."""
+        if not isinstance(self.target.cloud, CloudService):
+            return
+        module = self.target.modules["system"]
+        stop = 0 if self.fidelity.stop_without_service else spec.IPC_ERROR
+        self.target.cloud.loaded = False
+        try:
+            self.expect("FileSync.start", spec.IPC_ERROR, module.FileSync().start)
+            self.expect("FileSync.stop", stop, module.FileSync().stop)
+            self.expect("GallerySync.stop", stop, module.GallerySync().stop)
+        finally:
+            self.target.cloud.loaded = True
 
     @rule(kind=st.sampled_from(["file", "missing", "invalid"]), array=st.booleans())
     def file_sync_state(self, kind: str, array: bool) -> None:

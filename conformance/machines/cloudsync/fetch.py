@@ -60,12 +60,39 @@ class FetchRules(CloudSyncModel):
         uri = {"synced": module.files.uri("cc/s.bin"), "local-only": module.files.uri(local),
                "invalid": "file://x.y/data/storage/el2/a"}[kind]
         code = {"synced": 0, "local-only": spec.NO_SUCH_FILE, "invalid": spec.INVALID_URI}[kind]
+        if self.fidelity.clean_cache_ignores_engine:
+            code = 0  # the service drops the engine's answer (research §2.1)
         self.expect("CloudFileCache.cleanCache", code,
                     lambda: module.CloudFileCache().cleanCache(uri))
         if kind == "local-only" and module.files.read(local) != b"only here":
             raise ConformanceFailure("a refused cleanCache loses nothing",
                                      f"{spec.DOCUMENT} ## CloudFileCache ### cleanCache",
                                      b"only here", module.files.read(local))
+
+    @rule(kind=st.sampled_from(["in-cloud", "not-in-cloud", "foreign"]), registered=st.booleans())
+    def file_cache(self, kind: str, registered: bool) -> None:
+        """CloudFileCache.start and stop as the d.ts gives them: 13900002 for a file the
+        cloud does not have, 14000002 for a URI that is not the app's — each 13600001 where
+        the profile's NAPI rewrites the service's failures — and stop, which needs an
+        instance that listened or started where the profile's NAPI says so (research §2.1)."""
+        module = self.target.modules["system"]
+        if self.target.drive.container(BUNDLE).get("dl/a.bin") is None:
+            self.target.cloud.seed(self.target.drive, BUNDLE, "dl/a.bin", b"x" * 1000)
+        uri = {"in-cloud": module.files.uri("dl/a.bin"),
+               "not-in-cloud": module.files.uri("dl/none.bin"),
+               "foreign": "file://other.app/data/storage/el2/cloud/dl/a.bin"}[kind]
+        cache = module.CloudFileCache()
+        if registered:
+            cache.on("progress", self.downloads.append)
+        code = {"in-cloud": 0, "not-in-cloud": spec.NO_SUCH_FILE,
+                "foreign": spec.INVALID_URI}[kind]
+        if code and self.fidelity.cache_start_as_ipc:
+            code = spec.IPC_ERROR
+        stop = spec.INVALID_PARAMETER if self.fidelity.cache_stop_needs_callback \
+            and not registered else 0
+        self.expect("CloudFileCache.stop", stop, lambda: cache.stop(uri))
+        self.expect("CloudFileCache.start", code, lambda: cache.start(uri))
+        self.expect("CloudFileCache.stop", 0, lambda: cache.stop(uri, False))
 
     @precondition(lambda self: self.target.has_controls)
     @rule(order=st.permutations(sorted(DOWNLOAD_OUTCOMES)))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from conformance.machines.base import ConformanceFailure
-from conformance.machines.cloudsync.outcomes import OUTCOMES, TERMINAL
+from conformance.machines.cloudsync.outcomes import FILE_STATES, OUTCOMES, TERMINAL
 from conformance.machines.events import DeviceEvents
 from conformance.targets import CloudSyncTarget
 from conformance.targets.reference import BUNDLE
@@ -60,7 +60,7 @@ class CloudSyncModel(DeviceEvents):
             observed = 0
         except BusinessError as exc:
             observed = exc.code
-            if exc.code in spec.ERRORS and exc.message != self.message(exc.code):
+            if self.has_message(exc.code) and exc.message != self.message(exc.code):
                 raise ConformanceFailure(f"{method} message", section,
                                          self.message(exc.code), exc.message) from None
             result = None
@@ -80,9 +80,13 @@ class CloudSyncModel(DeviceEvents):
 
     def message(self, code: int) -> str:
         """The documented message, or the release's under a profile that says so (§1.3)."""
-        if self.fidelity.runtime_messages:
-            return spec.RUNTIME_MESSAGES[code]
-        return spec.ERRORS[code].message
+        return self.fidelity.message(code)
+
+    def has_message(self, code: int) -> bool:
+        """Whether the profile's table names ``code``'s message (a code the page does not
+        list, such as the NAPI's 13900020, has one only in the runtime's)."""
+        table = spec.RUNTIME_MESSAGES if self.fidelity.runtime_messages else spec.ERRORS
+        return code in table
 
     def change_code(self, code: int) -> int:
         """registerChange/unregisterChange: the release reports every problem as 401 and
@@ -94,11 +98,21 @@ class CloudSyncModel(DeviceEvents):
     def outcome(self, condition: str) -> tuple[spec.SyncState, spec.ErrorType]:
         """A sync condition's documented outcome, as the profile changes it (§2.4, §2.6)."""
         expected = OUTCOMES[condition]
+        if condition == "battery-12" and self.fidelity.app_starts_forced:
+            return (spec.SyncState.COMPLETED, spec.ErrorType.NO_ERROR)
         if condition == "battery-12" and not self.fidelity.battery_warning:
             return (spec.SyncState.UPLOAD_FAILED, spec.ErrorType.BATTERY_LEVEL_LOW)
         if condition == "overheated" and not self.fidelity.temperature_reported:
             return (spec.SyncState.COMPLETED, spec.ErrorType.NO_ERROR)
         return expected
+
+    def file_state(self, condition: str) -> spec.FileSyncState | None:
+        """A file's state after a sync under ``condition``: uploaded where the profile's
+        outcome completed the run."""
+        if self.outcome(condition) == (spec.SyncState.COMPLETED, spec.ErrorType.NO_ERROR) \
+                and condition in FILE_STATES:
+            return spec.FileSyncState.UPLOAD_SUCCESS
+        return FILE_STATES.get(condition)
 
     def caller_code(self, caller: str) -> int:
         if caller == "no-permission":

@@ -14,7 +14,6 @@ from hypothesis.stateful import invariant, precondition, rule
 from conformance.machines.base import ConformanceFailure
 from conformance.machines.cloudsync.model import CloudSyncModel
 from conformance.machines.cloudsync.outcomes import (
-    FILE_STATES,
     GALLERY,
     SYNC_BATTERY,
     SYNC_CONDITIONS,
@@ -160,7 +159,7 @@ class SyncRules(CloudSyncModel):
     def check_files(self, condition: str, rel: str, pulled: str, data: bytes) -> None:
         """The files a sync touched: their FileSyncState, the cloud's copy, the local copy."""
         module = self.target.modules["system"]
-        state = FILE_STATES.get(condition)
+        state = self.file_state(condition)
         if state is not None:
             observed = self.expect("cloudSync.getFileSyncState(string)", 0,
                                    lambda: module.getFileSyncState(module.files.uri(rel)))
