@@ -183,6 +183,12 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m("cs-download-start-callback-unchecked", _CS, f"{_API}:_FetchBase._check_args",
        "return uri, self._module.callback(callback)", "return uri, callback",
        "401 for a callback that is not a function"),
+    _m("cs-missing-argument-typeerror", _CS, f"{_API}:CloudSyncModule.arguments",
+       "        padded = [*given, *[None] * (most - len(given))]\n",
+       "        padded = [*given, *[None] * (most - len(given))]\n"
+       "        if len(given) < mandatory:\n"
+       "            raise TypeError(f'{method}() missing a required positional argument')\n",
+       "a missing argument is the NAPI's 401, never a Python TypeError"),
     _m("cs-download-listener-unchecked", _CS, f"{_API}:Download.on",
        "self._module.require_caller()", "pass", "201/202 from Download.on"),
     _m("cs-state-of-missing-file", _CS, f"{_API}:CloudSyncModule._file_state",
