@@ -285,7 +285,7 @@ def test_task_info_at_every_stage_per_profile(tmp_path: Path,
 
 @pytest.mark.parametrize(("fidelity", "events", "status"), [
     (DOCUMENTED, [("fail", C.ERROR_OFFLINE)], C.SESSION_FAILED),
-    (OHOS_HEAD, [("complete",)], C.SESSION_SUCCESSFUL)])
+    (OHOS_HEAD, [("pause",), ("complete",)], C.SESSION_SUCCESSFUL)])
 def test_offline_at_start_fails_or_waits(tmp_path: Path, http_server: FixtureHTTPServer,
                                          fidelity: RequestFidelity, events: list[Any],
                                          status: int) -> None:

@@ -175,6 +175,10 @@ class ReferenceRequest:
         """A downloaded file's bytes, to hold them to the server's."""
         return self.sandbox.cache.read_bytes(rel)  # UnsafePath for a name that leads out
 
+    def read_files(self, rel: str) -> bytes:
+        """A file's bytes in the app's files folder (where an API 9 download may go)."""
+        return self.sandbox.files.read_bytes(rel)
+
     def close(self) -> None:
         close = getattr(self.device, "close", None)
         if close is not None and self.own_device:  # a host device stops following the machine

@@ -21,10 +21,11 @@ from sim.device.thermal import Thermal
 from sim.ohos.cloudsync import CloudSyncModule
 from sim.ohos.cloudsync.api import CloudFileCache, Download, FileSync, GallerySync, LocalFiles
 from sim.ohos.cloudsync.fidelity import PROFILES as CLOUDSYNC
-from sim.ohos.common import BusinessError, Promise
+from sim.ohos.common import BusinessError, Context, Promise
 from sim.ohos.request import RequestModule
 from sim.ohos.request.download import DownloadTask
 from sim.ohos.request.fidelity import PROFILES as REQUEST
+from sim.ohos.request.upload import UploadTask
 from sim.trace import Trace
 
 APIS = ("cloudSync", "request")
@@ -87,7 +88,7 @@ CAPABILITIES = Capabilities(classes={
         call=_names("write_app_file", "set_fs_fault", "plant_object", "close")),
     ReferenceRequest: Offer(
         get=_TARGET,
-        call=_names("cache_files", "read_cache", "outside_state", "swap_for_symlink",
+        call=_names("cache_files", "read_cache", "read_files", "outside_state", "swap_for_symlink",
                     "plant_link", "close")),
     # @ohos.file.cloudSync: the namespace, its objects and the app's own files
     CloudSyncModule: Offer(
@@ -100,10 +101,15 @@ CAPABILITIES = Capabilities(classes={
     CloudFileCache: Offer(call=_SYNC | {"cleanCache"}),
     LocalFiles: Offer(call=_names("write", "read", "mkdir", "list", "delete", "rename",
                                   "uri")),
-    # @ohos.request: download and its task
-    RequestModule: Offer(call=_names("download")),
+    # @ohos.request: the namespace (legacy and API 9 entry points, the app's context, an
+    # opaque reference to pass back) and its tasks
+    RequestModule: Offer(get=_names("context"),
+                         call=_names("download", "downloadFile", "upload", "uploadFile")),
+    Context: Offer(get=_names("cacheDir", "filesDir")),
     DownloadTask: Offer(call=_names("on", "off", "pause", "resume", "remove", "query",
-                                    "queryMimeType", "info")),
+                                    "queryMimeType", "info", "delete", "suspend", "restore",
+                                    "getTaskInfo", "getTaskMimeType")),
+    UploadTask: Offer(call=_names("on", "off", "remove", "delete")),
     # what both APIs hand back
     Promise: Offer(get=_names("settled"), opaque=_names("callbacks")),
     BusinessError: Offer(get=_names("code", "message")),

@@ -114,10 +114,36 @@ METHODS: tuple[MethodSpec, ...] = tuple(
     ))
 
 
+API9_METHODS: tuple[MethodSpec, ...] = tuple(
+    MethodSpec(owner, name, overload, errors, f"research §{section}", "ohos.permission.INTERNET")
+    for owner, name, overload, errors, section in (
+        ("request", "downloadFile", "downloadFile(context, config): Promise / (…, callback)",
+         (201, 401, 13400001, 13400002, 13400003), "2.1, §3.1"),
+        ("request", "uploadFile", "uploadFile(context, config): Promise / (…, callback)",
+         (401, 13400002), "2.1, §4.1"),
+        ("DownloadTask", "delete", "delete(): Promise<boolean> / (callback)", (201, 401),
+         "2.1, §2.2"),
+        ("DownloadTask", "suspend", "suspend(): Promise<boolean> / (callback)", (201, 401),
+         "2.1, §2.2"),
+        ("DownloadTask", "restore", "restore(): Promise<boolean> / (callback)", (201, 401),
+         "2.1, §2.2"),
+        ("DownloadTask", "getTaskInfo", "getTaskInfo(): Promise<DownloadInfo> / (callback)",
+         (201, 401), "2.1, §3.10"),
+        ("DownloadTask", "getTaskMimeType", "getTaskMimeType(): Promise<string> / (callback)",
+         (201, 401, 13400003), "2.1, §3.10"),
+        ("UploadTask", "delete", "delete(): Promise<boolean> / (callback)", (201, 401),
+         "2.1, §4.7"),
+    ))
+"""The API 9 forms (SDK-3.2's d.ts, research §2.1): not on the API page, declared with the
+codes each throws."""
+
+
 def documented_items() -> set[tuple[str, str, str, str]]:
     """The page's constants as coverage items: ("enum", group, name, "") — group is the
-    prefix (NETWORK, ERROR, PAUSED, SESSION)."""
-    return {("enum", name.split("_", 1)[0], name, "") for name in DOCUMENTED_CONSTANTS}
+    prefix (NETWORK, ERROR, PAUSED, SESSION) — and each API 9 method's codes: ("error",
+    owner, method, code)."""
+    return {("enum", name.split("_", 1)[0], name, "") for name in DOCUMENTED_CONSTANTS} | {
+        ("error", m.owner, m.name, str(code)) for m in API9_METHODS for code in m.errors}
 
 
 _UNREACHABLE_3_6 = "research §3.6: "
@@ -139,9 +165,31 @@ UNREACHABLE: dict[tuple[str, str, str, str], str] = {
 """Documented constants the reference cannot produce, and why."""
 
 
+_GRANTED = ("research §2.2: a task exists only for an app that holds INTERNET, and the "
+            "simulated device never revokes a granted permission")
+_IPC = ("research §3.1 step 9, §2.2: only when the call to the download service fails, and the "
+        "simulated service is in the app's process")
+for _m in API9_METHODS:
+    if _m.owner != "request":
+        UNREACHABLE[("error", _m.owner, _m.name, "201")] = _GRANTED
+UNREACHABLE[("error", "request", "downloadFile", "13400003")] = _IPC
+_HEAD_MIME = ("research §2.2: the current platform resolves getTaskMimeType() with \"\" "
+              "instead of rejecting")
+_HEAD_WAITS = ("research §3.6, §3.13: on the current platform such a task WAITs (shown as "
+               "PAUSED_WAITING_FOR_NETWORK) instead of failing")
+_HEAD_HTTP = ("research §3.6: the current platform's HTTP errors are ERROR_UNKNOWN; "
+              "ERROR_UNHANDLED_HTTP_CODE is not produced")
+
 UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
     "documented": UNREACHABLE,
     "page-kb": UNREACHABLE,
+    "ohos-head": {
+        **UNREACHABLE,
+        ("error", "DownloadTask", "getTaskMimeType", "13400003"): _HEAD_MIME,
+        ("enum", "ERROR", "ERROR_OFFLINE", ""): _HEAD_WAITS,
+        ("enum", "ERROR", "ERROR_UNSUPPORTED_NETWORK_TYPE", ""): _HEAD_WAITS,
+        ("enum", "ERROR", "ERROR_UNHANDLED_HTTP_CODE", ""): _HEAD_HTTP,
+    },
     "ohos-3.2": {
         **{k: v for k, v in UNREACHABLE.items() if k[2] != "ERROR_HTTP_DATA_ERROR"},
         ("enum", "ERROR", "ERROR_INSUFFICIENT_SPACE", ""): _UNREACHABLE_3_6 + "never set on "

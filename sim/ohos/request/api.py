@@ -44,6 +44,11 @@ class RequestModule:
         self._uploads: UploadService | None = None
         self._curl_options = curl_options
 
+    @property
+    def context(self) -> Context:
+        """The calling app's BaseContext, for the API 9 entry points."""
+        return self.sandbox.context
+
     def __getattr__(self, name: str) -> int:
         if name.isupper() and hasattr(C, name):
             return int(getattr(C, name))

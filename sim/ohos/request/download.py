@@ -567,6 +567,9 @@ class DownloadService:
 
     def _worker(self, task: DownloadTask) -> Gen:
         try:
+            # the service picks the task up after its creation has returned: the app holds
+            # its task, and has registered its listeners, before the first event (§3.2)
+            yield self.env.timeout(0)
             yield from self._run(task)
         finally:
             self._running.discard(task)
