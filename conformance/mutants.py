@@ -369,6 +369,15 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m("rq-listener-exception-escapes", _RQ, f"{_DL}:DownloadTask._call",
        "except Exception as exc:", "except ArithmeticError as exc:",
        "a listener that throws does not stop its task"),
+    _m("rq-download-file-arity-unchecked", _RQ, "sim.ohos.request.api:RequestModule.downloadFile",
+       "if not 2 <= len(args) <= 3:", "if False:",
+       "a wrong argument count is 401, never a Python exception"),
+    _m("rq-suspend-resolves-nothing", _RQ, f"{_DL}:DownloadTask.suspend",
+       "return self._answer(True, callback)", "return self._answer(None, callback)",
+       "suspend() resolves true"),
+    _m("rq-mime-before-probe-resolves", _RQ, f"{_DL}:DownloadTask._mime",
+       "if not self.mime_type and rejects:", "if False:",
+       "getTaskMimeType() before the size probe rejects with 13400003"),
 
     # -- SYNO.CloudSync ------------------------------------------------------------------------
     _m("syno-workers-limit-21", _NAS, f"{_SM}:set_global_config",
