@@ -50,8 +50,9 @@ class Options:
     """An ``https`` NAS is not verified at all (whoever is on the path can read the password):
     for a NAS whose certificate names another host."""
     profile: str = "documented"
-    """The fidelity profile the target runs and the machines predict (cloudSync:
-    ``documented`` or ``ohos-4.1``)."""
+    """The fidelity profile the target runs and the machines predict: ``documented``,
+    ``ohos-head`` (both OpenHarmony references), ``ohos-4.1`` (cloudSync), ``ohos-3.2`` or
+    ``page-kb`` (request)."""
     rpc: str | None = None
     """``host:port`` of a syncrig-rpc/1 server for the cloudSync and request campaigns;
     ``None``: the references in-process."""

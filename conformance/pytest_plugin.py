@@ -71,7 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"only this campaign (repeatable): {', '.join(CAMPAIGNS)}")
     add("--syncrig-profile", default="documented", metavar="PROFILE",
         help="fidelity profile the target runs and the suite predicts: documented (default), "
-        "ohos-4.1 or ohos-head (cloudSync), ohos-3.2 or page-kb (request)")
+        "ohos-head (cloudSync and request), ohos-4.1 (cloudSync), ohos-3.2 or page-kb "
+        "(request)")
     add("--syncrig-device", default="phone", metavar="PROFILE", help="device profile")
     add("--syncrig-hypothesis-profile", default="ci", choices=list(HYPOTHESIS_PROFILES))
     add("--syncrig-examples", type=int, metavar="N", help="examples per campaign")

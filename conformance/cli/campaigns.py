@@ -59,8 +59,8 @@ def add_parsers(sub: Any) -> None:
     conf.add_argument("--api", action="append", choices=list(CAMPAIGNS),
                       help="run only this campaign (repeatable); default: all the target has")
     conf.add_argument("--profile", default="documented", help="fidelity profile the target "
-                      "runs and the machines predict: documented, ohos-4.1 or ohos-head "
-                      "(cloudSync), ohos-3.2 or page-kb (request)")
+                      "runs and the machines predict: documented, ohos-head (cloudSync "
+                      "and request), ohos-4.1 (cloudSync), ohos-3.2 or page-kb (request)")
     conf.add_argument("--device", default="phone", help="device profile of the simulated "
                       "device (fixtures/devices name or YAML path)")
     conf.add_argument("--hypothesis-profile", default="ci", choices=["ci", "explore", "nightly"],
