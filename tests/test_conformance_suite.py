@@ -91,6 +91,17 @@ def test_a_planted_deviation_fails_with_its_rule_a_minimal_trace_and_a_replay(
     assert "nas_password" not in saved["options"]
 
 
+def test_a_failure_names_the_conditions_that_decided_its_expectation(tmp_path: Path) -> None:
+    with BY_NAME["cs-battery-low-at-10"].applied():
+        outcome = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=5), tmp_path)
+    assert outcome.failure is not None
+    assert outcome.failure["message"] == (
+        "FileSync.start at battery 10 %, not charging, Wi-Fi up, 25 °C "
+        "(ohos-file-cloudsync.md ## FileSync ### start: network, cloud ready, not below 10 % "
+        'on battery): expected success, observed 22400003 "Low battery level."')
+    assert outcome.failure["conditions"] == "battery 10 %, not charging, Wi-Fi up, 25 °C"
+
+
 def test_replay_command_reproduces_and_names_what_changed(tmp_path: Path) -> None:
     done = syncrig("conformance", "--api", "request", "--examples", "20",
                    "--mutant", "rq-metered-ignored", "--out", tmp_path)

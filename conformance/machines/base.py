@@ -18,19 +18,45 @@ from hypothesis.stateful import RULE_MARKER, RuleBasedStateMachine
 from conformance.coverage import Coverage
 
 
-class ConformanceFailure(AssertionError):
-    """A documented rule the target broke: the rule, its section, expected and observed."""
+@dataclass(frozen=True)
+class Result:
+    """A call's documented result as a person reads it: ``success`` for code 0, else the code
+    with its message where one is known (``22400003 "Low battery level."``)."""
 
-    def __init__(self, rule: str, section: str, expected: object, observed: object) -> None:
-        super().__init__(f"{rule} ({section}): expected {expected!r}, observed {observed!r}")
+    code: int
+    message: str | None = None
+
+    def __str__(self) -> str:
+        if self.code == 0:
+            return "success"
+        return f"{self.code} \"{self.message}\"" if self.message else str(self.code)
+
+
+def _shown(value: object) -> str:
+    return str(value) if isinstance(value, Result) else repr(value)
+
+
+class ConformanceFailure(AssertionError):
+    """A documented rule the target broke: the rule, its section, expected and observed, and
+    the device's and the cloud's ``conditions`` where they decided the expectation."""
+
+    def __init__(self, rule: str, section: str, expected: object, observed: object,
+                 conditions: str | None = None) -> None:
+        at = f" at {conditions}" if conditions else ""
+        super().__init__(f"{rule}{at} ({section}): expected {_shown(expected)}, "
+                         f"observed {_shown(observed)}")
         self.rule = rule
         self.section = section
         self.expected = expected
         self.observed = observed
+        self.conditions = conditions
 
     def to_json(self) -> dict[str, str]:
-        return {"rule": self.rule, "section": self.section, "expected": repr(self.expected),
-                "observed": repr(self.observed)}
+        out = {"rule": self.rule, "section": self.section, "expected": _shown(self.expected),
+               "observed": _shown(self.observed)}
+        if self.conditions:
+            out["conditions"] = self.conditions
+        return out
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,10 @@ class ConditionRules(CloudSyncModel):
                 self.set_condition(condition, GALLERY if gallery else BUNDLE)
                 module = self.target.modules["system"]
                 sync = module.GallerySync() if gallery else module.FileSync()
-                self.expect("GallerySync.start" if gallery else "FileSync.start",
-                            self.start_code(GALLERY if gallery else BUNDLE), sync.start)
+                bundle = GALLERY if gallery else BUNDLE
+                code, why = self.start_expectation(bundle)
+                self.expect("GallerySync.start" if gallery else "FileSync.start", code,
+                            sync.start, why, self.conditions(bundle))
                 sync.stop()
         self.clear_conditions()
 

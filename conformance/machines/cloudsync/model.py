@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from conformance.machines.base import ConformanceFailure
+from conformance.machines.base import ConformanceFailure, Result
 from conformance.machines.cloudsync.outcomes import FILE_STATES, OUTCOMES, TERMINAL
 from conformance.machines.events import DeviceEvents
 from conformance.targets import CloudSyncTarget
@@ -48,24 +48,32 @@ class CloudSyncModel(DeviceEvents):
 
     # -- checking ----------------------------------------------------------------------------
 
-    def expect(self, method: str, expected: int, call: Any) -> Any:
+    def expect(self, method: str, expected: int, call: Any, why: str | None = None,
+               conditions: str | None = None) -> Any:
         """Run ``call``; it must raise ``expected`` (a code) or succeed when ``expected`` is 0.
-        A returned promise is settled on the device."""
+        A returned promise is settled on the device. ``why`` (the documented rule that decided
+        ``expected``) and ``conditions`` (what held when it did) go into a failure's message,
+        so it reads without replaying."""
         section = next((m.section for m in spec.METHODS
                         if f"{m.owner}.{m.name}" == method), spec.DOCUMENT)
+        if why:
+            section = f"{section}: {why}"
+        message = None
         try:
             result = call()
             if result is not None and hasattr(result, "callbacks"):
                 result = self.device.run(result)
             observed = 0
         except BusinessError as exc:
-            observed = exc.code
+            observed, message = exc.code, exc.message
             if self.has_message(exc.code) and exc.message != self.message(exc.code):
                 raise ConformanceFailure(f"{method} message", section,
-                                         self.message(exc.code), exc.message) from None
+                                         self.message(exc.code), exc.message,
+                                         conditions) from None
             result = None
         if observed != expected:
-            raise ConformanceFailure(method, section, expected, observed)
+            raise ConformanceFailure(method, section, Result(expected),
+                                     Result(observed, message), conditions)
         self.coverage.error(method, observed)
         return result
 
@@ -123,16 +131,44 @@ class CloudSyncModel(DeviceEvents):
 
     def start_code(self, bundle: str) -> int:
         """``start()``'s precondition order (research §2.3), read off the device and cloud."""
+        return self.start_expectation(bundle)[0]
+
+    def start_expectation(self, bundle: str) -> tuple[int, str]:
+        """``start()``'s code for ``bundle`` and the rule of research §2.3 that decides it."""
         net = self.device.sensors.network()
         if not net.internet:
-            return spec.NETWORK_UNAVAILABLE
+            return spec.NETWORK_UNAVAILABLE, "no network"
         if not self.target.drive.ready(bundle):
-            return spec.CLOUD_NOT_READY
+            return spec.CLOUD_NOT_READY, "logged out or cloud switch off"
         battery = self.device.sensors.battery()
+        limit = f"{spec.STOP_CAPACITY_LIMIT:g} %"
         if battery.percent is not None and not battery.charging \
                 and battery.percent < spec.STOP_CAPACITY_LIMIT:
-            return spec.BATTERY_LOW
-        return 0
+            return spec.BATTERY_LOW, f"below {limit} on battery"
+        return 0, f"network, cloud ready, not below {limit} on battery"
+
+    def conditions(self, bundle: str = BUNDLE) -> str:
+        """The device's and the cloud's state a prediction reads, as a person says it:
+        ``battery 10 %, not charging, Wi-Fi up, 25 °C``; the account only when it refuses."""
+        sensors = self.device.sensors
+        parts = []
+        battery = sensors.battery()
+        if battery.percent is not None:
+            parts.append(f"battery {battery.percent:g} %")
+        if battery.charging is not None:
+            parts.append("charging" if battery.charging else "not charging")
+        names = {"wifi": "Wi-Fi", "cellular": "cellular"}
+        up = [names.get(n, n) for n, r in sensors.network().radios.items() if r.up]
+        parts.append(f"{' and '.join(up)} up" if up else "no radio up")
+        temperature = sensors.temperature()
+        if temperature.celsius is not None:
+            hot = ", overheated" if temperature.overheated else ""
+            parts.append(f"{temperature.celsius:.0f} °C{hot}")
+        if not self.target.drive.logged_in:
+            parts.append("logged out")
+        elif not self.target.drive.ready(bundle):
+            parts.append("cloud switch off")
+        return ", ".join(parts)
 
     # -- the device between outcomes -----------------------------------------------------------
 

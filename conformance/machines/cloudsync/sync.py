@@ -30,13 +30,15 @@ class SyncRules(CloudSyncModel):
 
     @rule()
     def file_sync_start(self) -> None:
-        self.expect("FileSync.start", self.start_code(BUNDLE),
-                    self.target.modules["system"].FileSync().start)
+        code, why = self.start_expectation(BUNDLE)
+        self.expect("FileSync.start", code, self.target.modules["system"].FileSync().start,
+                    why, self.conditions(BUNDLE))
 
     @rule()
     def gallery_start(self) -> None:
         sync = self.target.modules["system"].GallerySync()
-        self.expect("GallerySync.start", self.start_code(GALLERY), sync.start)
+        code, why = self.start_expectation(GALLERY)
+        self.expect("GallerySync.start", code, sync.start, why, self.conditions(GALLERY))
 
     @rule(gallery=st.booleans())
     def stop(self, gallery: bool) -> None:
@@ -126,7 +128,9 @@ class SyncRules(CloudSyncModel):
         quiet.on("progress", unheard.append)
         unheard.clear()  # a release may push the last state at once (research §2.8)
         quiet.off("progress")
-        self.expect("GallerySync.start" if gallery else "FileSync.start", 0, sync.start)
+        started_at = self.conditions(GALLERY if gallery else BUNDLE)
+        self.expect("GallerySync.start" if gallery else "FileSync.start", 0, sync.start,
+                    conditions=started_at)
         if condition == "stopped":
             self.expect("FileSync.stop", 0, sync.stop)
         elif condition == "charging-5-then-unplugged":
@@ -145,7 +149,8 @@ class SyncRules(CloudSyncModel):
                  for p in progress[mark:] if p.state in TERMINAL]
         if final[-1:] != [expected]:
             raise ConformanceFailure(f"sync outcome ({condition})", SYNC_SECTION,
-                                     expected, final[-1] if final else "no final state")
+                                     expected, final[-1] if final else "no final state",
+                                     started_at)
         self.coverage.transition("GallerySync" if gallery else "FileSync", "start",
                                  expected[0].name)
         self.coverage.value("SyncState", expected[0].name)
