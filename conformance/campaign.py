@@ -170,7 +170,9 @@ class CampaignTimeout(BaseException):
 @contextlib.contextmanager
 def _time_limit(seconds: float | None) -> Iterator[None]:
     """Raise :class:`CampaignTimeout` in this thread after ``seconds`` (main thread only:
-    it is a SIGALRM timer)."""
+    it is a SIGALRM timer), and again every half second until the block is left: a raise
+    that lands where Python only prints it (a garbage collector's callback, say) does not
+    let the campaign run on."""
     if seconds is None or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -179,7 +181,7 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         raise CampaignTimeout(f"timeout: the campaign ran past {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
     try:
         yield
     finally:
