@@ -71,8 +71,8 @@ def test_a_planted_deviation_fails_with_its_rule_a_minimal_trace_and_a_replay(
                                replays=tmp_path / "replays")
         assert outcome.failure is not None and outcome.failure["kind"] == "violation"
         assert outcome.failure["rule"] == "sync outcome (battery-15)"
-        assert "COMPLETED" in outcome.failure["expected"]
-        assert "BATTERY_LEVEL_WARNING" in outcome.failure["observed"]
+        assert outcome.failure["expected"] == "(COMPLETED, NO_ERROR)"
+        assert outcome.failure["observed"] == "(UPLOAD_FAILED, BATTERY_LEVEL_WARNING)"
         assert 1 <= len(outcome.steps) <= 6
         # 1-minimal: without any one of its steps the rule no longer breaks
         machine = CAMPAIGNS["cloudSync"].machine

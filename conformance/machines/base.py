@@ -11,6 +11,7 @@ import functools
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, ClassVar
 
 from hypothesis.stateful import RULE_MARKER, RuleBasedStateMachine
@@ -33,7 +34,15 @@ class Result:
 
 
 def _shown(value: object) -> str:
-    return str(value) if isinstance(value, Result) else repr(value)
+    """A value as the documents name it: a result as :class:`Result` says, an enum member
+    (or a tuple of them) by its name, anything else as Python writes it."""
+    if isinstance(value, Result):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, tuple) and value and all(isinstance(v, Enum) for v in value):
+        return f"({', '.join(v.name for v in value)})"
+    return repr(value)
 
 
 class ConformanceFailure(AssertionError):
