@@ -73,6 +73,9 @@ class Options:
     after it, and the campaign ends with what it found — unlike ``timeout_s``."""
     poll_s: float = 1.0
     """Hardware in the loop: how often readings that change without a uevent are read."""
+    mutants: tuple[str, ...] = ()
+    """The catalogue's deviations planted in the references (``--mutant``): recorded so a
+    replay file plants them again and its failure reproduces as it was found."""
 
     def to_json(self) -> dict[str, Any]:
         # the password stays out of reports and replay files
@@ -81,7 +84,8 @@ class Options:
                 "nas_user": self.nas_user, "nas_cert": self.nas_cert,
                 "nas_insecure": self.nas_insecure, "read_only": self.read_only, "rpc": self.rpc,
                 "profile": self.profile, "seed": self.seed, "timeout_s": self.timeout_s,
-                "hil": self.hil, "duration_s": self.duration_s, "poll_s": self.poll_s}
+                "hil": self.hil, "duration_s": self.duration_s, "poll_s": self.poll_s,
+                "mutants": list(self.mutants)}
 
     @property
     def derandomized(self) -> bool:

@@ -92,7 +92,10 @@ def load_replay(path: Path) -> tuple[Campaign, Options, dict[str, Any] | None, l
 def _checked_options(path: Path, campaign: str, raw: dict[str, Any]) -> Options:
     """A replay file's options, each value checked as the command line checks it: a bad one
     names its field instead of failing deep inside the world it would build."""
-    options = replace(Options(), **raw)
+    mutants = raw.get("mutants", [])
+    if not isinstance(mutants, list) or not all(isinstance(m, str) for m in mutants):
+        raise ConfigError(str(path), "options.mutants", mutants, "must be a list of names")
+    options = replace(Options(), **{**raw, "mutants": tuple(mutants)})
     for name in ("examples", "steps"):
         value = getattr(options, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,8 +111,28 @@ def test_replay_command_reproduces_and_names_what_changed(tmp_path: Path) -> Non
     (replay_file,) = tmp_path.glob("*/replays/request.json")
     again = syncrig("replay", replay_file, "--mutant", "rq-metered-ignored")
     assert again.returncode == 1 and "reproduced" in again.stdout, again.stdout
-    fixed = syncrig("replay", replay_file)
+    # the deviation gone: the same steps on a reference that now conforms
+    data = json.loads(replay_file.read_text())
+    data["options"]["mutants"] = []
+    fixed_file = tmp_path / "fixed.json"
+    fixed_file.write_text(json.dumps(data))
+    fixed = syncrig("replay", fixed_file)
     assert fixed.returncode == 3 and "not reproduced" in fixed.stdout
+
+
+def test_the_printed_replay_command_plants_the_mutants_again(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "cloudSync", "--mutant", "cs-battery-low-at-10",
+                   "--out", tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (replay_file,) = tmp_path.glob("*/replays/cloudsync.json")
+    assert json.loads(replay_file.read_text())["options"]["mutants"] == ["cs-battery-low-at-10"]
+    command = re.search(r"replay: (syncrig replay \S+)", done.stdout)
+    assert command is not None and command.group(1) == f"syncrig replay {replay_file}"
+    again = syncrig(*command.group(1).split()[1:])
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "1 steps of cloudSync replayed with cs-battery-low-at-10 planted" in again.stdout
+    assert again.stdout.rstrip().endswith("reproduced")
+    assert "not reproduced" not in again.stdout
 
 
 @pytest.mark.parametrize(("content", "field"), [

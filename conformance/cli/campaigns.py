@@ -28,7 +28,7 @@ from conformance.options import (
     nas_address,
     rpc_address,
 )
-from conformance.replay import replay
+from conformance.replay import load_replay, replay
 from conformance.runner import run
 from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS
 from conformance.targets.rpc import APIS
@@ -83,7 +83,7 @@ def add_parsers(sub: Any) -> None:
                       "random examples; none starts after it (the run then ends normally)")
     conf.add_argument("--mutant", action="append", default=[], metavar="NAME",
                       help="plant a deviation of the catalogue in the reference (repeatable; "
-                      "see syncrig mutants --list)")
+                      "see syncrig mutants --list); replay files record it")
     scaleout.add_arguments(conf)
 
     mut = sub.add_parser("mutants", help="run the suite against deliberate deviations of the "
@@ -104,7 +104,8 @@ def add_parsers(sub: Any) -> None:
     rep.add_argument("--plot", type=image_path,
                      help="write the device timeline of the replay as PNG")
     rep.add_argument("--mutant", action="append", default=[], metavar="NAME",
-                     help="replay with a deviation of the catalogue planted (repeatable)")
+                     help="replay with a deviation of the catalogue planted, besides those "
+                     "the file records (repeatable)")
     conf.set_defaults(run=_conformance)
     mut.set_defaults(run=_mutants)
     rep.set_defaults(run=_replay)
@@ -125,7 +126,8 @@ def _conformance_options(args: argparse.Namespace) -> tuple[Any, list[str]]:
         raise ConfigError("--profile", "", args.profile, "must be one of "
                           f"{', '.join(PROFILE_CAMPAIGNS)} (the profiles the machines predict)")
     overrides: dict[str, Any] = {"device": args.device, "steps": args.steps,
-                                 "read_only": args.read_only, "profile": args.profile}
+                                 "read_only": args.read_only, "profile": args.profile,
+                                 "mutants": tuple(args.mutant)}
     if args.examples is not None:
         overrides["examples"] = args.examples
     if args.timeout is not None:
@@ -227,7 +229,9 @@ def _conformance(args: argparse.Namespace, console: Console) -> int:
     console.print(table)
     for out in report.failures:
         console.print("[red]FAILED[/red] ", end="")
-        console.print(out.describe(), markup=False, highlight=False)
+        # unwrapped: the replay command is copied as it stands, and a path folded in two is
+        # not one
+        console.print(out.describe(), markup=False, highlight=False, soft_wrap=True)
     return scaleout.exit_status(args, report)
 
 
@@ -277,9 +281,12 @@ def _mutants(args: argparse.Namespace, console: Console) -> int:
 
 def _replay(args: argparse.Namespace, console: Console) -> int:
 
-    with _planted(args.mutant):
+    # the file's mutants are planted again, so its failure reproduces as it was found
+    planted = list(dict.fromkeys([*load_replay(args.file)[1].mutants, *args.mutant]))
+    with _planted(planted):
         result = replay(args.file, args.plot)
-    console.print(f"{len(result.steps)} steps of {result.campaign} replayed")
+    console.print(f"{len(result.steps)} steps of {result.campaign} replayed"
+                  + (f" with {', '.join(planted)} planted" if planted else ""))
     for i, step in enumerate(result.steps, 1):
         console.print(f"  {i}. {step}", markup=False, highlight=False)
     recorded = result.recorded["message"] if result.recorded else "no failure"
