@@ -144,20 +144,25 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
                 journal, evidence = _evidence(campaign, steps, replays, inapplicable_skipped)
             table = campaign.matrix(machine.coverage)  # in the world: excuses depend on it
     except CampaignTimeout as exc:
+        # cut off, not shrunk: its steps show no rule breaking, and a replay would only run
+        # out of time again
         failure = {"kind": "harness", "message": str(exc), "rule": "the campaign ends within "
                    "its time limit", "section": "", "expected": f"< {options.timeout_s} s",
                    "observed": "still running"}
-        steps = list(machine.last_steps)
+        steps, journal, evidence = [], [], {}
     except Exception as exc:  # the world itself failed: a server that did not start, say
         failure = failure_of(exc)
         failure["kind"] = "harness"
+        if isinstance(exc, OSError):
+            failure["message"] = f"unreachable target {options.target}: {failure['message']}"
+        steps, journal, evidence = [], [], {}
     if table is None:
         table = campaign.matrix(machine.coverage)
     outcome = Outcome(campaign.name, table, time.perf_counter() - started, failure, steps,
                       gate=campaign.gate, journal=journal, evidence=evidence,
                       statistics=statistics.to_json()
                       | {"seed": None if options.derandomized else options.seed})
-    if failure is not None and replays is not None:
+    if failure is not None and steps and replays is not None:
         outcome.replay = save_replay(replays / f"{_slug(campaign.name)}.json", outcome, options)
     return outcome
 

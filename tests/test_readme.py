@@ -43,7 +43,7 @@ def used() -> set[int]:
 
 
 def test_the_exit_table_lists_exactly_the_codes_the_cli_defines() -> None:
-    assert set(exit_table()) == defined() == {0, 1, 2, 3, 130}
+    assert set(exit_table()) == defined() == {0, 1, 2, 3, 4, 130}
 
 
 def test_every_exit_status_the_cli_uses_is_defined() -> None:

@@ -435,13 +435,34 @@ def test_allure_report_of_a_relative_run_directory_and_its_failure_in_full(
     assert "\x1b[" not in failed.stderr
 
 
+def test_an_unreachable_target_is_a_run_not_done(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    done = syncrig("conformance", "--target", f"rpc=127.0.0.1:{port}", "--api", "cloudSync",
+                   "--out", tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert (f"FAILED cloudSync: unreachable target rpc=127.0.0.1:{port}: "
+            "ConnectionRefusedError: [Errno 111] Connection refused\n") in done.stdout
+    assert "syncrig replay" not in done.stdout
+    (folder,) = tmp_path.iterdir()
+    assert not (folder / "replays").exists() or not any((folder / "replays").iterdir())
+
+
 def test_a_campaign_past_its_time_limit_is_a_harness_error(tmp_path: Path) -> None:
     done = syncrig("conformance", "--api", "request", "--timeout", "1", "--out", tmp_path)
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 4, done.stdout + done.stderr
     (folder,) = tmp_path.iterdir()
     (campaign,) = json.loads((folder / "matrix.json").read_text())["campaigns"]
     assert campaign["failure"]["kind"] == "harness"
     assert campaign["failure"]["message"] == "timeout: the campaign ran past 1 s"
+    # cut off, not shrunk: no trace to read and nothing to replay
+    assert campaign["steps"] == [] and campaign["replay"] is None
+    assert not (folder / "replays").exists() or not any((folder / "replays").iterdir())
+    assert "FAILED request: timeout: the campaign ran past 1 s\n" in done.stdout
+    assert "syncrig replay" not in done.stdout
     assert 1 <= campaign["seconds"] < 30  # it stopped, it did not run to its end
     rules = results(folder)["syncrig.request.rules"]
     assert rules["status"] == "broken"

@@ -39,7 +39,11 @@ from sim.errors import ConfigError
 
 def add_parsers(sub: Any) -> None:
     conf = sub.add_parser("conformance", help="run the conformance campaigns and write the "
-                          "coverage matrix and replay files")
+                          "coverage matrix and replay files",
+                          epilog="exit status: 0 the target conforms; 1 it broke a rule or "
+                          "left a documented item unreached; 2 bad input; 4 the run could "
+                          "not be done (a campaign past --timeout, an unreachable target, a "
+                          "harness error) and no rule broke")
     conf.add_argument("--target", default="reference", help="reference (default: the "
                       "in-process references and the NAS emulator), nas=http://HOST:PORT or "
                       "nas=https://HOST:PORT (any SYNO.CloudSync endpoint; password from "
@@ -70,7 +74,8 @@ def add_parsers(sub: Any) -> None:
                       "profile's)")
     conf.add_argument("--steps", type=int, default=25, help="steps per example")
     conf.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit of each "
-                      "campaign; one past it ends as a harness error")
+                      "campaign; one past it ends as a harness error (exit status 4), with no "
+                      "trace or replay file")
     conf.add_argument("--seed", type=int, help="Hypothesis seed of a profile that is not "
                       "derandomized (explore, nightly); default: drawn and recorded in run.json")
     conf.add_argument("-n", "--processes", type=int, default=1, help="run the campaigns side "

@@ -15,6 +15,10 @@ EXIT_BAD_INPUT = 2
 """Exit status of bad input: one line on stderr names it, never a traceback."""
 EXIT_NOT_REPRODUCED = 3
 """``syncrig replay``: the recorded failure did not happen again (the target changed)."""
+EXIT_NOT_DONE = 4
+"""The run could not be done: a campaign ran past ``--timeout``, the target could not be
+reached, the harness itself failed, or a failure did not reproduce (flaky) — the target was
+not judged, so it is neither a finding nor a pass."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)."""
 

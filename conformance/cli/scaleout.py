@@ -15,7 +15,9 @@ from typing import Any
 
 from conformance import cluster
 from conformance import mutants as M
+from conformance.cli.common import EXIT_FAILED, EXIT_NOT_DONE, EXIT_OK
 from conformance.options import Options
+from conformance.outcome import PRODUCT_KINDS
 from conformance.runner import RunReport
 from conformance.shards import shard
 from sim.errors import ConfigError
@@ -80,12 +82,18 @@ def campaign_execution(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
 
 def exit_status(args: argparse.Namespace, report: RunReport) -> int:
-    """1 when the run failed. One shard of a run judges only the rules: the tour runs in one
+    """1 when the target failed (a broken rule, an unreached item), else 4 when a campaign
+    could not be done (timeout, unreachable target, harness error): someone must fix the
+    run, not the target. One shard of a run judges only the rules: the tour runs in one
     shard and the examples are shared out, so coverage is judged once the shards are merged
     (``syncrig report merge`` exits 1 on a documented item no shard reached)."""
-    if args.shard is None:
-        return 0 if report.ok else 1
-    return 1 if any(o.failure is not None for o in report.outcomes) else 0
+    product = any(o.failure is not None and o.failure["kind"] in PRODUCT_KINDS
+                  for o in report.outcomes)
+    unreached = args.shard is None and any(o.failure is None and not o.ok
+                                           for o in report.outcomes)
+    if product or unreached:
+        return EXIT_FAILED
+    return EXIT_NOT_DONE if any(o.failure is not None for o in report.outcomes) else EXIT_OK
 
 
 def chosen_mutants(args: argparse.Namespace, chosen: list[M.Mutant]) -> list[M.Mutant]:
