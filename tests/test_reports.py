@@ -512,3 +512,21 @@ def test_the_recorded_seed_reproduces_the_random_examples(tmp_path: Path,
 
     assert rules(7, "a") == rules(7, "b")
     assert rules(7, "c") != rules(8, "d")
+
+
+def test_items_a_stopped_campaign_did_not_run_are_not_run_in_the_html(tmp_path: Path) -> None:
+    done = syncrig("conformance", "--api", "cloudSync", "--mutant", "cs-battery-low-at-10",
+                   "--out", tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (folder,) = tmp_path.iterdir()
+    page = (folder / "report.html").read_text()
+    rows = re.findall(r'<tr class="(\w+)">.*?<td class="status">([^<]*)</td></tr>', page, re.S)
+    statuses = {status for _, status in rows}
+    assert "not run: the campaign stopped at its failure" in statuses
+    assert not any(status.startswith("NOT REACHED") for status in statuses)
+    assert "unreached" not in {cls for cls, _ in rows}
+    # the same items as JUnit's
+    junit = ET.parse(folder / "junit.xml").getroot()
+    skipped = [s.get("message") for s in junit.iter("skipped")]
+    assert skipped.count("not run: the campaign stopped at its failure") == \
+        sum(cls == "notrun" for cls, _ in rows) > 0
