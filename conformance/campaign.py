@@ -26,7 +26,7 @@ from conformance.coverage import Coverage
 from conformance.machines.base import BudgetSpent, RecordedMachine, Statistics, Step
 from conformance.options import HYPOTHESIS_PROFILES, Options
 from conformance.outcome import Outcome, failure_of
-from conformance.play import Inapplicable, minimize, play
+from conformance.play import Inapplicable, minimize, play, step_marks
 from conformance.replay import save_replay
 from conformance.suite import Campaign
 from conformance.targets.nas import NasTarget
@@ -217,6 +217,7 @@ def _evidence(campaign: Campaign, steps: list[Step], folder: Path | None,
     machine = campaign.machine
     journal: list[tuple[Step, list[Any]]] = []
     evidence: dict[str, Any] = {}
+    timed: list[Step] = []  # the steps at the times they run in this world, to mark them
 
     def collect(m: RecordedMachine) -> None:
         exchanges = getattr(getattr(m, "nas", None), "exchanges", None)
@@ -229,13 +230,14 @@ def _evidence(campaign: Campaign, steps: list[Step], folder: Path | None,
             png = folder / f"{_slug(campaign.name)}-timeline.png"
             folder.mkdir(parents=True, exist_ok=True)
             evidence["timeline"] = plot_trace(device.trace.timeline(), png,
-                                              title=f"{campaign.name}: shortest failing trace")
+                                              title=f"{campaign.name}: shortest failing trace",
+                                              marks=step_marks(timed))
 
     saved = machine.coverage
     machine.coverage = Coverage(journal=journal)
     NasTarget.exchanges_kept = True
     try:
-        play(machine, steps, after=collect, skip_inapplicable=skip_inapplicable)
+        play(machine, steps, after=collect, skip_inapplicable=skip_inapplicable, timed=timed)
     except Inapplicable:
         pass
     finally:

@@ -59,6 +59,13 @@ def play(machine_class: type[RecordedMachine], steps: list[Step],
     return observed
 
 
+def step_marks(steps: list[Step]) -> list[tuple[float, str]]:
+    """Where a trace's steps go on its device timeline: the simulated second each began at,
+    numbered as the trace lists them."""
+    return [(step.at, f"{i}. {step.rule}") for i, step in enumerate(steps, 1)
+            if step.at is not None]
+
+
 def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     return a is not None and b is not None and (a["kind"], a["rule"]) == (b["kind"], b["rule"])
 

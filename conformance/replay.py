@@ -17,7 +17,7 @@ from typing import Any
 from conformance.machines.base import RecordedMachine, Step
 from conformance.options import HYPOTHESIS_PROFILES, Options, nas_address, rpc_address
 from conformance.outcome import Outcome
-from conformance.play import Inapplicable, play
+from conformance.play import Inapplicable, play, step_marks
 from conformance.suite import CAMPAIGNS, PROFILE_CAMPAIGNS, Campaign
 from sim.device import load_profile
 from sim.errors import ConfigError
@@ -123,6 +123,7 @@ def replay(path: Path, plot: Path | None = None) -> Replay:
     campaign did; ``plot`` renders the device timeline the steps produced."""
     campaign, options, recorded, steps = load_replay(path)
     plotted: list[Path] = []
+    timed: list[Step] = []
 
     def draw(machine: RecordedMachine) -> None:
         device = getattr(machine, "device", None)
@@ -130,13 +131,14 @@ def replay(path: Path, plot: Path | None = None) -> Replay:
             from sim.plot import plot_trace  # matplotlib loads only when a replay is plotted
 
             plotted.append(plot_trace(device.trace.timeline(), plot,
-                                      title=f"replay of {path.name}: {campaign.name}"))
+                                      title=f"replay of {path.name}: {campaign.name}",
+                                      marks=step_marks(timed)))
 
     work = Path(tempfile.mkdtemp(prefix="syncrig-replay-"))
     try:
         with campaign.environment(work, options):
             try:
-                observed = play(campaign.machine, steps, after=draw)
+                observed = play(campaign.machine, steps, after=draw, timed=timed)
             except Inapplicable as exc:
                 raise ConfigError(str(path), "steps", str(exc), "a step's precondition does "
                                   "not hold: the file was edited or is for another version") \

@@ -530,3 +530,29 @@ def test_items_a_stopped_campaign_did_not_run_are_not_run_in_the_html(tmp_path: 
     skipped = [s.get("message") for s in junit.iter("skipped")]
     assert skipped.count("not run: the campaign stopped at its failure") == \
         sum(cls == "notrun" for cls, _ in rows) > 0
+
+
+def test_the_failing_trace_timeline_spans_its_own_steps(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.plot
+
+    drawn: list[tuple[list[Any], list[tuple[float, str]]]] = []
+    plot_trace = sim.plot.plot_trace
+
+    def spy(events: Any, path: Path, title: str = "",
+            marks: list[tuple[float, str]] | None = None) -> Path:
+        drawn.append((list(events), list(marks or [])))
+        return plot_trace(events, path, title, marks or [])
+
+    monkeypatch.setattr(sim.plot, "plot_trace", spy)
+    with BY_NAME["cs-battery-low-at-10"].applied():
+        outcome = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=5), tmp_path / "w",
+                               replays=tmp_path / "replays")
+    assert [str(s) for s in outcome.steps] == ["t=0s start_conditions()"]
+    assert outcome.evidence["timeline"] == tmp_path / "replays" / "cloudsync-timeline.png"
+    ((events, marks),) = drawn
+    assert marks == [(0.0, "1. start_conditions")]
+    # a trace of one instant: seconds around it, not a span of hours around zero
+    assert sim.plot.time_axis(events, marks) == sim.plot.TimeAxis(-5.0, 5.0, "seconds", 1.0)
+    late = sim.plot.time_axis(events, [(1045.5, "1. start_conditions")])
+    assert (late.unit, late.low <= 0, late.high >= 1045.5 / 3600) == ("hours", True, True)
