@@ -980,6 +980,8 @@ def js_calls(rig: Rig) -> dict[str, Any]:
     return {
         "GallerySync.constructor": lambda *a: module.GallerySync(*a),
         "FileSync.constructor": lambda *a: module.FileSync(*a),
+        "Download.constructor": lambda *a: module.Download(*a),
+        "CloudFileCache.constructor": lambda *a: module.CloudFileCache(*a),
         **{f"GallerySync.{n}": getattr(module.GallerySync(), n)
            for n in ("on", "off", "start", "stop")},
         **{f"FileSync.{n}": getattr(on, n)

@@ -446,6 +446,9 @@ def test_legacy_entry_points_count_their_arguments(tmp_path: Path, call: str) ->
     old = App(tmp_path / "o", OHOS_3_2)
     with pytest.raises(JsError, match="assertion \\(false\\) failed: need 1 or 2 parameters"):
         getattr(old.request, call)()
+    head = App(tmp_path / "h", OHOS_HEAD)  # the platform's own tests expect 401 (§3.1 step 6)
+    assert error_of(head.request.download, {"url": "xxxxxxx.xxx"}) == (
+        401, f"{PARAM}   download config url error")
 
 
 def test_legacy_download_takes_a_context_first(tmp_path: Path,

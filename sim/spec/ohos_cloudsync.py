@@ -143,6 +143,7 @@ possible causes (research §1.3)."""
 ARITY: dict[str, tuple[int, int]] = {
     # method: (mandatory, most) arguments, as the d.ts overloads take them
     "GallerySync.constructor": (0, 0), "FileSync.constructor": (0, 1),
+    "Download.constructor": (0, 0), "CloudFileCache.constructor": (0, 0),
     **{f"{owner}.on": (2, 2) for owner in ("GallerySync", "FileSync", "Download",
                                              "CloudFileCache")},
     **{f"{owner}.off": (1, 2) for owner in ("GallerySync", "FileSync", "Download",

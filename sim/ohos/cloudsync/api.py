@@ -195,10 +195,12 @@ class CloudSyncModule:
         (bundle_name,) = self.arguments("FileSync.constructor", args)
         return FileSync(self, bundle_name)
 
-    def Download(self) -> Download:
+    def Download(self, *args: object) -> Download:
+        self.arguments("Download.constructor", args)
         return Download(self)
 
-    def CloudFileCache(self) -> CloudFileCache:
+    def CloudFileCache(self, *args: object) -> CloudFileCache:
+        self.arguments("CloudFileCache.constructor", args)
         return CloudFileCache(self)
 
     def getFileSyncState(self, *args: object) -> Any:

@@ -38,9 +38,10 @@ class RequestFidelity:
     PAUSED_WAITING_FOR_NETWORK and it resumes by itself. 3.2: the transfer fails like a
     connect error — retried, then PAUSED_WAITING_TO_RETRY [§3.6, §3.8]."""
     plain_param_errors: bool = False
-    """3.2 and current: a bad argument to the legacy (API 8) calls is a plain ``Error`` with
-    no code (``NAPI_ASSERT``); documented: BusinessError 401. The API 9 calls answer 401 on
-    every profile [§2.2, §3.13]."""
+    """3.2: a bad argument to the legacy (API 8) calls is a plain ``Error`` with no code
+    (``NAPI_ASSERT``); documented and current: BusinessError 401 (the current platform's own
+    tests expect 401 for a bad URL given to ``download``, §3.1 step 6). The API 9 calls answer
+    401 on every profile [§2.2]."""
     permission_denied_silent: bool = False
     """3.2: ``download()`` without INTERNET returns undefined; the current platform rejects
     with 201, as the page's "Required permissions" implies [§2.2]."""
@@ -106,7 +107,7 @@ OHOS_3_2 = RequestFidelity(
     query_path_is_directory=True, legacy_empty_mime_rejects=True, absolute_paths_only=True,
     upload_checks_files=False, queued_status_unknown=True, query_uint32=True)
 OHOS_HEAD = RequestFidelity(
-    name="ohos-head", plain_param_errors=True, remove_keeps_file=True,
+    name="ohos-head", remove_keeps_file=True,
     unavailable_network_waits=True, http_error_unknown=True, listeners_many=True,
     default_title="download", empty_mime_rejects=False, missing_folder_code=13400001)
 """The current sources (RR-HEAD): the legacy API on the API 10 task service [§3.13]."""
