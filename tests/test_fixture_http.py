@@ -154,6 +154,15 @@ def test_put_upload_stores_the_raw_body(server: FixtureHTTPServer) -> None:
     assert server.received[-1].files[0]["sha256"] == hashlib.sha256(payload).hexdigest()
 
 
+def test_an_upload_dropped_mid_body_is_recorded_incomplete(server: FixtureHTTPServer) -> None:
+    payload = os.urandom(300_000)
+    code, _, _, _ = fetch(f"{server.url}/upload?drop_after=1000", UPLOAD=1,
+                          READDATA=io.BytesIO(payload), INFILESIZE=len(payload))
+    assert code != 0  # the connection went away: libcurl reports an error, not an answer
+    assert server.received[-1].incomplete == "dropped after 1000 bytes"
+    assert server.received[-1].files == []
+
+
 def test_unknown_files_and_escapes_are_404(server: FixtureHTTPServer) -> None:
     assert fetch(f"{server.url}/files/missing.bin")[3] == 404
     assert fetch(f"{server.url}/files/..%2F..%2Fetc%2Fpasswd")[3] == 404

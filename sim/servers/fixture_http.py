@@ -18,7 +18,8 @@ Query parameters that add faults to any file route: ``ignore_range=1`` (answer 2
 whole file whatever Range says), ``drop_after=N`` (close the connection after N body bytes),
 ``rate=B`` (throttle to B bytes/s), ``delay_headers=S`` (wait S seconds before the headers).
 Upload routes take ``status=CODE``, ``reply_header=Name:Value`` (repeatable) and
-``reply_body=TEXT`` for the answer.
+``reply_body=TEXT`` for the answer, and ``drop_after=N`` to close the connection once N bytes
+of the request body have arrived (recorded as an incomplete upload).
 
 A fault is only ever the one asked for: a value the server cannot use (``rate=abc``, a status
 outside 100..599, a header that is not one) is answered 400 with a one-line reason before any
@@ -317,6 +318,9 @@ class FixtureHTTPServer(ThreadedServer):
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         reply = _Reply.of(request.query)
+        drop_after = _count(request.query, "drop_after", -1)
+        if drop_after >= 0:
+            await self._drop_upload(request, drop_after)
         try:
             record = await self._receive(request)
         # the client stopped mid-body (a lost radio, a removed task) or sent one that cannot be
@@ -340,6 +344,24 @@ class FixtureHTTPServer(ThreadedServer):
         self.received.append(record)
         body = reply.body if reply.body is not None else f"received {len(record.files)} file(s)\n"
         return web.Response(status=reply.status, text=body, headers=reply.headers)
+
+    async def _drop_upload(self, request: web.Request, after: int) -> None:
+        """Read ``after`` bytes of the body, then close the connection: a server that goes
+        away mid-upload."""
+        received = 0
+        with contextlib.suppress(ConnectionError):
+            while received < after:
+                chunk = await request.content.read(min(CHUNK, after - received))
+                if not chunk:
+                    break
+                received += len(chunk)
+        self.received.append(ReceivedUpload(request.method, request.path_qs,
+                                            dict(request.headers),
+                                            incomplete=f"dropped after {received} bytes"))
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        raise asyncio.CancelledError
 
     async def _receive(self, request: web.Request) -> ReceivedUpload:
         record = ReceivedUpload(request.method, request.path_qs, dict(request.headers))
