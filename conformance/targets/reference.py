@@ -175,6 +175,12 @@ class ReferenceRequest:
         """A downloaded file's bytes, to hold them to the server's."""
         return self.sandbox.cache.read_bytes(rel)  # UnsafePath for a name that leads out
 
+    def write_cache(self, rel: str, data: bytes) -> None:
+        """Put a file in the app's cache folder, as the app would before uploading it
+        (``internal://cache/<rel>``)."""
+        # (through the held cache folder: a client over syncrig-rpc/1 may name any ``rel``)
+        self.sandbox.cache.write_atomic(rel, data, create_parents=True)
+
     def read_files(self, rel: str) -> bytes:
         """A file's bytes in the app's files folder (where an API 9 download may go)."""
         return self.sandbox.files.read_bytes(rel)

@@ -89,7 +89,7 @@ CAPABILITIES = Capabilities(classes={
     ReferenceRequest: Offer(
         get=_TARGET,
         call=_names("cache_files", "read_cache", "read_files", "outside_state", "swap_for_symlink",
-                    "plant_link", "close")),
+                    "plant_link", "write_cache", "close")),
     # @ohos.file.cloudSync: the namespace, its objects and the app's own files
     CloudSyncModule: Offer(
         get=_names("files"),
