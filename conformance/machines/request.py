@@ -16,6 +16,7 @@ from hypothesis.stateful import invariant, precondition, rule
 from conformance.coverage import Coverage
 from conformance.machines.base import ConformanceFailure, Step, combos
 from conformance.machines.events import DeviceEvents, passing_time
+from conformance.machines.upload import UploadRules
 from conformance.targets import RequestTarget
 from conformance.targets.reference import ReferenceRequest
 from sim.ohos.common import BusinessError
@@ -128,7 +129,7 @@ API9_NAMES = frozenset({"downloadFile", "uploadFile", "delete", "suspend", "rest
                         "getTaskInfo", "getTaskMimeType"})
 
 
-class RequestMachine(DeviceEvents):
+class RequestMachine(UploadRules, DeviceEvents):
     """Bind :attr:`server` to a running :class:`FixtureHTTPServer` with ``small.bin`` and
     ``big.bin``; the target is the in-process reference unless
     :attr:`request_target_factory` gives another (over syncrig-rpc/1, on hardware)."""
@@ -222,7 +223,7 @@ class RequestMachine(DeviceEvents):
             *combos("download_file_without_permission"), *combos("api9_task_methods"),
             *combos("upload_file_api9"),
             *combos("wrong_arguments", method=sorted(WRONG_CALLS), wrong=list(WRONGS)),
-            *combos("time_passes", seconds=[30.0]),
+            *combos("time_passes", seconds=[30.0]), *cls.upload_tour(),
         ]
 
     def create(self, config: Any, expected: int, caller_ok: bool = True) -> Any:
