@@ -123,6 +123,7 @@ _FLD = "sim.ohos.cloudsync.folder"
 _SVC = "sim.ohos.cloudsync.service"
 _RQ = "request"
 _DL = "sim.ohos.request.download"
+_UP = "sim.ohos.request.upload"
 _NAS = "SYNO.CloudSync"
 _SM = "sim.synology.methods"
 
@@ -378,6 +379,22 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m("rq-mime-before-probe-resolves", _RQ, f"{_DL}:DownloadTask._mime",
        "if not self.mime_type and rejects:", "if False:",
        "getTaskMimeType() before the size probe rejects with 13400003"),
+    _m("rq-upload-2xx-as-lib-error", _RQ, f"{_UP}:UploadService._send",
+       "if result.http_status != 200:\n            return C.UPLOAD_FAIL,",
+       "if result.http_status != 200:\n            return C.UPLOAD_LIB_ERROR,",
+       "an answer other than 200 is TaskState 5 \"upload failed\""),
+    _m("rq-upload-complete-twice", _RQ, f"{_UP}:UploadService._finish",
+       'task._emit("complete" if ok else "fail", list(task.states))',
+       'task._emit("complete" if ok else "fail", list(task.states))\n'
+       '        task._emit("complete" if ok else "fail", list(task.states))',
+       "one complete or fail per upload"),
+    _m("rq-upload-part-misnamed", _RQ, f"{_UP}:UploadService._body",
+       'else (f.name or "file")', 'else (f.filename or "file")',
+       "the file part is named File.name"),
+    _m("rq-upload-progress-past-total", _RQ, f"{_UP}:UploadTask._progress",
+       "values = (self.uploaded // unit,",
+       "values = ((self.uploaded + self.uploaded // 8) // unit,",
+       "upload progress never passes the total"),
 
     # -- SYNO.CloudSync ------------------------------------------------------------------------
     _m("syno-workers-limit-21", _NAS, f"{_SM}:set_global_config",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from conformance.campaign import run_campaign
 from conformance.machines.base import Step
 from conformance.machines.request import RequestMachine
 from conformance.machines.upload import UploadRules
+from conformance.mutants import BY_NAME
+from conformance.options import Options
 from conformance.play import play
+from conformance.suite import CAMPAIGNS
 from sim.ohos.request.fidelity import PROFILES
 from sim.servers import FixtureHTTPServer
 
@@ -29,3 +35,19 @@ def test_a_dropped_upload_is_recorded_incomplete(http_server: FixtureHTTPServer)
     step = Step("upload_files", {"method": "PUT", "count": 1, "answer": "drop", "api9": False})
     assert play(RequestMachine, [step]) is None
     assert [r.incomplete for r in http_server.received[before:]] == ["dropped after 2000 bytes"]
+
+
+@pytest.mark.parametrize(("mutant", "rules", "observed"), [
+    ("rq-upload-2xx-as-lib-error", ("upload answered",), "libcurl return error"),
+    ("rq-upload-complete-twice", ("one complete or fail per upload", "remove() after"), "2"),
+    ("rq-upload-part-misnamed", ("the server receives each file as sent",), "'given-u"),
+    ("rq-upload-progress-past-total", ("upload progress grows up to the total",), "4096)"),
+])
+def test_each_upload_rule_catches_its_deviation(mutant: str, rules: tuple[str, ...],
+                                                observed: str, tmp_path: Path) -> None:
+    with BY_NAME[mutant].applied():
+        outcome = run_campaign(CAMPAIGNS["request"], Options(examples=5), tmp_path)
+    assert outcome.failure is not None, outcome.describe()
+    assert outcome.failure["rule"].startswith(rules), outcome.describe()
+    assert observed in outcome.failure["message"]
+    assert 1 <= len(outcome.steps) <= 2
