@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,10 @@ def test_download_file_checks_its_arguments_with_401_on_every_profile(
     need = f"{PARAM}   native params parameters is error,need 2 or 3 parameters"
     assert error_of(call) == (401, need)
     assert error_of(call, ctx) == (401, need)
-    assert error_of(call, ctx, None) == (401, need)  # undefined is not an argument
+    # a mandatory argument given as undefined is a bad value of it, not a missing one
+    assert error_of(call, ctx, None) == (401, f"{PARAM}   download config has wrong type")
+    assert error_of(call, ctx, None, None, None) == (401, f"{PARAM}   download config has "
+                                                     "wrong type")
     assert error_of(call, ctx, config, lambda e, t: None, 4) == (401, need)
     assert error_of(call, {"cacheDir": "/"}, config) == (401, f"{PARAM}   GetContext fail")
     assert error_of(call, ctx, "url") == (401, f"{PARAM}   download config has wrong type")
@@ -178,13 +182,61 @@ def test_download_file_checks_its_arguments_with_401_on_every_profile(
     assert list(app.sandbox.cache_dir.iterdir()) == []
 
 
-def test_download_file_without_internet_throws_201(
+@pytest.mark.parametrize(("file_path", "code", "detail"), [
+    ("{c}", 13400001, "Failed to open file errno 21"),
+    ("{c}/.", 13400001, "Failed to open file errno 21"),
+    ("{c}/..", 13400001, "Failed to open file errno 21"),
+    ("{c}/x/", 13400002, "Download File Path Valid"),
+    ("{c}/x/..", 13400002, "Download File Path Valid"),
+    ("{c}/../../../x", 13400002, "Download File Path Valid")])
+def test_download_file_to_a_folder_name(tmp_path: Path, http_server: FixtureHTTPServer,
+                                        file_path: str, code: int, detail: str) -> None:
+    """A path naming a folder: its folder part must be there (else a bad path), then it
+    cannot be opened for writing (EISDIR, §3.1 step 8)."""
+    app = App(tmp_path)
+    message = {13400001: " file operation error", 13400002: "bad file path"}[code]
+    assert error_of(app.request.downloadFile, app.context, {
+        "url": f"{http_server.url}/files/small.bin",
+        "filePath": file_path.format(c=app.context.cacheDir)}) == (code, f"{message}   {detail}")
+    assert list(app.sandbox.cache_dir.iterdir()) == []
+
+
+def test_download_file_names_a_file_after_the_url_as_it_stands(
         tmp_path: Path, http_server: FixtureHTTPServer) -> None:
-    app = App(tmp_path, OHOS_3_2, caller=Caller.with_permissions())
+    app = App(tmp_path)
+    task: DownloadTask = app.settle(app.request.downloadFile(
+        app.context, {"url": f"{http_server.url}/files/small.bin?v=1"}))
+    assert task.info().fileName == "small.bin?v=1"
+    assert error_of(app.request.downloadFile, app.context, {
+        "url": f"{http_server.url}/files/"}) == (
+        13400001, " file operation error   Failed to open file errno 21")
+
+
+@pytest.mark.parametrize("fidelity", [DOCUMENTED, OHOS_3_2, OHOS_HEAD])
+def test_a_refused_server_pauses_with_the_profile_reason(
+        tmp_path: Path, fidelity: RequestFidelity) -> None:
+    nowhere = socket.socket()
+    nowhere.bind(("127.0.0.1", 0))
+    app = App(tmp_path, fidelity)
+    port = nowhere.getsockname()[1]
+    task = app.download(f"http://127.0.0.1:{port}/x.bin")
+    app.run(30)
+    nowhere.close()
+    info = task.info()
+    assert (info.status, info.pausedReason) == (C.SESSION_PAUSED, fidelity.retry_pause_reason)
+    assert fidelity.retry_pause_reason == (C.PAUSED_WAITING_FOR_NETWORK if fidelity is OHOS_HEAD
+                                           else C.PAUSED_WAITING_TO_RETRY)
+
+
+def test_api9_calls_without_internet_throw_201_first(
+        tmp_path: Path, http_server: FixtureHTTPServer) -> None:
+    app = App(tmp_path, DOCUMENTED, caller=Caller.with_permissions())
+    denied = (201, "the permissions check fails   Permission denied.An attempt was made to "
+              "forbidden by permission:INTERNET")
     assert error_of(app.request.downloadFile, app.context,
-                    {"url": f"{http_server.url}/files/small.bin"}) == (
-        201, "the permissions check fails   Permission denied.An attempt was made to "
-        "forbidden by permission:INTERNET")
+                    {"url": f"{http_server.url}/files/small.bin"}) == denied
+    assert error_of(app.request.downloadFile) == denied
+    assert error_of(app.request.uploadFile) == denied
 
 
 def test_download_file_callback_form(tmp_path: Path, http_server: FixtureHTTPServer) -> None:

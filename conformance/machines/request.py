@@ -307,8 +307,10 @@ class RequestMachine(UploadRules, DeviceEvents):
     def download_from_a_server_that_refuses(self) -> None:
         # research §3.5: connect errors retry; after the last attempt PAUSED/WAITING_TO_RETRY
         port = self.nowhere.getsockname()[1]
-        # (research §3.3: PAUSED, ERROR_UNKNOWN, PAUSED_WAITING_TO_RETRY)
-        self.start("/x.bin", f"pause:{spec.PAUSED_WAITING_TO_RETRY}:{spec.ERROR_UNKNOWN}", 0, True,
+        # (research §3.3: PAUSED, ERROR_UNKNOWN, PAUSED_WAITING_TO_RETRY; the current
+        # platform's reason is PAUSED_WAITING_FOR_NETWORK, §3.6)
+        reason = self.request_fidelity.retry_pause_reason
+        self.start("/x.bin", f"pause:{reason}:{spec.ERROR_UNKNOWN}", 0, True,
                    base=f"http://127.0.0.1:{port}")
 
     def start(self, path: str, served: str, network_type: int, metered: bool,

@@ -189,6 +189,8 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         ("enum", "ERROR", "ERROR_OFFLINE", ""): _HEAD_WAITS,
         ("enum", "ERROR", "ERROR_UNSUPPORTED_NETWORK_TYPE", ""): _HEAD_WAITS,
         ("enum", "ERROR", "ERROR_UNHANDLED_HTTP_CODE", ""): _HEAD_HTTP,
+        ("enum", "PAUSED", "PAUSED_WAITING_TO_RETRY", ""): "research §3.6: the current "
+        "platform reports PAUSED_WAITING_FOR_NETWORK where 3.2 and 4.0 used it",
     },
     "ohos-3.2": {
         **{k: v for k, v in UNREACHABLE.items() if k[2] != "ERROR_HTTP_DATA_ERROR"},

@@ -23,6 +23,9 @@ from sim.ohos.request.errors import business_error, given, param_error
 from sim.ohos.request.fidelity import DOCUMENTED, RequestFidelity
 from sim.ohos.request.upload import UploadService
 
+NO_INTERNET = "Permission denied.An attempt was made to forbidden by permission:INTERNET"
+"""The detail of 201 without the INTERNET permission (research §1.2)."""
+
 
 class RequestModule:
     """What an app gets from ``import request from '@ohos.request'`` on this device.
@@ -85,9 +88,8 @@ class RequestModule:
         then the file (13400002, 13400001) — ``filePath`` a device path in the app's folders
         (:func:`~sim.ohos.request.download.place_file`)."""
         if not self.caller.has(INTERNET):
-            raise business_error(C.EXCEPTION_PERMISSION, "Permission denied.An attempt was "
-                                 "made to forbidden by permission:INTERNET")
-        args = given(args)
+            raise business_error(C.EXCEPTION_PERMISSION, NO_INTERNET)
+        args = given(args, mandatory=min(len(args), 2))
         if not 2 <= len(args) <= 3:
             raise business_error(C.EXCEPTION_PARAMCHECK, "native params parameters is error,"
                                  "need 2 or 3 parameters")
@@ -115,7 +117,9 @@ class RequestModule:
         """``uploadFile(context, config[, callback])`` (API 9): 401 for fewer than two
         arguments, 13499999 for what is not the app's context, 401 for a bad config and
         13400002 for a file URI (or, as documented, a file) that cannot be had (§4.1)."""
-        args = given(args)
+        if not self.caller.has(INTERNET) and not self.fidelity.permission_denied_silent:
+            raise business_error(C.EXCEPTION_PERMISSION, NO_INTERNET)
+        args = given(args, mandatory=min(len(args), 2))
         if len(args) < 2:
             raise business_error(C.EXCEPTION_PARAMCHECK, "need 2 parameters!")
         if len(args) > 3:

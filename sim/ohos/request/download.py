@@ -218,17 +218,29 @@ def place_file(module: App, context: Context, config: DownloadConfig) -> Placeme
     if not path.startswith("/"):
         if fidelity.absolute_paths_only or "://" in path:
             raise business_error(C.EXCEPTION_FILEPATH, BAD_PATH)
-        relative = path.removeprefix("./") if path else _segment(config.url)
+        # none: the URL's last segment as it stands (``InterceptData``), query and all
+        relative = path.removeprefix("./") if path else config.url.rsplit("/", 1)[-1]
         path = f"{context.cacheDir}/{relative}"
     sandbox = module.sandbox
-    inside = [(folder, path[len(base) + 1:]) for base, folder in (
+    inside = [(folder, path[len(base):].removeprefix("/")) for base, folder in (
         (context.cacheDir, sandbox.cache), (context.filesDir, sandbox.files))
-        if path.startswith(base + "/")]
+        if path == base or path.startswith(base + "/")]
     if not inside:
         raise _file_error(errno.EACCES)
     folder, relative = inside[0]
-    if relative == "" or relative.endswith("/"):
-        raise _file_error(errno.EISDIR)  # a folder's name: nothing to open for writing
+    parent, _, last = relative.rpartition("/")
+    if last in ("", ".", ".."):
+        # a folder's name: its folder part must be there (§3.1 step 8), then it cannot be
+        # opened for writing
+        try:
+            there = not parent or folder.lstat(parent) is not None
+        except UnsafePath:
+            raise business_error(C.EXCEPTION_FILEPATH, BAD_PATH) from None
+        if not there:
+            if fidelity.missing_folder_code == C.EXCEPTION_FILEPATH:
+                raise business_error(C.EXCEPTION_FILEPATH, BAD_PATH)
+            raise _file_error(errno.ENOENT)
+        raise _file_error(errno.EISDIR)
     return _create(folder, relative, path, create_parents=False,
                    missing_folder_code=fidelity.missing_folder_code)
 
@@ -639,7 +651,8 @@ class DownloadService:
             if outcome in ("lost", "retry"):
                 attempts += 1
                 if attempts >= C.MAX_ATTEMPTS:
-                    task._set(C.SESSION_PAUSED, C.ERROR_UNKNOWN, C.PAUSED_WAITING_TO_RETRY)
+                    task._set(C.SESSION_PAUSED, C.ERROR_UNKNOWN,
+                              self.module.fidelity.retry_pause_reason)
                     return
                 task._set(C.SESSION_PENDING)
                 yield self.env.timeout(1.0)  # the service's idle interval before the next try

@@ -40,11 +40,12 @@ def bad_call(fidelity: RequestFidelity, detail: str, *, api9: bool) -> Exception
     return param_error(fidelity, detail)
 
 
-def given(args: tuple[object, ...]) -> tuple[object, ...]:
-    """The arguments a JavaScript call passed, trailing ``undefined`` (None) dropped: an
-    optional argument given as undefined is one not given."""
+def given(args: tuple[object, ...], mandatory: int = 0) -> tuple[object, ...]:
+    """The arguments a JavaScript call passed, trailing ``undefined`` (None) dropped past the
+    first ``mandatory``: an optional argument given as undefined is one not given, a
+    mandatory one given as undefined is a bad value of it."""
     end = len(args)
-    while end and args[end - 1] is None:
+    while end > mandatory and args[end - 1] is None:
         end -= 1
     return args[:end]
 

@@ -59,6 +59,11 @@ class RequestFidelity:
     platform: the task WAITs instead — shown as SESSION_PAUSED with
     PAUSED_WAITING_FOR_NETWORK — and goes on by itself on a suitable network [§3.6, §3.8,
     §3.13]."""
+    retry_pause_reason: int = 2
+    """The reason of a task paused after its last connect/DNS/timeout retry:
+    PAUSED_WAITING_TO_RETRY (2) documented, on 3.2 and 4.0; the current platform reports
+    PAUSED_WAITING_FOR_NETWORK (1) where 4.0 used it, and goes on when a network comes
+    [§3.6]."""
     http_error_unknown: bool = False
     """Current platform: an HTTP error answer fails with ERROR_UNKNOWN (its PROTOCOL_ERROR is
     not in the legacy code map); documented and 3.2: ERROR_UNHANDLED_HTTP_CODE [§3.6]."""
@@ -107,7 +112,7 @@ OHOS_3_2 = RequestFidelity(
     query_path_is_directory=True, legacy_empty_mime_rejects=True, absolute_paths_only=True,
     upload_checks_files=False, queued_status_unknown=True, query_uint32=True)
 OHOS_HEAD = RequestFidelity(
-    name="ohos-head", remove_keeps_file=True,
+    name="ohos-head", remove_keeps_file=True, retry_pause_reason=1,
     unavailable_network_waits=True, http_error_unknown=True, listeners_many=True,
     default_title="download", empty_mime_rejects=False, missing_folder_code=13400001)
 """The current sources (RR-HEAD): the legacy API on the API 10 task service [§3.13]."""

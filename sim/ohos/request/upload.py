@@ -263,13 +263,11 @@ class UploadService:
         return self._start(parse_config(module, config), callback)
 
     def upload_file(self, config: object, callback: object) -> Promise | None:
-        """``uploadFile(context, config[, callback])`` past its context (§4.1): what is wrong
-        is thrown — 201 without INTERNET (documented: the call needs it), 401 for the config
-        or callback, 13400002 for a file URI that is not ``internal://cache/<name>`` or (as
-        documented and on the current platform) a file that is not there."""
+        """``uploadFile(context, config[, callback])`` past its permission and context (§4.1):
+        what is wrong is thrown — 401 for the config or callback, 13400002 for a file URI
+        that is not ``internal://cache/<name>`` or (as documented and on the current
+        platform) a file that is not there."""
         module = self.module
-        if not module.caller.has(INTERNET) and not module.fidelity.permission_denied_silent:
-            raise business_error(C.EXCEPTION_PERMISSION)
         parsed = parse_config(module, config, api9=True)
         if callback is not None and not callable(callback):
             raise business_error(C.EXCEPTION_PARAMCHECK, "callback is not a function")
