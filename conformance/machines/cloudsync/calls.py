@@ -84,6 +84,8 @@ def _methods(module: Any) -> dict[str, Callable[..., Any]]:
     gallery, download, cache = module.GallerySync(), module.Download(), module.CloudFileCache()
     return {
         "GallerySync.constructor": module.GallerySync, "FileSync.constructor": module.FileSync,
+        "Download.constructor": module.Download,
+        "CloudFileCache.constructor": module.CloudFileCache,
         **{f"GallerySync.{n}": getattr(gallery, n) for n in ("on", "off", "start", "stop")},
         **{f"FileSync.{n}": getattr(sync, n)
            for n in ("on", "off", "start", "stop", "getLastSyncTime")},
