@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import signal
 import threading
 import time
@@ -63,7 +64,7 @@ def _settings(options: Options, campaign: Campaign, part: Part = (0, 1)) -> sett
                                                        HYPOTHESIS_PROFILES["ci"])
     extra: dict[str, Any] = {} if database else {"database": None}
     return settings(max_examples=examples, stateful_step_count=options.steps, deadline=None,
-                    derandomize=derandomize, report_multiple_bugs=False,
+                    derandomize=derandomize, report_multiple_bugs=False, print_blob=True,
                     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # see minimize()
                     suppress_health_check=[HealthCheck.too_slow],
                     **extra)
@@ -111,6 +112,9 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
                            "section": "", "expected": "", "observed": ""}
             except Exception as exc:
                 failure = failure_of(exc)
+                blob = _reproduce_failure(exc)
+                if blob:
+                    failure["reproduce"] = blob
             finally:
                 statistics.close()
                 machine.statistics = None
@@ -165,6 +169,16 @@ def run_campaign(campaign: Campaign, options: Options, work: Path,
     if failure is not None and steps and replays is not None:
         outcome.replay = save_replay(replays / f"{_slug(campaign.name)}.json", outcome, options)
     return outcome
+
+
+def _reproduce_failure(exc: BaseException) -> str | None:
+    """Hypothesis's own aid to reproduce the example it found, from the notes it adds to the
+    failure: ``@reproduce_failure(version, blob)`` for a test of the machine."""
+    for note in getattr(exc, "__notes__", []):
+        found = re.search(r"@reproduce_failure\([^)]*\)", note)
+        if found:
+            return found.group(0)
+    return None
 
 
 class CampaignTimeout(BaseException):

@@ -72,6 +72,11 @@ class Outcome:
         lines += [f"  {i}. {step}" for i, step in enumerate(self.steps, 1)]
         if self.replay is not None:
             lines.append(f"  replay: syncrig replay {self.replay}")
+        if self.steps and self.statistics.get("seed") is not None:
+            lines.append(f"  seed: {self.statistics['seed']} (--seed draws the same examples)")
+        if self.steps and self.failure.get("reproduce"):
+            lines.append(f"  Hypothesis: {self.failure['reproduce']} on a test of the machine "
+                         "replays the example before shrinking")
         return "\n".join(lines)
 
 

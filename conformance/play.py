@@ -74,9 +74,10 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
              failure: dict[str, Any], budget: int = 400,
              skip_inapplicable: bool = False) -> list[Step]:
     """The shortest sub-trace of ``steps`` found that breaks the same rule: chunks, then
-    single steps, are dropped while the failure stays (delta debugging; at most ``budget``
-    replays). Hypothesis's own shrinker is off: on a state machine it spends minutes where
-    this spends a second, and this result is checked to replay."""
+    single steps, are dropped while the failure stays (delta debugging), then the arguments
+    of the steps left are made simpler (:func:`_simpler`); at most ``budget`` replays in all.
+    Hypothesis's own shrinker is off: on a state machine it spends minutes where this spends
+    a second, and this result is checked to replay."""
     try:
         if not _same(play(machine_class, steps, skip_inapplicable=skip_inapplicable), failure):
             return steps  # not deterministic enough to shrink: keep what failed
@@ -102,6 +103,8 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
             size = max(1, size // 2)
         elif not changed:
             break
+    steps = _simplify_arguments(machine_class, steps, failure, budget - runs,
+                                skip_inapplicable)
     # the steps as they run on a fresh world: the times they start at there, not in the
     # example they were cut from
     timed: list[Step] = []
@@ -110,6 +113,53 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
     except Inapplicable:
         return steps
     return timed if _same(again, failure) and len(timed) == len(steps) else steps
+
+
+def _simpler(value: Any, strategy: Any) -> list[Any]:
+    """Simpler values of a rule's argument, simplest first, as Hypothesis would shrink it:
+    ``False`` for ``True``, the earlier choices of a ``sampled_from``, a list with half or
+    one of its items gone. Only values the rule already takes: nothing made up."""
+    if isinstance(value, bool):
+        return [False] if value else []
+    elements = getattr(getattr(strategy, "wrapped_strategy", strategy), "elements", None)
+    if isinstance(elements, tuple | list) and value in elements:
+        return list(elements[:list(elements).index(value)])
+    if isinstance(value, list) and len(value) > 1:
+        half = len(value) // 2
+        return [value[:half], value[half:]] + [value[:i] + value[i + 1:]
+                                               for i in range(len(value))]
+    return []
+
+
+def _simplify_arguments(machine_class: type[RecordedMachine], steps: list[Step],
+                        failure: dict[str, Any], budget: int,
+                        skip_inapplicable: bool) -> list[Step]:
+    """``steps`` with each argument replaced by the simplest value found that still breaks
+    the same rule (at most ``budget`` replays): a step reads as what matters to the
+    failure, not as what a random draw happened to add."""
+    runs = 0
+    for index in range(len(steps)):
+        marker = getattr(getattr(machine_class, steps[index].rule), RULE_MARKER)
+        for name in list(steps[index].args):
+            changed = True
+            while changed and runs < budget:
+                changed = False
+                step = steps[index]
+                for value in _simpler(step.args[name], marker.arguments.get(name)):
+                    if runs >= budget:
+                        break
+                    simpler = Step(step.rule, {**step.args, name: value}, step.at)
+                    candidate = [*steps[:index], simpler, *steps[index + 1:]]
+                    runs += 1
+                    try:
+                        kept = _same(play(machine_class, candidate,
+                                          skip_inapplicable=skip_inapplicable), failure)
+                    except Inapplicable:
+                        kept = False
+                    if kept:
+                        steps, changed = candidate, True
+                        break
+    return steps
 
 
 def _check_invariants(machine: RecordedMachine) -> None:

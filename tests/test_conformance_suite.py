@@ -92,6 +92,30 @@ def test_a_planted_deviation_fails_with_its_rule_a_minimal_trace_and_a_replay(
     assert "nas_password" not in saved["options"]
 
 
+def test_the_arguments_of_the_steps_left_are_shrunk_and_hypothesis_aid_printed(
+        tmp_path: Path) -> None:
+    with BY_NAME["cs-battery-warning-at-15"].applied():
+        outcome = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=20), tmp_path)
+    assert [str(s) for s in outcome.steps] == ["t=0s sync_outcomes(order=['battery-15'])"]
+    assert outcome.failure is not None
+    blob = outcome.failure["reproduce"]
+    assert re.fullmatch(r"@reproduce_failure\('[\d.]+', b'[A-Za-z0-9+/=]+'\)", blob)
+    assert outcome.describe().splitlines()[-1] == (
+        f"  Hypothesis: {blob} on a test of the machine replays the example before shrinking")
+
+
+def test_simpler_arguments_are_values_the_rule_takes() -> None:
+    from hypothesis import strategies as st
+
+    from conformance.play import _simpler
+
+    assert _simpler(True, st.booleans()) == [False] and _simpler(False, st.booleans()) == []
+    assert _simpler(12.0, st.sampled_from([5.0, 10.0, 12.0, 60.0])) == [5.0, 10.0]
+    assert _simpler(["a", "b", "c"], st.permutations(["a", "b", "c"])) == [
+        ["a"], ["b", "c"], ["b", "c"], ["a", "c"], ["a", "b"]]
+    assert _simpler(167, st.integers()) == []
+
+
 def test_a_failure_names_the_conditions_that_decided_its_expectation(tmp_path: Path) -> None:
     with BY_NAME["cs-battery-low-at-10"].applied():
         outcome = run_campaign(CAMPAIGNS["cloudSync"], Options(examples=5), tmp_path)
