@@ -35,7 +35,7 @@ def add_parsers(sub: Any) -> None:
                       "(default ROOT/uploads)")
 
     rpc = serve_sub.add_parser("rpc", help="the cloudSync and request references over "
-                               "syncrig-rpc/1 (JSON-RPC; see conformance/rpc.py)")
+                               "syncrig-rpc/1 (JSON-RPC; the protocol: docs/rpc.md)")
     rpc.add_argument("--port", type=int, default=7300, help="port (0 picks a free one)")
     rpc.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                      "127.0.0.1; any other needs a token)")
