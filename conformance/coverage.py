@@ -52,10 +52,11 @@ class Coverage:
 
 
 def documented(spec: ApiSpec) -> set[Item]:
-    """Every documented (method, code) pair and enum value of an API."""
+    """Every documented (method, code) pair, enum value and state transition of an API."""
     items: set[Item] = {("error", m.owner, m.name, str(code))
                         for m in spec.methods for code in m.errors}
     items |= {("enum", e.enum, e.name, "") for e in spec.enum_members()}
+    items |= {t.item for t in spec.transitions}
     return items
 
 

@@ -32,13 +32,7 @@ SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING:
             spec.SESSION_FAILED: "SESSION_FAILED"}
 ERRORS = {getattr(spec, n): n for n in dir(spec) if n.startswith("ERROR_")}
 PAUSES = {getattr(spec, n): n for n in dir(spec) if n.startswith("PAUSED_")}
-ALLOWED = {  # research §3.3 "reachable transitions"
-    ("SESSION_PENDING", "SESSION_RUNNING"), ("SESSION_PENDING", "SESSION_FAILED"),
-    ("SESSION_PENDING", "SESSION_PAUSED"), ("SESSION_RUNNING", "SESSION_SUCCESSFUL"),
-    ("SESSION_RUNNING", "SESSION_FAILED"), ("SESSION_RUNNING", "SESSION_PAUSED"),
-    ("SESSION_RUNNING", "SESSION_PENDING"), ("SESSION_PAUSED", "SESSION_PENDING"),
-    ("SESSION_PENDING", "SESSION_SUCCESSFUL"),
-}
+ALLOWED = {(t.source, t.target) for t in spec.TRANSITIONS}  # research §3.3
 
 ENDED = {spec.SESSION_SUCCESSFUL: "complete", spec.SESSION_FAILED: "fail",
          spec.SESSION_PAUSED: "pause"}

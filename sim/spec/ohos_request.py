@@ -9,7 +9,7 @@ The API page lists the names without values; the values come from the platform's
 
 from __future__ import annotations
 
-from sim.spec.model import MethodSpec
+from sim.spec.model import MethodSpec, Transition, transitions
 
 NETWORK_MOBILE = 0x00000001
 NETWORK_WIFI = 0x00010000
@@ -138,12 +138,32 @@ API9_METHODS: tuple[MethodSpec, ...] = tuple(
 codes each throws."""
 
 
+_RUN = "research §3.3 reachable transitions"
+TRANSITIONS: tuple[Transition, ...] = transitions("DownloadTask", tuple(
+    (f"SESSION_{source}", f"SESSION_{target}", section) for source, target, section in (
+        ("PENDING", "RUNNING", f"{_RUN}: a queued task (shown PENDING, §3.2) taken by a "
+         "worker"),
+        ("RUNNING", "SUCCESSFUL", f"{_RUN}: 200/206 done"),
+        ("RUNNING", "FAILED", f"{_RUN}: an HTTP/curl error; §3.8 an unsupported network"),
+        ("RUNNING", "PAUSED", f"{_RUN}: pause(), or WAITING_TO_RETRY after three attempts"),
+        ("RUNNING", "PENDING", f"{_RUN}: a connect/DNS/timeout error, retried"),
+        ("PENDING", "PAUSED", f"{_RUN}: pause() of a queued or retrying task; §3.7"),
+        ("PENDING", "FAILED", "research §3.3 Run(): no network before RUNNING, ERROR_OFFLINE"),
+        ("PENDING", "SUCCESSFUL", "research §3.3 Run(): a retry that succeeds ends from "
+         "PENDING; §3.5 a file already whole succeeds with no request"),
+        ("PAUSED", "PENDING", f"{_RUN}: resume() queues the task again; §3.7"),
+    )))
+"""The moves of a download's status the research derives: the only ones a task may make."""
+
+
 def documented_items() -> set[tuple[str, str, str, str]]:
     """The page's constants as coverage items: ("enum", group, name, "") — group is the
-    prefix (NETWORK, ERROR, PAUSED, SESSION) — and each API 9 method's codes: ("error",
-    owner, method, code)."""
+    prefix (NETWORK, ERROR, PAUSED, SESSION) —, each API 9 method's codes: ("error",
+    owner, method, code), and the status transitions: ("transition", "DownloadTask", source,
+    target)."""
     return {("enum", name.split("_", 1)[0], name, "") for name in DOCUMENTED_CONSTANTS} | {
-        ("error", m.owner, m.name, str(code)) for m in API9_METHODS for code in m.errors}
+        ("error", m.owner, m.name, str(code)) for m in API9_METHODS for code in m.errors} | {
+        t.item for t in TRANSITIONS}
 
 
 _UNREACHABLE_3_6 = "research §3.6: "
@@ -164,6 +184,15 @@ UNREACHABLE: dict[tuple[str, str, str, str], str] = {
 }
 """Documented constants the reference cannot produce, and why."""
 
+
+UNREACHABLE[("transition", "DownloadTask", "SESSION_PENDING", "SESSION_SUCCESSFUL")] = (
+    "research §3.3: the reference marks a retried download RUNNING again before its next "
+    "attempt, and a whole file's empty request runs as RUNNING: a download succeeds only from "
+    "RUNNING")
+_QUEUED_PAUSE = ("research §3.3: only pause() of a task still queued; the reference starts a "
+                 "task in the instant after its creation returns (§3.2), and its pauses come "
+                 "while it runs, so a pause leaves RUNNING")
+UNREACHABLE[("transition", "DownloadTask", "SESSION_PENDING", "SESSION_PAUSED")] = _QUEUED_PAUSE
 
 _GRANTED = ("research §2.2: a task exists only for an app that holds INTERNET, and the "
             "simulated device never revokes a granted permission")
@@ -191,6 +220,7 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         ("enum", "ERROR", "ERROR_UNHANDLED_HTTP_CODE", ""): _HEAD_HTTP,
         ("enum", "PAUSED", "PAUSED_WAITING_TO_RETRY", ""): "research §3.6: the current "
         "platform reports PAUSED_WAITING_FOR_NETWORK where 3.2 and 4.0 used it",
+        ("transition", "DownloadTask", "SESSION_PENDING", "SESSION_FAILED"): _HEAD_WAITS,
     },
     "ohos-3.2": {
         **{k: v for k, v in UNREACHABLE.items() if k[2] != "ERROR_HTTP_DATA_ERROR"},
