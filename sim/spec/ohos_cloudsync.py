@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from sim.spec.model import ApiSpec, DocError, MethodSpec
+from sim.spec.model import ApiSpec, DocError, MethodSpec, Transition, transitions
 
 DOCUMENT = "ohos-file-cloudsync.md"
 CLOUDFILE_SYNC = "ohos.permission.CLOUDFILE_SYNC"
@@ -207,8 +207,59 @@ METHODS: tuple[MethodSpec, ...] = (
        permission=None),
 )
 
+_NEXT_RUN = ("research §3.5, §3.6 start + start: a start() during a run makes the next run "
+             "begin with no terminal event")
+_FILE = "research §3.3 (stages as §3.2, no upfront DOWNLOADING)"
+_GALLERY = "research §3.2"
+_STOP = "§3.2 step 7: STOPPED at END when stop was requested"
+SYNC_TRANSITIONS: tuple[Transition, ...] = transitions("FileSync", (
+    ("start", "DOWNLOADING", f"{_FILE}: after the first fetched batch"),
+    ("start", "UPLOADING", f"{_FILE}: nothing fetched, a created batch"),
+    ("start", "COMPLETED", f"{_FILE}: a sync with nothing to transfer"),
+    ("start", "DOWNLOAD_FAILED", f"{_FILE}; §3.2 step 3 at COMPLETEPULL, §3.5 the no-network "
+     "bit of a refused start()"),
+    ("start", "UPLOAD_FAILED", f"{_FILE}; §3.2 step 6 at COMPLETEPUSH, no batch created"),
+    ("start", "STOPPED", f"{_FILE}; {_STOP}"),
+    ("DOWNLOADING", "UPLOADING", f"{_FILE}: a created batch after the pull"),
+    ("DOWNLOADING", "COMPLETED", f"{_FILE}: a pull and nothing to upload"),
+    ("DOWNLOADING", "DOWNLOAD_FAILED", f"{_FILE}; §3.2 step 3"),
+    ("DOWNLOADING", "UPLOAD_FAILED", f"{_FILE}; §3.2 step 6, no batch created"),
+    ("DOWNLOADING", "STOPPED", f"{_FILE}; {_STOP}"),
+    ("UPLOADING", "COMPLETED", f"{_FILE}; §3.2 step 7"),
+    ("UPLOADING", "UPLOAD_FAILED", f"{_FILE}; §3.2 step 6"),
+    ("UPLOADING", "STOPPED", f"{_FILE}; {_STOP}; §3.6 stop during upload"),
+    ("UPLOADING", "DOWNLOADING", _NEXT_RUN),
+)) + transitions("GallerySync", (
+    ("start", "DOWNLOADING", f"{_GALLERY} step 1: DOWNLOADALBUM at once"),
+    ("DOWNLOADING", "UPLOADING", f"{_GALLERY} step 4"),
+    ("DOWNLOADING", "DOWNLOAD_FAILED", f"{_GALLERY} step 3"),
+    ("DOWNLOADING", "COMPLETED", f"{_GALLERY} step 4: the cloud lock not taken, Abort"),
+    ("DOWNLOADING", "STOPPED", f"{_GALLERY} {_STOP}"),
+    ("UPLOADING", "COMPLETED", f"{_GALLERY} step 7; §3.6 happy sync"),
+    ("UPLOADING", "UPLOAD_FAILED", f"{_GALLERY} step 6; §3.6 cellular, battery 12 %"),
+    ("UPLOADING", "STOPPED", f"{_GALLERY} {_STOP}; §3.6"),
+    ("UPLOADING", "DOWNLOADING", _NEXT_RUN),
+))
+"""A sync's SyncState as its progress events report it, run by run: a run starts from
+``"start"`` and ends at its terminal state (COMPLETED, *_FAILED, STOPPED); a repeated state
+(one event per batch) is no move."""
+
+_DL = "research §3.7"
+DOWNLOAD_TRANSITIONS: tuple[Transition, ...] = transitions("DownloadProgress", (
+    ("start", "RUNNING", f"{_DL}: RUNNING while bytes arrive"),
+    ("start", "COMPLETED", f"{_DL}: the final event; RUNNING events come only while "
+     "bytes arrive, so a download may send none"),
+    ("start", "FAILED", f"{_DL}: FAILED with a DownloadErrorType before any byte"),
+    ("start", "STOPPED", f"{_DL}: a stop before any byte"),
+    ("RUNNING", "COMPLETED", f"{_DL}: the final event"),
+    ("RUNNING", "FAILED", f"{_DL}: the final event, or clean/disable (StopAllDownloads)"),
+    ("RUNNING", "STOPPED", f"{_DL}: a stop emits STOPPED"),
+))
+"""A Download's or CloudFileCache's State per file, download by download."""
+
 SPEC = ApiSpec("@ohos.file.cloudSync", DOCUMENT, ERRORS, METHODS,
-               (SyncState, ErrorType, State, DownloadErrorType, FileSyncState, NotifyType))
+               (SyncState, ErrorType, State, DownloadErrorType, FileSyncState, NotifyType),
+               SYNC_TRANSITIONS + DOWNLOAD_TRANSITIONS)
 
 
 _NO_FILESYNC = ("an ordinary app cannot hold a FileSync: its constructor throws 202 first "
@@ -228,6 +279,14 @@ UNREACHABLE: dict[tuple[str, str, str, str], str] = {
     ("enum", "DownloadErrorType", "LOCAL_STORAGE_FULL", ""): "the reference reserves a "
     "download's bytes as it starts, right after start()'s 13900025 check: space cannot run "
     "out later",
+    ("transition", "DownloadProgress", "start", "COMPLETED"): "the reference reports RUNNING "
+    "(0 of the size) as a download begins, before any byte moves: a download completes only "
+    "from RUNNING",
+    ("transition", "DownloadProgress", "start", "STOPPED"): "the reference reports RUNNING "
+    "in the instant start() settles, before a stop() can be called: a download stops only "
+    "from RUNNING",
+    ("transition", "GallerySync", "DOWNLOADING", "COMPLETED"): "research §3.2 step 4: only "
+    "when the cloud lock is refused (Abort); the simulated cloud has no lock to refuse",
 }
 """Documented items the reference target cannot reach, and why."""
 

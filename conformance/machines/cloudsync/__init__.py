@@ -25,6 +25,7 @@ from conformance.machines.cloudsync.fetch import FetchRules
 from conformance.machines.cloudsync.outcomes import (
     DOWNLOAD_OUTCOMES,
     GALLERY,
+    SEQUENCES,
     START_CONDITIONS,
     SYNC_CONDITIONS,
     Condition,
@@ -72,4 +73,6 @@ class CloudSyncMachine(CallRules, SyncRules, FetchRules, ChangeRules, ConditionR
             *combos("file_sync_start"), *combos("gallery_start"),
             *combos("stop", gallery=[False, True]), *combos("last_sync_time"),
             *combos("time_passes", seconds=[60.0]),
+            # last: its syncs upload every pending file, which the steps above look at
+            *combos("sync_sequence", case=sorted(SEQUENCES), gallery=[False, True]),
         ]

@@ -113,6 +113,8 @@ class FetchRules(CloudSyncModel):
         download = module.Download()
         download.on("progress", self.downloads.append)
         mark = len(self.downloads)
+        if case == "offline":  # it fails before it runs: no RUNNING (research §3.7)
+            self.set_radios(False)
         self.expect("Download.start", 0, lambda: download.start(uri))
         if case == "stopped":
             self.device.run(until=self.device.env.now + 0.05)
@@ -138,6 +140,7 @@ class FetchRules(CloudSyncModel):
         """DownloadProgress: an error exactly on FAILED, COMPLETED after every byte, nothing
         after a final state of the same file's download."""
         ended: set[str] = set()
+        last: dict[str, str] = {}
         for dp in self.downloads:
             state, error = spec.State(dp.state), spec.DownloadErrorType(dp.error)
             if (state == spec.State.FAILED) != (error != spec.DownloadErrorType.NO_ERROR):
@@ -151,5 +154,10 @@ class FetchRules(CloudSyncModel):
                 ended.discard(dp.uri)  # a new download of the same file
             self.coverage.value("State", state.name)
             self.coverage.value("DownloadErrorType", error.name)
+            previous = last.get(dp.uri, "start")
+            if state.name != previous:
+                self.documented_transition("DownloadProgress", previous, state.name)
+            last[dp.uri] = state.name
             if state != spec.State.RUNNING:
                 ended.add(dp.uri)
+                last[dp.uri] = "start"

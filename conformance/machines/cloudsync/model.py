@@ -33,6 +33,7 @@ class CloudSyncModel(DeviceEvents):
         self.progress: list[Any] = []
         self._listener_sync = self.target.modules["system"].FileSync()
         self._listener_sync.on("progress", self.progress.append)
+        self.progress.clear()  # the last state a release may push (research §2.8): no move
         self.coverage.error("FileSync.on", 0)
         self.files = 0
         self.local_files = 0
@@ -47,6 +48,14 @@ class CloudSyncModel(DeviceEvents):
         self.target.close()
 
     # -- checking ----------------------------------------------------------------------------
+
+    def documented_transition(self, owner: str, source: str, target: str) -> None:
+        """Record a move of ``owner``'s state, which must be one the documents give."""
+        if not spec.SPEC.allows(owner, source, target):
+            raise ConformanceFailure(f"{owner} state", "research §3.2–3.7",
+                                     sorted((t.source, t.target) for t in spec.SPEC.transitions
+                                            if t.owner == owner), (source, target))
+        self.coverage.transition(owner, source, target)
 
     def expect(self, method: str, expected: int, call: Any, why: str | None = None,
                conditions: str | None = None) -> Any:

@@ -74,7 +74,18 @@ DOWNLOAD_OUTCOMES = {
     "stopped": (spec.State.STOPPED, spec.DownloadErrorType.NO_ERROR),
     "vanished": (spec.State.FAILED, spec.DownloadErrorType.CONTENT_NOT_FOUND),
     "radio-lost": (spec.State.FAILED, spec.DownloadErrorType.NETWORK_UNAVAILABLE),
+    "offline": (spec.State.FAILED, spec.DownloadErrorType.NETWORK_UNAVAILABLE),
 }
+SEQUENCES = {
+    "pull-only": spec.SyncState.COMPLETED,
+    "stop-in-pull": spec.SyncState.STOPPED,
+    "radio-lost-in-pull": spec.SyncState.DOWNLOAD_FAILED,
+    "cloud-full-after-pull": spec.SyncState.UPLOAD_FAILED,
+    "stop-in-upload": spec.SyncState.STOPPED,
+    "start-again-in-upload": spec.SyncState.COMPLETED,
+}
+"""Where a sync is interrupted (or not) between its stages, and the state its run ends in:
+together they walk the transitions of research §3.2–3.6."""
 FS_FAULTS = {errno.EPERM: spec.OPERATION_NOT_PERMITTED, errno.EINTR: spec.INTERRUPTED,
              errno.EAGAIN: spec.TRY_AGAIN, errno.EACCES: spec.PERMISSION_DENIED_FS,
              errno.ENOSYS: spec.NOT_IMPLEMENTED, errno.EIO: spec.UNKNOWN_ERROR}

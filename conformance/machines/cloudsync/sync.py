@@ -15,6 +15,7 @@ from conformance.machines.base import ConformanceFailure
 from conformance.machines.cloudsync.model import CloudSyncModel
 from conformance.machines.cloudsync.outcomes import (
     GALLERY,
+    SEQUENCES,
     SYNC_BATTERY,
     SYNC_CONDITIONS,
     SYNC_SECTION,
@@ -71,17 +72,15 @@ class SyncRules(CloudSyncModel):
         for condition in order:
             self.sync_outcome(condition)
 
-    def sync_outcome(self, condition: str) -> None:
-        """A sync with a file to upload (and, when clean, one to download), under a condition the
-        documents give an outcome for; its last progress event, the files' states and the
-        cloud's copy must be what the documents say."""
+    def synced_up(self, gallery: bool) -> tuple[Any, list[Any]]:
+        """The sync (and the progress it reports to) with no condition holding and nothing
+        left to pull or push, so that its next run is only what a rule then sets up."""
         module = self.target.modules["system"]
-        gallery = condition == "gallery-on-cellular"
-        bundle = GALLERY if gallery else BUNDLE
         sync = module.GallerySync() if gallery else module.FileSync()
         progress = self.gallery_progress if gallery else self.progress
         if gallery and not self._gallery_listening:
             sync.on("progress", self.gallery_progress.append)
+            self.gallery_progress.clear()  # the last state a release may push (research §2.8)
             self._gallery_listening = True
         self.clear_conditions()
         self.target.drive.switches[GALLERY] = True
@@ -89,7 +88,17 @@ class SyncRules(CloudSyncModel):
         sync.stop()
         self.settle(progress)
         sync.start()
-        self.settle(progress)  # the cloud's changes are pulled now: the next run uploads
+        self.settle(progress)
+        return sync, progress
+
+    def sync_outcome(self, condition: str) -> None:
+        """A sync with a file to upload (and, when clean, one to download), under a condition the
+        documents give an outcome for; its last progress event, the files' states and the
+        cloud's copy must be what the documents say."""
+        module = self.target.modules["system"]
+        gallery = condition == "gallery-on-cellular"
+        bundle = GALLERY if gallery else BUNDLE
+        sync, progress = self.synced_up(gallery)  # the next run uploads
         self.outs += 1
         rel, pulled = f"out/{self.outs}.txt", f"in/{self.outs}.txt"
         size = 20_000_000 if condition == "radio-lost-mid-upload" else 100
@@ -151,8 +160,6 @@ class SyncRules(CloudSyncModel):
             raise ConformanceFailure(f"sync outcome ({condition})", SYNC_SECTION,
                                      expected, final[-1] if final else "no final state",
                                      started_at)
-        self.coverage.transition("GallerySync" if gallery else "FileSync", "start",
-                                 expected[0].name)
         self.coverage.value("SyncState", expected[0].name)
         self.coverage.value("ErrorType", expected[1].name)
         if not gallery:
@@ -185,16 +192,75 @@ class SyncRules(CloudSyncModel):
             raise ConformanceFailure("a sync never changes the local file it uploads",
                                      SYNC_SECTION, len(data), len(module.files.read(rel)))
 
+    @precondition(lambda self: self.target.has_controls)
+    @rule(case=st.sampled_from(sorted(SEQUENCES)), gallery=st.booleans())
+    def sync_sequence(self, case: str, gallery: bool) -> None:
+        """A sync stopped, cut off, refused or started again between its stages (research
+        §3.2–3.6): the run must end in the documented state, and its states move only along
+        the documented transitions (:meth:`progress_is_well_formed`)."""
+        module = self.target.modules["system"]
+        bundle = GALLERY if gallery else BUNDLE
+        sync, progress = self.synced_up(gallery)  # the run below is the case's
+        self.outs += 1
+        small, big = b"s" * 1000, random.Random(self.outs).randbytes(20_000_000)
+        names = [f"seq/{self.outs}-{i}.bin" for i in range(engine.BATCH + 1)]
+        in_pull = case.endswith("pull")
+        for name, data in zip(names, [small] * engine.BATCH + [big], strict=True):
+            if in_pull:  # a second batch to pull, its first reported as DOWNLOADING
+                self.target.cloud.seed(self.target.drive, bundle, name, data)
+            elif gallery:
+                self.target.write_app_file(GALLERY, name, data)
+            else:
+                module.files.write(name, data)
+        if case == "cloud-full-after-pull":
+            self.target.drive.quota = self.target.drive.used
+            if gallery:
+                self.target.write_app_file(GALLERY, "seq/full.txt", small)
+            else:
+                module.files.write("seq/full.txt", small)
+        mark = len(progress)
+        sync.start()
+        if case != "pull-only" and case != "cloud-full-after-pull":
+            stage = spec.SyncState.DOWNLOADING if in_pull else spec.SyncState.UPLOADING
+            end = self.device.env.now + 300.0
+            while self.device.env.now < end and not any(
+                    p.state == stage for p in progress[mark:]):
+                self.device.run(until=self.device.env.now + 0.2)
+            if case.startswith("stop"):
+                sync.stop()
+            elif case == "radio-lost-in-pull":
+                self.set_radios(False)
+            else:  # the next run pulls a file the cloud got meanwhile (§3.5 start + start)
+                self.target.cloud.seed(self.target.drive, bundle, f"seq/{self.outs}-next.txt",
+                                       small)
+                sync.start()
+        end = self.device.env.now + 1200.0
+        while self.device.env.now < end and not any(p.state in TERMINAL
+                                                     for p in progress[mark:]):
+            self.device.run(until=self.device.env.now + 5.0)
+        final = next((spec.SyncState(p.state) for p in progress[mark:] if p.state in TERMINAL),
+                     None)
+        if final != SEQUENCES[case]:
+            raise ConformanceFailure(f"sync sequence ({case})", SYNC_SECTION,
+                                     SEQUENCES[case].name, final and final.name)
+        self.clear_conditions()
+        self.target.drive.quota = max(self.target.drive.quota, 10**9)
+
     @invariant()
     def progress_is_well_formed(self) -> None:
+        """SyncProgress: an error exactly on *_FAILED, and each run's states moving only along
+        the documented transitions (research §3.2–3.6)."""
         failed = {spec.SyncState.UPLOAD_FAILED, spec.SyncState.DOWNLOAD_FAILED}
-        previous = "start"
-        for pg in self.progress:
-            state, error = spec.SyncState(pg.state), spec.ErrorType(pg.error)
-            if (error != spec.ErrorType.NO_ERROR) != (state in failed):
-                raise ConformanceFailure("SyncProgress", "## ErrorType",
-                                         "an error exactly on *_FAILED", (state, error))
-            self.coverage.value("SyncState", state.name)
-            self.coverage.value("ErrorType", error.name)
-            self.coverage.transition("FileSync", previous, state.name)
-            previous = state.name
+        for owner, progress in (("FileSync", self.progress),
+                                ("GallerySync", self.gallery_progress)):
+            previous = "start"
+            for pg in progress:
+                state, error = spec.SyncState(pg.state), spec.ErrorType(pg.error)
+                if (error != spec.ErrorType.NO_ERROR) != (state in failed):
+                    raise ConformanceFailure("SyncProgress", "## ErrorType",
+                                             "an error exactly on *_FAILED", (state, error))
+                self.coverage.value("SyncState", state.name)
+                self.coverage.value("ErrorType", error.name)
+                if state.name != previous:
+                    self.documented_transition(owner, previous, state.name)
+                previous = "start" if state in TERMINAL else state.name
