@@ -44,7 +44,7 @@ def _device_matrix(cov: Coverage) -> dict[str, Any]:
                     items_matrix("@ohos.request", ohos_request.DOCUMENT,
                                  ohos_request.documented_items(), cov,
                                  ohos_request.UNREACHABLE),
-                    matrix(synology.SPEC, cov, DeviceMachine.unreachable))
+                    matrix(synology.SPEC, cov, synology.UNREACHABLE | DeviceMachine.unreachable))
 
 
 PROFILE_CAMPAIGNS = {"documented": ("cloudSync", "request", "SYNO.CloudSync", "device",
@@ -67,7 +67,8 @@ CAMPAIGNS: dict[str, Campaign] = {c.name: c for c in (
                                       | ohos_request.UNREACHABLE_BY_PROFILE[
                                           RequestMachine.request_fidelity.name])),
     Campaign("SYNO.CloudSync", SynologyMachine, nas_world,
-             lambda cov: matrix(synology.SPEC, cov, SynologyMachine.unreachable),
+             lambda cov: matrix(synology.SPEC, cov,
+                                synology.UNREACHABLE | SynologyMachine.unreachable),
              examples_factor=0.5),
     Campaign("device", DeviceMachine, device_world, _device_matrix, examples_factor=0.5),
     # reference-only: the path attacks need the target's real folders, and two phones one

@@ -39,7 +39,9 @@ class SynologyMachine(RecordedMachine):
         self.workers = config["worker_count"]
         self.log_count = config["log_count"]
         self.sync_mode = config["sync_mode"]
-        self.paused_all = self.ok("list_conn")["is_pause"]
+        connections = self.ok("list_conn")
+        self.paused_all = connections["is_pause"]
+        self.tray_status: str = connections["tray_status"]
         self.directions: dict[int, str] = {}
         self.filters: dict[int, tuple[list[str], int]] = {}
         self.connections = {c["id"] for c in self.ok("list_conn")["conn"]}
@@ -416,6 +418,7 @@ class SynologyMachine(RecordedMachine):
             raise ConformanceFailure("list_conn after pause/resume of all connections",
                                      f"{spec.DOCUMENT} connection_pause", self.paused_all,
                                      connections["is_pause"])
+        self.tray_moves(connections["tray_status"])
         if (config["worker_count"], config["log_count"]) != (self.workers, self.log_count):
             raise ConformanceFailure("get_config after set_global_config",
                                      f"{spec.DOCUMENT} set_pkg_config",
@@ -436,3 +439,15 @@ class SynologyMachine(RecordedMachine):
                 raise ConformanceFailure("list_sess after set_session_setting",
                                          f"{spec.DOCUMENT} set_task_settings", direction,
                                          observed)
+
+    def tray_moves(self, status: str) -> None:
+        """The NAS's tray_status since the last read: a change must be a documented
+        transition (research §3, §3.1)."""
+        previous, self.tray_status = self.tray_status, status
+        if status == previous:
+            return
+        if not spec.SPEC.allows("list_conn.tray_status", previous, status):
+            raise ConformanceFailure("list_conn tray_status", f"{spec.DOCUMENT} list_conn",
+                                     sorted((t.source, t.target) for t in spec.TRANSITIONS),
+                                     (previous, status))
+        self.coverage.transition("list_conn.tray_status", previous, status)

@@ -4,7 +4,7 @@ error codes of DSM's Web API that the client lists (research §5)."""
 
 from __future__ import annotations
 
-from sim.spec.model import ApiSpec, DocError, MethodSpec
+from sim.spec.model import ApiSpec, DocError, MethodSpec, Transition, transitions
 
 DOCUMENT = "synology-cloudsync.txt"
 
@@ -75,4 +75,25 @@ METHODS: tuple[MethodSpec, ...] = tuple(
 """Keyed by the wire method; the page lists no codes per method, so the documented item of
 each is its success (code 0)."""
 
-SPEC = ApiSpec("SYNO.CloudSync", DOCUMENT, ERRORS, METHODS)
+_TRAY = "research synology-cloudsync.md §3.1 list_conn tray_status \"syncing\"|\"uptodate\"|"
+_TRAY += "\"suspended\""
+TRANSITIONS: tuple[Transition, ...] = transitions("list_conn.tray_status", tuple(
+    (source, target, f"{_TRAY}; {why}") for source, target, why in (
+        ("uptodate", "suspended", "§3 connection_pause() pauses every connection"),
+        ("syncing", "suspended", "§3 connection_pause() pauses every connection"),
+        ("suspended", "uptodate", "§3 connection_resume() with nothing left to sync"),
+        ("suspended", "syncing", "§3 connection_resume() with files left to sync"),
+        ("uptodate", "syncing", "a connection's status \"syncing\" (§3.1 list_conn conn[])"),
+        ("syncing", "uptodate", "a connection's status back to \"uptodate\" (§3.1)"),
+    )))
+"""The NAS's overall status as list_conn reports it, from one read to the next: the status the
+machine observes change (pause and resume of all connections, the engine's passes)."""
+
+SPEC = ApiSpec("SYNO.CloudSync", DOCUMENT, ERRORS, METHODS, transitions=TRANSITIONS)
+
+_BETWEEN_PASSES = ("the emulator syncs only while the machine advances its test clock "
+                   "(60 s or 1 h at a time), and a pass of the seeded shares ends within one "
+                   "advance: every read comes between passes and finds no task syncing")
+UNREACHABLE: dict[tuple[str, str, str, str], str] = {
+    t.item: _BETWEEN_PASSES for t in TRANSITIONS if "syncing" in (t.source, t.target)}
+"""Documented items the emulated NAS does not show its client, and why."""
