@@ -230,6 +230,11 @@ CATALOGUE: tuple[Mutant, ...] = (
        "BATTERY_LEVEL_WARNING below 15 % (not at 15 %)"),
     _m("cs-no-stopped-event", _CS, f"{_ENG}:SyncEngine._runs",
        "self._emit(SyncState.STOPPED)", "pass", "stop() ends a running sync with STOPPED"),
+    _m("cs-uploading-before-pull-failed", _CS, f"{_ENG}:SyncEngine._run",
+       "self._emit(SyncState.DOWNLOAD_FAILED, self._top())",
+       "self._emit(SyncState.UPLOADING)\n"
+       "            self._emit(SyncState.DOWNLOAD_FAILED, self._top())",
+       "a sync's states move only along the documented transitions"),
 
     # -- @ohos.file.cloudSync: path safety and data integrity ----------------------------------
     _m("cs-snapshot-follows-links", _CSP, f"{_FLD}:CloudFolder.snapshot",
