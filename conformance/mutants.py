@@ -311,7 +311,8 @@ CATALOGUE: tuple[Mutant, ...] = (
        "ok_status = result.http_status == 200 or", "ok_status = result.http_status < 600 or",
        "a 2xx that is not 200 (204, no body) fails with ERROR_UNHANDLED_HTTP_CODE"),
     _m("rq-fails-instead-of-waiting", _RQ, f"{_DL}:DownloadService._run",
-       "task._set(C.SESSION_PAUSED, C.ERROR_UNKNOWN, C.PAUSED_WAITING_TO_RETRY)",
+       "task._set(C.SESSION_PAUSED, C.ERROR_UNKNOWN,\n"
+       "                              self.module.fidelity.retry_pause_reason)",
        "task._set(C.SESSION_FAILED, C.ERROR_UNKNOWN, C.PAUSED_UNKNOWN)",
        "after the last retry a task waits (PAUSED, PAUSED_WAITING_TO_RETRY)"),
     _m("rq-complete-twice", _RQ, f"{_DL}:DownloadTask._set",

@@ -42,7 +42,8 @@ def test_the_reference_keeps_its_download_promises(http_server: FixtureHTTPServe
 
 @pytest.mark.parametrize(("mutant", "rule", "observed"), [
     ("rq-pause-keeps-downloading", "pause() stops a download", "'SESSION_PAUSED', 3, ['pause']"),
-    ("rq-user-pause-reason-unknown", "pause() stops a download", "'SESSION_PAUSED', 4,"),
+    ("rq-user-pause-reason-unknown", "suspend, restore, getTaskInfo and delete",
+     "('SESSION_PAUSED', 'PAUSED_UNKNOWN')"),
     ("rq-chunked-total-zero", "complete after progress reports every byte", "(300000, 0)"),
     ("rq-fail-unannounced", "an ended task tells its listeners", "'none'"),
 ])

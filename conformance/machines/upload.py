@@ -85,6 +85,13 @@ class UploadRules(DeviceEvents):
         self.uploads: list[UploadRecord] = []
         self.files_made = 0
 
+    def settle_downloads(self) -> None:
+        """Let the downloads in flight end first, where the machine has them: each was
+        predicted for the network it began on, which a rule here is about to change."""
+        settle = getattr(self, "settle_tasks", None)
+        if settle is not None:
+            settle()
+
     @classmethod
     def upload_tour(cls) -> list[Step]:
         """The upload rules' tour steps (the request machine's tour adds them)."""
@@ -297,6 +304,7 @@ class UploadRules(DeviceEvents):
         """The radio goes while a file's body is on the link: the transfer stops there, that
         file and the next report code 4 "libcurl return error" and the task fails; the server
         never holds a whole file (research §4.3, §4.5)."""
+        self.settle_downloads()
         self.upload_online()
         url, path = self.upload_url("200")
         names, blobs = [], []

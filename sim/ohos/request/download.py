@@ -423,9 +423,9 @@ class DownloadTask:
     def pause(self, *args: Any) -> Promise | None:
         """``pause([callback])``: pause a running or queued task (``pause`` fires at once).
         Resolves nothing as documented (``true`` on 3.2)."""
+        callback = callback_only(self._fidelity, args, api9=False)
         self._pause()
-        value = True if self._fidelity.pause_resolves_true else None
-        return self._answer(value, callback_only(self._fidelity, args, api9=False))
+        return self._answer(True if self._fidelity.pause_resolves_true else None, callback)
 
     def suspend(self, *args: Any) -> Promise | None:
         """``suspend([callback])`` (API 9): :meth:`pause`, resolving ``true`` (§2.2)."""
