@@ -147,8 +147,8 @@ def mutant_task(name: str, options: Options) -> Shipped:
     with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="syncrig-task-") as tmp, \
             mutant.applied():
         replays = Path(tmp) / "replays" / name
-        outcome = run_campaign(CAMPAIGNS[mutant.campaign], options, Path(tmp) / "work",
-                               replays)
+        outcome = run_campaign(CAMPAIGNS[mutant.campaign], mutant.planted_in(options),
+                               Path(tmp) / "work", replays)
         return _ship(outcome, replays)
 
 

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,11 @@ class Mutant:
     old: str
     new: str
     breaks: str
+
+    def planted_in(self, options: Options) -> Options:
+        """``options`` with this mutant among the planted ones: a replay file of its run
+        plants it again."""
+        return replace(options, mutants=(*options.mutants, self.name))
 
     def _target(self) -> tuple[Any, str, Any]:
         module = importlib.import_module(self.module)
@@ -510,7 +515,8 @@ def run_mutants(mutants: list[Mutant], options: Options, replays: Path | None = 
     try:
         for mutant in mutants:
             with mutant.applied():
-                outcome = run_campaign(CAMPAIGNS[mutant.campaign], options, work / mutant.name,
+                outcome = run_campaign(CAMPAIGNS[mutant.campaign], mutant.planted_in(options),
+                                       work / mutant.name,
                                        replays / mutant.name if replays else None)
             verdicts.append(Verdict(mutant, outcome))
             progress(verdicts[-1])

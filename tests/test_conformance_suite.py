@@ -199,6 +199,11 @@ def test_mutants_are_killed_and_reported(tmp_path: Path) -> None:
     result = summary(verdicts)
     assert result["score"] == 1.0 and result["survivors"] == []
     assert result["median_steps"] is not None and result["median_steps"] <= 6
+    # each replay file plants its mutant again (no --mutant to add by hand)
+    for verdict in verdicts:
+        saved = json.loads(verdict.outcome.replay.read_text()) if verdict.outcome.replay \
+            else {}
+        assert saved["options"]["mutants"] == [verdict.mutant.name]
 
 
 def test_mutants_command(tmp_path: Path) -> None:
