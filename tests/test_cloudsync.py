@@ -1041,3 +1041,38 @@ def test_wrong_types_are_401_with_the_message(tmp_path: Path) -> None:
                  lambda: module.registerChange(uri, 1, print),
                  lambda: module.unregisterChange(None)):
         assert settled(rig, call) == (401, message)
+
+
+@pytest.mark.parametrize("fidelity", [DOCUMENTED, OHOS_4_1, OHOS_HEAD])
+def test_off_twice_after_an_on_succeeds_and_off_with_no_on_is_per_profile(
+        tmp_path: Path, fidelity: CloudSyncFidelity) -> None:
+    """An ``on`` gives the instance a callback id that stays after ``off``: a second ``off``
+    asks the service again and succeeds; with no ``on`` ever, the current client refuses
+    with 401 (4.1: the service's no-op) (research §2.8)."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    sync = rig.module.GallerySync()
+    sync.on("progress", print)
+    sync.off("progress")
+    sync.off("progress")  # no error
+    fresh = rig.module.GallerySync()
+    if fidelity.off_without_on_fails:
+        with pytest.raises(BusinessError) as caught:
+            fresh.off("progress")
+        assert (caught.value.code, caught.value.message) == (401, fidelity.message(401))
+    else:
+        fresh.off("progress")
+
+
+@pytest.mark.parametrize(("fidelity", "code"), [(DOCUMENTED, 13900002), (OHOS_HEAD, 14000002)])
+def test_file_sync_state_of_a_file_not_there(tmp_path: Path, fidelity: CloudSyncFidelity,
+                                            code: int) -> None:
+    """The page: 13900002; the current NAPI checks the URI with realpath first, 14000002
+    (research §2.11) — both forms."""
+    rig = Rig(tmp_path, fidelity=fidelity)
+    uri = rig.module.files.uri("missing.txt")
+    with pytest.raises(BusinessError) as caught:
+        rig.module.getFileSyncState(uri)
+    assert (caught.value.code, caught.value.message) == (code, fidelity.message(code))
+    with pytest.raises(BusinessError) as caught:
+        rig.device.run(rig.module.getFileSyncState([uri]))
+    assert caught.value.code == code

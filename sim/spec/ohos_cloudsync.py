@@ -303,6 +303,9 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         "below 15 % a non-forced sync ends with BATTERY_LEVEL_LOW (research §2.4)",
         ("enum", "ErrorType", "DEVICE_TEMPERATURE_TOO_HIGH", ""): "the release has no thermal "
         "check (research §2.6)",
+        **{("error", "cloudSync", method, str(NO_SUCH_FILE)): "the current NAPI checks "
+           "the URI with realpath first: a file not there is 14000002 (research §2.11)"
+           for method in ("getFileSyncState", "getFileSyncState(string)")},
         **{("error", "cloudSync", method, str(code)): _AS_401
            for method in ("registerChange", "unregisterChange")
            for code in (NOT_SYSTEM_APP, OPERATION_NOT_PERMITTED, NO_SUCH_FILE,
@@ -320,6 +323,9 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         **{("error", "CloudFileCache", "cleanCache", str(code)): "the current service drops "
            "the engine's answer to cleanCache and succeeds (research §2.1)"
            for code in (NO_SUCH_FILE, INVALID_URI)},
+        **{("error", "cloudSync", method, str(NO_SUCH_FILE)): "the current NAPI checks "
+           "the URI with realpath first: a file not there is 14000002 (research §2.11)"
+           for method in ("getFileSyncState", "getFileSyncState(string)")},
         **{("error", "cloudSync", method, str(code)): _AS_401
            for method in ("registerChange", "unregisterChange")
            for code in (NOT_SYSTEM_APP, OPERATION_NOT_PERMITTED, NO_SUCH_FILE,

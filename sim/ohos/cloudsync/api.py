@@ -236,7 +236,8 @@ class CloudSyncModule:
         if fault is not None:
             raise self.error(K.ERRNO_CODES.get(fault, K.UNKNOWN_ERROR))
         if not self.is_file(rel):
-            raise self.error(K.NO_SUCH_FILE)
+            raise self.error(K.INVALID_URI if self.fidelity.missing_file_invalid_uri
+                             else K.NO_SUCH_FILE)
         state = engine.file_state.get(rel)
         if state is None:
             state = (FileSyncState.TO_BE_UPLOADED if rel in engine.changed_locally()
@@ -290,6 +291,8 @@ class _SyncBase:
         self._id = next(_ids)
         self._listeners: dict[int, Callable[[SyncProgress], None]] = {}
         """This instance's registrations (id → callback) in its engine's listeners."""
+        self._registered = False
+        """Whether an ``on`` has given this instance its callback id (research §2.8)."""
 
     @property
     def _engine(self) -> SyncEngine:
@@ -325,6 +328,7 @@ class _SyncBase:
         key = next(_ids)
         self._listeners[key] = callback
         self._engine.listeners[key] = callback
+        self._registered = True
         if module.fidelity.push_state_on_register:
             callback(self._engine.last_progress)
 
@@ -339,7 +343,9 @@ class _SyncBase:
         if error is not None:
             raise error
         module.require_ipc()
-        if not self._listeners and module.fidelity.off_without_on_fails:
+        if not self._registered and module.fidelity.off_without_on_fails:
+            # no callback id yet: the client refuses (§2.8); once an ``on`` has set one it
+            # stays, and a second ``off`` asks the service again and succeeds
             raise module.error(K.INVALID_PARAMETER)
         for key in [k for k, cb in self._listeners.items() if callback is None
                     or cb == callback or module.fidelity.one_listener]:

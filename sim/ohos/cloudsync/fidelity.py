@@ -80,6 +80,9 @@ class CloudSyncFidelity:
     state_string_needs_permission: bool = False
     """Current NAPI: ``getFileSyncState(uri: string)`` checks CLOUDFILE_SYNC (201) before the
     system app, as the array form does; the page lists only 202 for it [§2.2]."""
+    missing_file_invalid_uri: bool = False
+    """Current NAPI: ``getFileSyncState`` of a file that is not there fails the URI check
+    (``realpath``) first: 14000002; the page lists 13900002 for it [§2.11]."""
 
     def message(self, code: int) -> str:
         """``err.message`` of ``code`` under this profile: the page's, or the runtime's."""
@@ -99,6 +102,7 @@ OHOS_HEAD = CloudSyncFidelity(
     callback_forms_ignored=True, change_errors_as_401=True, one_listener=True,
     file_sync_public=True, wrong_type_einval=True, stop_without_service=True,
     cache_start_as_ipc=True, cache_stop_needs_callback=True, app_starts_forced=True,
-    clean_cache_ignores_engine=True, state_string_needs_permission=True)
+    clean_cache_ignores_engine=True, state_string_needs_permission=True,
+    missing_file_invalid_uri=True)
 
 PROFILES = {p.name: p for p in (DOCUMENTED, OHOS_4_1, OHOS_HEAD)}
