@@ -255,11 +255,20 @@ def test_file_sync_needs_the_permission_and_a_system_app(tmp_path: Path) -> None
             202, NOT_SYSTEM_MESSAGE)
 
 
-def test_file_sync_constructor_for_another_bundle(tmp_path: Path) -> None:
-    system = Rig(tmp_path / "a").module
+@pytest.mark.parametrize("fidelity", [DOCUMENTED, OHOS_HEAD])
+def test_file_sync_for_another_bundle(tmp_path: Path, fidelity: CloudSyncFidelity) -> None:
+    """The constructor checks only its argument; the service refuses each call for another
+    app's bundle without CLOUDFILE_SYNC_MANAGER with 201 (research §2.1, §2.2)."""
+    rig = Rig(tmp_path / "a", fidelity=fidelity)
+    system = rig.module
+    other = system.FileSync("com.other.app")
     with pytest.raises(BusinessError) as info:
-        system.FileSync("com.other.app")
+        other.on("progress", print)
     assert info.value.code == 201
+    for call in (other.start, other.stop, other.getLastSyncTime):
+        with pytest.raises(BusinessError) as info:
+            rig.device.run(call())
+        assert (info.value.code, info.value.message) == (201, fidelity.message(201))
     with pytest.raises(BusinessError) as info:
         system.FileSync("")
     assert info.value.code == 401

@@ -407,12 +407,16 @@ class FileSync(_SyncBase):
             raise module.error(K.INVALID_PARAMETER)
         if not module.caller.system_app and not module.fidelity.file_sync_public:
             raise module.error(K.NOT_SYSTEM_APP)
-        if bundleName is not None and bundleName != module.caller.bundle_name \
-                and not module.caller.has(CLOUDFILE_SYNC_MANAGER):
-            raise module.error(K.PERMISSION_DENIED)
         super().__init__(module, bundleName if isinstance(bundleName, str) else None)
+        self._foreign = bundleName is not None and bundleName != module.caller.bundle_name \
+            and not module.caller.has(CLOUDFILE_SYNC_MANAGER)
+        """Another app's FileSync without CLOUDFILE_SYNC_MANAGER: the service refuses each
+        call with 201 (``GetTargetBundleName``); the constructor does not (research §2.1,
+        §2.2)."""
 
     def _caller(self) -> BusinessError | None:
+        if self._foreign:
+            return self._module.error(K.PERMISSION_DENIED)
         if self._module.fidelity.file_sync_public:
             return None  # public since API 12: no permission check (research §2.2)
         return self._module.caller_error()
