@@ -68,6 +68,23 @@ class ConformanceFailure(AssertionError):
         return out
 
 
+def follow_event_order(coverage: Coverage, owner: str, allowed: set[tuple[str, str]],
+                       kinds: list[str], section: str) -> None:
+    """Hold an object's events, in the order its listeners heard them, to the documented
+    order: each consecutive pair from ``start`` (progress collapsed, as a run of progress is
+    one state) is a transition ``owner`` has, recorded as reached; another is a finding that
+    names both events."""
+    previous = "start"
+    for kind in kinds:
+        if kind == previous == "progress":
+            continue
+        if (previous, kind) not in allowed:
+            raise ConformanceFailure(f"{owner}: {kind} after {previous}", section,
+                                     sorted(allowed), (previous, kind))
+        coverage.transition(owner, previous, kind)
+        previous = kind
+
+
 @dataclass(frozen=True)
 class Step:
     """One rule call: its name, arguments and the simulated time it started at."""

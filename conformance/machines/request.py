@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.coverage import Coverage
-from conformance.machines.base import ConformanceFailure, Step, combos
+from conformance.machines.base import ConformanceFailure, Step, combos, follow_event_order
 from conformance.machines.events import DeviceEvents, passing_time
 from conformance.machines.upload import UploadRules
 from conformance.targets import RequestTarget
@@ -33,6 +33,7 @@ SESSIONS = {spec.SESSION_SUCCESSFUL: "SESSION_SUCCESSFUL", spec.SESSION_RUNNING:
 ERRORS = {getattr(spec, n): n for n in dir(spec) if n.startswith("ERROR_")}
 PAUSES = {getattr(spec, n): n for n in dir(spec) if n.startswith("PAUSED_")}
 ALLOWED = {(t.source, t.target) for t in spec.TRANSITIONS}  # research §3.3
+EVENT_ORDER = {(t.source, t.target) for t in spec.EVENT_ORDER}  # research §3.3, §3.7, §3.9
 
 ENDED = {spec.SESSION_SUCCESSFUL: "complete", spec.SESSION_FAILED: "fail",
          spec.SESSION_PAUSED: "pause"}
@@ -151,6 +152,9 @@ class RequestMachine(UploadRules, DeviceEvents):
         self.request = self.request_target.modules["app"]
         self.denied = self.request_target.modules["denied"]
         self.tasks: list[Download] = []
+        self.heard_events: list[list[tuple[str, Any]]] = []
+        """The events of every download the machine listens to, each as :meth:`listen` hears
+        them: not only :attr:`tasks`, whose ends are predicted."""
         self.names = 0
         self.default_made = False
         """Whether ``downloadFile`` without a ``filePath`` has made its file (its name is
@@ -211,6 +215,7 @@ class RequestMachine(UploadRules, DeviceEvents):
             *combos("path_swapped_for_a_symlink",
                     stage=["before-start", "mid-body", "before-remove"]),
             *combos("a_listener_that_raises"),
+            *combos("user_removes", when=["at-once", "mid-body", "after-fail"]),
             *combos("download_file_api9", where=["cache", "files", "relative", "default"]),
             *combos("download_file_bad_path",
                     kind=["outside", "missing-folder", "existing", "scheme"]),
@@ -690,6 +695,7 @@ class RequestMachine(UploadRules, DeviceEvents):
             task.on(kind, lambda k=kind, e=events: e.append((k, None)))
         task.on("fail", lambda code, e=events: e.append(("fail", code)))
         task.on("progress", lambda r, t, e=events: e.append(("progress", (r, t))))
+        self.heard_events.append(events)
         return events
 
     def new_name(self) -> str:
@@ -771,6 +777,29 @@ class RequestMachine(UploadRules, DeviceEvents):
         if observed != expected:
             raise ConformanceFailure("a resume continues only the representation it began",
                                      "research §3.5, §3.7", expected, observed)
+
+    @rule(when=st.sampled_from(["at-once", "mid-body", "after-fail"]))
+    def user_removes(self, when: str) -> None:
+        """remove() tells 'remove' whatever the task's state — at once after its creation,
+        mid-body, once it has failed — and nothing follows it: the task is erased and its
+        transfer's result ignored (research §3.7)."""
+        if when == "after-fail":
+            self.settle_tasks()
+            task = self.create({"url": f"{self.url_base()}/status/404",
+                                "filePath": self.new_name()}, 0)
+            events = self.listen(task)
+            self.settle_one(task)
+        else:
+            _, task, events = self.big_download()
+            if when == "mid-body":
+                self.device.run(until=self.device.env.now + 0.3)
+        before = [k for k, _ in events if k != "progress"]
+        self.device.run(task.remove())
+        self.device.run(until=self.device.env.now + 2.0)
+        expected = [*before, "remove"]
+        if [k for k, _ in events if k != "progress"] != expected or events[-1][0] != "remove":
+            raise ConformanceFailure(f"remove() {when}: 'remove' and nothing after it",
+                                     "research §3.7", expected, [k for k, _ in events])
 
     def pause_mid_body(self, task: Any) -> bool:
         """0.3 s into a big download, pause it: whether it holds still then (whether pause()
@@ -887,6 +916,9 @@ class RequestMachine(UploadRules, DeviceEvents):
 
     @invariant()
     def tasks_keep_their_promises(self) -> None:
+        for events in self.heard_events:
+            follow_event_order(self.coverage, spec.DOWNLOAD_EVENTS, EVENT_ORDER,
+                               [kind for kind, _ in events], "research §3.3, §3.7, §3.9")
         for index, download in enumerate(self.tasks):
             # the tasks here are not paused by a rule: a pause is where such a task ends
             finals = [e for e in download.events if e[0] in FINAL]

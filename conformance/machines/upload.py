@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-from conformance.machines.base import ConformanceFailure, Step, combos
+from conformance.machines.base import ConformanceFailure, Step, combos, follow_event_order
 from conformance.machines.events import DeviceEvents
 from sim.ohos.common import BusinessError
 from sim.spec import ohos_request as spec
 
 FINALS = ("complete", "fail")
+EVENT_ORDER = {(t.source, t.target) for t in spec.UPLOAD_EVENT_ORDER}  # research §4.4–§4.7
 ANSWERS = {"200": "status=200", "201": "status=201", "404": "status=404",
            "500": "status=500", "drop": "drop_after=2000", "slow": "delay_headers=0.3"}
 """How the server answers an upload (query of ``/upload``), by the name a rule samples."""
@@ -415,8 +416,12 @@ class UploadRules(DeviceEvents):
     @invariant()
     def uploads_keep_their_promises(self) -> None:
         """Of every upload: at most one complete or fail, none after remove(); progress only
-        grows and never passes the total (research §4.4, §4.5, §4.7)."""
+        grows and never passes the total (research §4.4, §4.5, §4.7); its events come in the
+        documented order (those of an upload that listens to every type)."""
         for record in self.uploads:
+            if record.live == set(record.listeners):
+                follow_event_order(self.coverage, spec.UPLOAD_EVENTS, EVENT_ORDER,
+                                   [kind for kind, _ in record.events], "research §4.4–§4.7")
             finals = record.finals()
             if len(finals) > 1:
                 raise ConformanceFailure("one complete or fail per upload", "research §4.5", 1,

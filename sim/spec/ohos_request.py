@@ -156,14 +156,70 @@ TRANSITIONS: tuple[Transition, ...] = transitions("DownloadTask", tuple(
 """The moves of a download's status the research derives: the only ones a task may make."""
 
 
+DOWNLOAD_EVENTS = "DownloadTask events"
+UPLOAD_EVENTS = "UploadTask events"
+_REMOVE = "research §3.7: remove() emits 'remove' synchronously, whatever the task's state"
+EVENT_ORDER: tuple[Transition, ...] = transitions(DOWNLOAD_EVENTS, (
+    ("start", "progress", "research §3.9: progress from the transfer's progress callback "
+     "once the size probe has succeeded (§3.4)"),
+    ("start", "complete", "research §3.5: a file already whole succeeds with no request; "
+     "§3.9: no progress event is guaranteed"),
+    ("start", "fail", "research §3.3: offline or an unsupported network when Run() starts "
+     "(§3.8); §3.4: after a failed probe no progress is sent"),
+    ("start", "pause", "research §3.7: pause() emits 'pause' at once, before any byte; §3.3: "
+     "PAUSED_WAITING_TO_RETRY after three failed connects"),
+    ("start", "remove", _REMOVE),
+    ("progress", "complete", "research §3.5: a 200/206 answer received whole"),
+    ("progress", "fail", "research §3.5: an HTTP or curl error, a write error mid-body"),
+    ("progress", "pause", "research §3.7: pause() while RUNNING; §3.13 a lost network makes "
+     "the current platform's task WAIT"),
+    ("progress", "remove", _REMOVE),
+    ("pause", "progress", "research §3.7: resume() goes on with a Range request, "
+     "receivedSize counting the file's bytes; §3.8 a waiting task resumes by itself"),
+    ("pause", "complete", "research §3.7, §3.5: the resume of a file already whole succeeds "
+     "with no request"),
+    ("pause", "fail", "research §3.7, §3.5: the resume's Range answered with other bytes "
+     "fails (ERROR_UNHANDLED_HTTP_CODE); §3.8 the network check of the resumed Run()"),
+    ("pause", "pause", "research §3.7: pause() of a resumed task before its next byte"),
+    ("pause", "remove", _REMOVE),
+    ("complete", "remove", _REMOVE),
+    ("fail", "remove", _REMOVE),
+))
+"""The order of a download's events (progress collapsed: progress→progress is not a move),
+from ``start``, its creation. complete and fail end a task's events but for 'remove': a
+failed task resumes only from ERROR_CANNOT_RESUME, which nothing sets (§3.6), and 'remove'
+is the last event of all (§3.7: the task is erased)."""
+
+_NEXT_FILE = "research §4.3: one request per file, in turn; §4.4: progress is cumulative"
+UPLOAD_EVENT_ORDER: tuple[Transition, ...] = transitions(UPLOAD_EVENTS, (
+    ("start", "progress", "research §4.4: progress as the first file's bytes are sent"),
+    ("start", "fail", "research §4.5: a file that cannot be obtained: nothing is sent, every "
+     "file is reported"),
+    ("start", "headerReceive", "research §4.6: a non-200 answer before a byte counts "
+     "(§4.4: progress only when the count changes)"),
+    ("progress", "headerReceive", "research §4.6: the last file's 200, or any file's "
+     "non-200 answer (current platform: every file's)"),
+    ("progress", "fail", "research §4.3: a curl error, or a read stalled, mid-file; §4.5"),
+    ("headerReceive", "progress", _NEXT_FILE),
+    ("headerReceive", "headerReceive", "research §4.6: headers of files in turn with no byte "
+     "counted between"),
+    ("headerReceive", "complete", "research §4.5, §4.6: after the last file's 200"),
+    ("headerReceive", "fail", "research §4.5, §4.6: after the last file's answer, one file's "
+     "was not 200"),
+))
+"""The order of an upload's events (progress collapsed), from ``start``, its creation:
+complete and fail are the last (§4.5), and an upload has no 'remove' event (§4.7)."""
+
+
 def documented_items() -> set[tuple[str, str, str, str]]:
     """The page's constants as coverage items: ("enum", group, name, "") — group is the
     prefix (NETWORK, ERROR, PAUSED, SESSION) —, each API 9 method's codes: ("error",
-    owner, method, code), and the status transitions: ("transition", "DownloadTask", source,
-    target)."""
+    owner, method, code), the status transitions: ("transition", "DownloadTask", source,
+    target), and the order of events: ("transition", "DownloadTask events" or "UploadTask
+    events", event, next event)."""
     return {("enum", name.split("_", 1)[0], name, "") for name in DOCUMENTED_CONSTANTS} | {
         ("error", m.owner, m.name, str(code)) for m in API9_METHODS for code in m.errors} | {
-        t.item for t in TRANSITIONS}
+        t.item for t in (*TRANSITIONS, *EVENT_ORDER, *UPLOAD_EVENT_ORDER)}
 
 
 _UNREACHABLE_3_6 = "research §3.6: "
@@ -194,6 +250,24 @@ _QUEUED_PAUSE = ("research §3.3: only pause() of a task still queued; the refer
                  "while it runs, so a pause leaves RUNNING")
 UNREACHABLE[("transition", "DownloadTask", "SESSION_PENDING", "SESSION_PAUSED")] = _QUEUED_PAUSE
 
+_EVENTS = "research §3.5, §3.7: "
+UNREACHABLE[("transition", DOWNLOAD_EVENTS, "pause", "complete")] = _EVENTS + (
+    "only the resume of a task whose file is already whole; the reference's pauses come "
+    "mid-body and a whole file completes in the instant of its last write")
+UNREACHABLE[("transition", DOWNLOAD_EVENTS, "pause", "fail")] = _EVENTS + (
+    "a resumed task's first progress reports the bytes its file holds (downloadSize_ = pos) "
+    "before its answer is judged, and the machine resumes only on the network the task "
+    "started on, which the §3.8 check passes")
+UNREACHABLE[("transition", DOWNLOAD_EVENTS, "pause", "pause")] = _EVENTS + (
+    "a resumed task's first progress reports the bytes its file holds before a pause() can "
+    "come, and the machine pauses a task only mid-body")
+_ANSWERED_AFTER_BODY = ("research §4.4, §4.6: a headerReceive with no byte counted before "
+                        "it; the fixture server answers an upload once it has read the "
+                        "file's body, so each file's bytes are progress before its answer")
+UNREACHABLE[("transition", UPLOAD_EVENTS, "start", "headerReceive")] = _ANSWERED_AFTER_BODY
+UNREACHABLE[("transition", UPLOAD_EVENTS, "headerReceive", "headerReceive")] = \
+    _ANSWERED_AFTER_BODY
+
 _GRANTED = ("research §2.2: a task exists only for an app that holds INTERNET, and the "
             "simulated device never revokes a granted permission")
 _IPC = ("research §3.1 step 9, §2.2: only when the call to the download service fails, and the "
@@ -221,6 +295,10 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         ("enum", "PAUSED", "PAUSED_WAITING_TO_RETRY", ""): "research §3.6: the current "
         "platform reports PAUSED_WAITING_FOR_NETWORK where 3.2 and 4.0 used it",
         ("transition", "DownloadTask", "SESSION_PENDING", "SESSION_FAILED"): _HEAD_WAITS,
+        ("transition", DOWNLOAD_EVENTS, "start", "complete"): "research §3.5, §3.9: a "
+        "complete with no progress before it; the machine's downloads all have bytes to "
+        "send, and on the current platform a second listener of a type does not replace the "
+        "first (§3.9), so their progress is always heard",
     },
     "ohos-3.2": {
         **{k: v for k, v in UNREACHABLE.items() if k[2] != "ERROR_HTTP_DATA_ERROR"},
