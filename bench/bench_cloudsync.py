@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -115,6 +117,8 @@ def main() -> None:
               f"({mib / f['copy_s']:.0f} MiB/s) -> ratios {f['upload_ratio']:.2f} up, "
               f"{f['download_ratio']:.2f} down")
     if args.json:
+        figures["repeat"] = args.repeat
+        figures["command"] = shlex.join(["python", *sys.argv])
         args.json.write_text(json.dumps(figures, indent=2))
 
 

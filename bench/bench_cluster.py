@@ -8,7 +8,7 @@ on a machine whose cores are busy with other work it says less). The overhead pe
 the wall time of many no-op tasks over their number (throughput), and of one no-op task
 submitted and gathered alone (latency) — what a task adds to the campaign part it carries.
 
-Usage: ``python bench/bench_cluster.py [--mutants 6] [--examples 10] [--shards 4] [--json]``
+Usage: ``python bench/bench_cluster.py [--mutants 6] [--examples 10] [--shards 4] [--json [PATH]]``
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,7 +78,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=10)
     parser.add_argument("--campaign", default="request")
     parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                        help="print the figures as JSON, or with PATH write them there")
     args = parser.parse_args()
     options = Options(examples=args.examples)
     rows = [measure(n, options, args.mutants, args.campaign, args.shards) for n in (1, 2)]
@@ -86,9 +89,12 @@ def main() -> None:
               "shards": args.shards, "runs": rows,
               "scaling": {"mutants": round(one["mutants_s"] / two["mutants_s"], 2),
                           "campaign": round(one["campaign_s"] / two["campaign_s"], 2)}}
-    if args.json:
+    if args.json == "-":
         print(json.dumps(result, indent=2))
         return
+    if args.json:
+        result["command"] = shlex.join(["python", *sys.argv])
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     for row in rows:
         print(f"{row['workers']} worker(s): start-up {row['startup_s']} s, {args.mutants} "
               f"mutants {row['mutants_s']} s ({row['killed']} killed), {args.campaign} in "

@@ -12,7 +12,7 @@ With ``--rpc``, the cloudSync and request campaigns run once more against ``sync
 in another process (syncrig-rpc/1 over loopback TCP), and each is given as a ratio to the same
 campaign in-process: the cost of the wire, since every attribute and call is a round trip.
 
-Usage: ``python bench/bench_conformance.py [--examples 50] [--rpc] [--json]``
+Usage: ``python bench/bench_conformance.py [--examples 50] [--rpc] [--json [PATH]]``
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import json
 import platform
 import pstats
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -125,7 +126,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=50)
     parser.add_argument("--rpc", action="store_true",
                         help="also run cloudSync and request over syncrig-rpc/1")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                        help="print the figures as JSON, or with PATH write them there")
     args = parser.parse_args()
     options = Options(examples=args.examples)
     base = bare(args.examples, options.steps)
@@ -142,9 +144,12 @@ def main() -> None:
     result = {"host": platform.node(), "python": platform.python_version(),
               "examples": args.examples, "bare_hypothesis": base, "campaigns": rows,
               "suite_seconds": total, "rpc": remote}
-    if args.json:
+    if args.json == "-":
         print(json.dumps(result, indent=2))
         return
+    if args.json:
+        result["command"] = shlex.join(["python", *sys.argv])
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     print(f"bare Hypothesis machine: {base['steps_per_s']:,.0f} steps/s "
           f"({base['steps']} steps in {base['seconds']:.2f} s)")
     for row in rows:

@@ -21,6 +21,7 @@ import argparse
 import gc
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -116,6 +117,7 @@ def main() -> int:
             return 2
         return subprocess.call([wrapper, sys.executable, *sys.argv])
     figures = measure(args.changes, args.tick)
+    figures["command"] = shlex.join(["python", *sys.argv])
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json is not None:

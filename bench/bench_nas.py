@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import signal
 import statistics
 import subprocess
@@ -117,6 +118,7 @@ def main() -> None:
               f"p99 {f['p99_ms']:.1f} ms, {f['errors']} errors; codes {f['codes']}")
     print(f"ratio (NAS list_conn / bare handler): {figures['ratio']:.2f}")
     if args.json:
+        figures["command"] = shlex.join(["python", *sys.argv])
         args.json.write_text(json.dumps(figures, indent=2))
 
 

@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import random
+import shlex
 import shutil
 import sys
 import tempfile
@@ -202,11 +203,13 @@ def run(args: argparse.Namespace) -> int:
                "corrupt": counts["corrupt"] + counts["corrupt-partial"],
                "unended": counts["unended"], "attacks": escapes,
                "escaped": sum(v == "escaped" for v in escapes.values()),
-               "seconds": round(seconds, 1), "seed": args.seed, "examples_of_bad": bad[:10]}
+               "seconds": round(seconds, 1), "seed": args.seed, "mutant": args.mutant,
+               "examples_of_bad": bad[:10]}
     print(f"{figures['downloads']} faulted downloads: {dict(counts)}; corrupt "
           f"{figures['corrupt']}, unended {figures['unended']}; path attacks "
           f"{len(escapes)}, escaped {figures['escaped']}; {seconds:.0f} s")
     if args.json:
+        figures["command"] = shlex.join(["python", *sys.argv])
         args.json.write_text(json.dumps(figures, indent=2))
     return 1 if figures["corrupt"] or figures["unended"] or figures["escaped"] else 0
 

@@ -29,6 +29,7 @@ import contextlib
 import json
 import platform
 import random
+import shlex
 import sys
 import time
 from collections import Counter
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     for failure in (paths["failures"] + phones["failures"])[:5]:
         print(f"  {failure['message']}")
     if args.json is not None:
+        result["command"] = shlex.join(["python", *sys.argv])
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     bad = paths["escapes"] or paths["other_failures"] or phones["sequences_losing_versions"] \

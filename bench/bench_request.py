@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import statistics
@@ -150,6 +151,8 @@ def main() -> None:
               f"(median {f['ours_s']:.2f} s), curl {f['curl_mib_s']:.0f} MiB/s "
               f"(median {f['curl_s']:.2f} s) -> ratio {f['ratio']:.2f}")
     if args.json:
+        figures["repeat"] = args.repeat
+        figures["command"] = shlex.join(["python", *sys.argv])
         args.json.write_text(json.dumps(figures, indent=2))
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import statistics
+import sys
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -87,6 +89,7 @@ def main() -> None:
     print(f"  {events} SimPy events: {ours_eps:,.0f} events/s vs bare SimPy "
           f"{bare_eps:,.0f} events/s -> ratio {ours_eps / bare_eps:.2f}")
     if args.json:
+        figures["command"] = shlex.join(["python", *sys.argv])
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))
 

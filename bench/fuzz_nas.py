@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import random
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -533,6 +534,7 @@ def main() -> None:
     for detail in k["details"]:
         print("  " + detail)
     if args.json:
+        figures["command"] = shlex.join(["python", *sys.argv])
         args.json.write_text(json.dumps(figures, indent=2))
     broke = m["findings"] or m["tracebacks"] or m["requests"] < args.requests \
         or k["lost"] or k["integrity_failures"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import shlex
 import socket
 import sys
 import tempfile
@@ -414,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     for example in result["wrong_examples"]:
         print("  wrong:", json.dumps(example)[:400])
     if args.json:
+        result["command"] = shlex.join(["python", *sys.argv])
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0 if ok else 1
 
