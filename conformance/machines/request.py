@@ -208,6 +208,7 @@ class RequestMachine(UploadRules, DeviceEvents):
             *combos("download_file", network_type=[0], metered=[True], chunked=[True]),
             *combos("without_permission"),
             *combos("download_from_a_faulty_server", path=sorted(SERVER_FAULTS)),
+            *combos("download_an_empty_file"),
             *combos("download_from_a_server_that_refuses"), *combos("storage_full"),
             *combos("network_lost_mid_download"), *combos("user_pauses_and_resumes"),
             *combos("short_body"), *combos("resume_meets_another_answer",
@@ -295,6 +296,16 @@ class RequestMachine(UploadRules, DeviceEvents):
         return spec.ERROR_UNKNOWN if self.request_fidelity.http_error_unknown \
             else spec.ERROR_UNHANDLED_HTTP_CODE
 
+    @rule()
+    def download_an_empty_file(self) -> None:
+        """A file of no bytes: the probe announces 0, the file is already whole, and the task
+        completes with no request and no progress (research §3.5, §3.9)."""
+        assert self.server is not None
+        empty = self.server.root / "empty.bin"
+        if not empty.exists():
+            empty.write_bytes(b"")
+        self.start("/files/empty.bin", "complete", 0, True)
+
     @rule(path=st.sampled_from(sorted(SERVER_FAULTS)))
     def download_from_a_faulty_server(self, path: str) -> None:
         code = SERVER_FAULTS[path]
@@ -338,6 +349,8 @@ class RequestMachine(UploadRules, DeviceEvents):
             task = self.create_api9({**config, "filePath": api9[0]}, 0)
         events = self.listen(task)
         last = self.last_progress(path) if served == "complete" else None
+        if last == (0, 0):
+            last = None  # an empty file: whole at once, with no progress (research §3.5)
         source = path.split("?", 1)[0].rsplit("/", 1)[-1]
         self.tasks.append(Download(task, events, outcome, network_type, last, name, source,
                                    "cache" if api9 is None else api9[2]))
@@ -956,7 +969,7 @@ class RequestMachine(UploadRules, DeviceEvents):
         if observed != outcome:
             raise ConformanceFailure("download outcome", "research §3.3, §3.5, §3.8",
                                      outcome, observed)
-        if observed == "complete" and (progress[-1] if progress else "no progress") != \
+        if observed == "complete" and (progress[-1] if progress else None) != \
                 download.last_progress:
             # (not promised by the page, but what arrives in practice: XTS ON_0001 waits
             # for it)

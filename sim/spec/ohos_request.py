@@ -295,10 +295,6 @@ UNREACHABLE_BY_PROFILE: dict[str, dict[tuple[str, str, str, str], str]] = {
         ("enum", "PAUSED", "PAUSED_WAITING_TO_RETRY", ""): "research §3.6: the current "
         "platform reports PAUSED_WAITING_FOR_NETWORK where 3.2 and 4.0 used it",
         ("transition", "DownloadTask", "SESSION_PENDING", "SESSION_FAILED"): _HEAD_WAITS,
-        ("transition", DOWNLOAD_EVENTS, "start", "complete"): "research §3.5, §3.9: a "
-        "complete with no progress before it; the machine's downloads all have bytes to "
-        "send, and on the current platform a second listener of a type does not replace the "
-        "first (§3.9), so their progress is always heard",
     },
     "ohos-3.2": {
         **{k: v for k, v in UNREACHABLE.items() if k[2] != "ERROR_HTTP_DATA_ERROR"},
