@@ -540,7 +540,8 @@ def test_a_token_is_checked_on_127_0_0_1_too_when_the_server_has_one() -> None:
     ({"device": "../fixtures/devices/phone"},
      "unknown device '../fixtures/devices/phone' (known: nas, phone, tablet)"),
     ({"device": 3}, "unknown device 3 (known: nas, phone, tablet)"),
-    ({"profile": "ohos-9"}, "unknown profile 'ohos-9' (known: documented, ohos-3.2, ohos-head, page-kb)"),
+    ({"profile": "ohos-9"},
+     "unknown profile 'ohos-9' (known: documented, ohos-3.2, ohos-head, page-kb)"),
     ({"profile": None}, "unknown profile None"),
     ({"colour": "red"}, "unknown options ['colour'] (known: device, profile)"),
 ])

@@ -791,6 +791,7 @@ class RequestMachine(UploadRules, DeviceEvents):
             raise ConformanceFailure("a resume continues only the representation it began",
                                      "research §3.5, §3.7", expected, observed)
 
+    @precondition(lambda self: self.longest_wait_s is None)  # (simulated time: it waits)
     @rule(when=st.sampled_from(["at-once", "mid-body", "after-fail"]))
     def user_removes(self, when: str) -> None:
         """remove() tells 'remove' whatever the task's state — at once after its creation,
@@ -825,7 +826,11 @@ class RequestMachine(UploadRules, DeviceEvents):
         return (info.status, info.downloadedBytes) == (spec.SESSION_PAUSED, held)
 
     def settle_one(self, task: Any, limit: float = 120.0) -> None:
+        """Let time pass until ``task`` has ended, at most ``limit`` seconds (on hardware,
+        where they are real ones, at most the machine's longest wait)."""
         env = self.device.env
+        if self.longest_wait_s is not None:
+            limit = min(limit, self.longest_wait_s)
         end = env.now + limit
         while env.now < end and task.info().status not in ENDED:
             self.device.run(until=env.now + 1.0)

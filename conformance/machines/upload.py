@@ -71,6 +71,12 @@ def content(index: int, size: int) -> bytes:
     return random.Random(index).randbytes(size)
 
 
+def simulated(machine: Any) -> bool:
+    """Whether the device's time is simulated: on hardware an upload's seconds are real and
+    these rules, which wait for each upload to end, are left out of a bring-up."""
+    return machine.longest_wait_s is None
+
+
 class UploadRules(DeviceEvents):
     """Upload rules; the machine they are mixed into provides ``request``,
     ``request_target``, ``device``, ``server``, ``request_fidelity`` and ``has_controls``."""
@@ -176,6 +182,7 @@ class UploadRules(DeviceEvents):
 
     # -- rules -----------------------------------------------------------------------------
 
+    @precondition(simulated)
     @rule(method=st.sampled_from(["POST", "PUT"]), count=st.integers(1, 3),
           answer=st.sampled_from(sorted(ANSWERS)), api9=st.booleans())
     def upload_files(self, method: str, count: int, answer: str, api9: bool) -> None:
@@ -261,6 +268,7 @@ class UploadRules(DeviceEvents):
             raise ConformanceFailure("the server receives each file as sent", "research §4.3",
                                      expected, observed)
 
+    @precondition(simulated)
     @rule(kind=st.sampled_from(["missing", "scheme"]), first=st.booleans(), api9=st.booleans())
     def upload_an_unusable_file(self, kind: str, first: bool, api9: bool) -> None:
         """A file that cannot be obtained — not in the cache (code 2) or under a URI that is
@@ -330,6 +338,7 @@ class UploadRules(DeviceEvents):
             raise ConformanceFailure("a lost radio stops the upload", "research §4.3",
                                      "no whole file at the server", f"{len(whole)} whole")
 
+    @precondition(simulated)
     @rule(when=st.sampled_from(["before", "during", "after"]), api9=st.booleans())
     def remove_upload(self, when: str, api9: bool) -> None:
         """``remove()`` (or API 9 ``delete()``) resolves ``true`` at any time (research
@@ -374,6 +383,7 @@ class UploadRules(DeviceEvents):
                                          "research §1.3, §4.7", want,
                                          [states(t) for t in told])
 
+    @precondition(simulated)
     @rule(kind=st.sampled_from(["progress", "headerReceive", "complete", "fail"]))
     def upload_listeners_off_and_late(self, kind: str) -> None:
         """``off(type, cb)`` before the start silences that type (release 3.2: it first calls
