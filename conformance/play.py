@@ -91,12 +91,7 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
         while i >= 0 and runs < budget:
             candidate = steps[:i] + steps[i + size:]
             runs += 1
-            try:
-                kept = _same(play(machine_class, candidate,
-                                  skip_inapplicable=skip_inapplicable), failure)
-            except Inapplicable:
-                kept = False
-            if kept:
+            if _still_fails(machine_class, candidate, failure, skip_inapplicable):
                 steps, changed = candidate, True
             i = min(i, len(steps)) - size
         if size > 1:
@@ -113,6 +108,16 @@ def minimize(machine_class: type[RecordedMachine], steps: list[Step],
     except Inapplicable:
         return steps
     return timed if _same(again, failure) and len(timed) == len(steps) else steps
+
+
+def _still_fails(machine_class: type[RecordedMachine], steps: list[Step],
+                 failure: dict[str, Any], skip_inapplicable: bool) -> bool:
+    """Whether ``steps``, played on a fresh world, break the same rule as ``failure`` (steps
+    that no longer apply do not)."""
+    try:
+        return _same(play(machine_class, steps, skip_inapplicable=skip_inapplicable), failure)
+    except Inapplicable:
+        return False
 
 
 def _simpler(value: Any, strategy: Any) -> list[Any]:
@@ -151,12 +156,7 @@ def _simplify_arguments(machine_class: type[RecordedMachine], steps: list[Step],
                     simpler = Step(step.rule, {**step.args, name: value}, step.at)
                     candidate = [*steps[:index], simpler, *steps[index + 1:]]
                     runs += 1
-                    try:
-                        kept = _same(play(machine_class, candidate,
-                                          skip_inapplicable=skip_inapplicable), failure)
-                    except Inapplicable:
-                        kept = False
-                    if kept:
+                    if _still_fails(machine_class, candidate, failure, skip_inapplicable):
                         steps, changed = candidate, True
                         break
     return steps
